@@ -1,0 +1,20 @@
+// The hgqc subcommands: each registers itself on the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace hgqc::cli {
+
+/// What a parsed subcommand will do; set by its CLI11 callback.
+using Action = std::function<void()>;
+
+/// `hgqc inspect MODEL`: prints the imported graph.
+void add_inspect(CLI::App &app, Action &action);
+/// `hgqc run MODEL --input X`: runs the float reference evaluator.
+void add_run(CLI::App &app, Action &action);
+/// `hgqc ops`: lists the supported ops.
+void add_ops(CLI::App &app, Action &action);
+
+} // namespace hgqc::cli

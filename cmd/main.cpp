@@ -1,0 +1,70 @@
+// hgqc command-line entry point: parses the subcommand, runs it, maps errors to exit codes.
+#include "commands.h"
+#include "ir/error.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <new>
+
+namespace {
+/// Exit codes (docs/cli.md).
+constexpr int kExitOk = 0, kExitInternal = 1, kExitUser = 2, kExitCheck = 3;
+
+std::string one_line(std::string s) {
+  for (char &c : s)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  return s;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"hgqc: compiles ONNX neural networks into FPGA firmware (float reference "
+               "evaluator and model inspection in this version)",
+               "hgqc"};
+  app.set_version_flag("--version", std::string("hgqc ") + HGQC_VERSION);
+  bool verbose = false, quiet = false;
+  app.add_flag("-v,--verbose", verbose, "Print debug messages");
+  app.add_flag("-q,--quiet", quiet, "Print only errors");
+  app.require_subcommand(1);
+  hgqc::cli::Action action;
+  hgqc::cli::add_inspect(app, action);
+  hgqc::cli::add_run(app, action);
+  hgqc::cli::add_ops(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    if (e.get_exit_code() == 0)
+      return app.exit(e); // --help, --version
+    std::cerr << "hgqc: error: " << one_line(e.what()) << " (see hgqc --help)\n";
+    return kExitUser;
+  }
+
+  auto logger = spdlog::stderr_color_st("hgqc");
+  logger->set_pattern("hgqc: %^%l%$: %v");
+  logger->set_level(verbose ? spdlog::level::debug
+                            : (quiet ? spdlog::level::err : spdlog::level::info));
+  spdlog::set_default_logger(logger);
+
+  try {
+    action();
+    return kExitOk;
+  } catch (const hgqc::UserError &e) {
+    std::cerr << "hgqc: error: " << one_line(e.what()) << "\n";
+    return kExitUser;
+  } catch (const hgqc::CheckFailed &e) {
+    std::cerr << "hgqc: check failed: " << one_line(e.what()) << "\n";
+    return kExitCheck;
+  } catch (const hgqc::InternalError &e) {
+    std::cerr << "hgqc: " << one_line(e.what()) << " (please report this bug)\n";
+    return kExitInternal;
+  } catch (const std::bad_alloc &) {
+    std::cerr << "hgqc: error: out of memory\n";
+    return kExitInternal;
+  } catch (const std::exception &e) {
+    std::cerr << "hgqc: internal error: " << one_line(e.what()) << " (please report this bug)\n";
+    return kExitInternal;
+  }
+}

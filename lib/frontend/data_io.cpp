@@ -1,0 +1,142 @@
+// Shared data I/O: whole-file reading, atomic writing, finiteness checks and dispatch by extension.
+#include "frontend/data_io.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace hgqc {
+
+namespace {
+
+std::string os_error(int err) { return std::strerror(err); }
+
+bool ends_with(const std::string &s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+} // namespace
+
+std::string read_file(const std::string &path) {
+  Location loc{path};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw UserError("cannot open file: " + os_error(errno), loc);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw UserError("cannot open file: " + os_error(err), loc);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw UserError("cannot open file: it is a directory", loc);
+  }
+  std::string out;
+  if (S_ISREG(st.st_mode) && st.st_size > 0)
+    out.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int err = errno;
+      ::close(fd);
+      throw UserError("cannot read file: " + os_error(err), loc);
+    }
+    if (n == 0)
+      break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+void write_file_atomic(const std::string &path, std::string_view bytes) {
+  Location loc{path};
+  HGQC_ASSERT(!path.empty(), "write_file_atomic with an empty path");
+  std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(::getpid()));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0)
+    throw UserError("cannot write file (creating '" + tmp + "'): " + os_error(errno), loc);
+  auto fail = [&](const std::string &what, int err) {
+    if (fd >= 0)
+      ::close(fd);
+    ::unlink(tmp.c_str());
+    throw UserError("cannot write file (" + what + "): " + os_error(err), loc);
+  };
+  size_t done = 0;
+  while (done < bytes.size()) {
+    size_t chunk = std::min<size_t>(bytes.size() - done, size_t{1} << 30);
+    ssize_t n = ::write(fd, bytes.data() + done, chunk);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      fail("writing '" + tmp + "'", errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  int rc = ::close(fd);
+  fd = -1;
+  if (rc != 0)
+    fail("closing '" + tmp + "'", errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    fail("renaming '" + tmp + "'", errno);
+}
+
+void check_finite(const Tensor &t, const Location &loc, const std::string &what) {
+  if (!is_float(t.dtype()))
+    return;
+  auto d = t.data();
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (std::isfinite(d[i]))
+      continue;
+    std::string idx;
+    if (t.rank() > 1) {
+      auto strides = dims_strides(t.shape());
+      int64_t rem = static_cast<int64_t>(i);
+      idx = " (element [";
+      for (size_t k = 0; k < strides.size(); ++k) {
+        if (k)
+          idx += ",";
+        idx += std::to_string(rem / strides[k]);
+        rem %= strides[k];
+      }
+      idx += "])";
+    }
+    std::string kind = std::isnan(d[i]) ? "NaN" : (d[i] > 0 ? "+Inf" : "-Inf");
+    throw UserError((what.empty() ? "" : what + ": ") + "contains " + kind + " at index " +
+                        std::to_string(i) + idx + " (NaN/Inf in data is not allowed)",
+                    loc);
+  }
+}
+
+Tensor read_array(const std::string &path, const std::string &key) {
+  Location loc{path};
+  std::string lower = path;
+  for (char &c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  bool is_npz = ends_with(lower, ".npz");
+  if (!key.empty() && !is_npz)
+    throw UserError("an array name ('" + key + "') can only be given for .npz files", loc);
+  if (ends_with(lower, ".npy"))
+    return read_npy(path);
+  if (ends_with(lower, ".csv"))
+    return read_csv(path);
+  if (ends_with(lower, ".idx") || ends_with(lower, "-ubyte") || ends_with(lower, ".gz"))
+    return read_idx(path);
+  if (is_npz)
+    return read_npz_member(path, key);
+  throw UserError("unsupported data file type; supported extensions: .npy, .npz, .csv, "
+                  ".idx, -ubyte (e.g. .idx3-ubyte), .gz (gzip-compressed IDX)",
+                  loc);
+}
+
+} // namespace hgqc

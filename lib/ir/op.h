@@ -1,0 +1,66 @@
+// The op interface: each IR op is one OpDef with its hooks, listed in ops.def.
+#pragma once
+
+#include "ir/graph.h"
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace hgqc {
+
+/// Every IR op, in the order of ops.def.
+enum class OpKind : int {
+#define HGQC_OP(name, domain) name,
+#include "ir/ops.def"
+};
+
+/// Where an op is imported from.
+enum class OpDomain { Onnx, Qonnx };
+
+/// Context handed to an op's import hook.
+struct ImportContext {
+  Graph &graph;  ///< the graph being built; inputs of the node are already typed
+  int opset = 0; ///< opset version of the op's domain (0 when not declared)
+  /// The batch size the model declares for its inputs (their dimension 0, now free),
+  /// when all batch inputs declare the same one; 0 otherwise. Ops use it to recognise
+  /// an exporter's fixed batch in shapes written as constants.
+  int64_t declared_batch = 0;
+};
+
+/// The hooks of one op. Hooks throw UserError without a location; callers add the node's.
+struct OpDef {
+  std::string_view name; ///< IR name (also the ONNX op_type it imports from)
+  OpDomain domain;       ///< domain it imports from
+  int min_inputs, max_inputs;
+  int min_outputs, max_outputs;
+  /// Whether constant folding may replace the node by its value (false for quantizers,
+  /// which later stages need to see).
+  bool foldable;
+  /// Checks the node's ONNX attributes for `ctx.opset` and rewrites them to the
+  /// canonical form that infer/eval read (defaults filled, opset differences
+  /// removed, constant inputs turned into attributes where the op says so).
+  void (*import)(Node &n, ImportContext &ctx);
+  /// Output types from input types (dimensions may be kDynamic); null entries in
+  /// `in` are omitted optional inputs. `consts` gives constant inputs (or null).
+  std::vector<ValueType> (*infer)(const Node &n, std::span<const ValueType *const> in,
+                                  std::span<const Tensor *const> consts);
+  /// Float reference evaluation on concrete tensors (null entries: omitted inputs).
+  std::vector<Tensor> (*eval)(const Node &n, std::span<const Tensor *const> in);
+};
+
+#define HGQC_OP(name, domain) extern const OpDef op_def_##name;
+#include "ir/ops.def"
+
+/// The definition of an op.
+const OpDef &op_def(OpKind k);
+/// All ops in ops.def order.
+std::span<const OpDef *const> all_ops();
+/// The op an ONNX (domain kind, op_type) imports as, or nullptr.
+const OpDef *find_op(OpDomain d, std::string_view onnx_op_type);
+/// OpKind of a definition.
+OpKind op_kind(const OpDef &d);
+/// Runs the op's shape inference for node `n` of graph `g` and returns output types.
+std::vector<ValueType> infer_node(const Graph &g, const Node &n);
+
+} // namespace hgqc

@@ -1,0 +1,69 @@
+// BatchNormalization (inference): y = (x - mean) / sqrt(var + epsilon) * scale + B,
+// per channel (dimension 1). Training mode is rejected. Folded into a preceding
+// Gemm/MatMul/Conv by the fold_batchnorm pass where possible.
+#include "ir/ops/common.h"
+
+namespace hgqc {
+namespace {
+void import(Node &n, ImportContext &ctx) {
+  check_known_attrs(
+      n, {"epsilon", "momentum", "spatial", "training_mode", "is_test", "consumed_inputs"});
+  if (attr_int(n, "training_mode", 0) != 0)
+    throw UserError("training_mode = 1 is not supported (inference only)");
+  // Before opset 7 the default was training mode (is_test = 0).
+  if ((n.attrs.count("is_test") || ctx.opset < 7) && attr_int(n, "is_test", 0) == 0)
+    throw UserError("is_test = 0 (training mode) is not supported");
+  if (attr_int(n, "spatial", 1) != 1)
+    throw UserError("spatial = 0 is not supported");
+  if (n.outputs.size() > 1)
+    throw UserError("the training outputs (running mean/variance) are not supported");
+  double eps = attr_float(n, "epsilon", 1e-5);
+  n.attrs.clear();
+  n.attrs["epsilon"] = eps;
+}
+
+std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts) {
+  const Dims &d = in[0]->dims;
+  ops::require_float(in[0]->dtype, "input X");
+  if (d.size() < 2)
+    throw UserError("input X must have rank >= 2 (N, C, ...), got " + dims_str(d));
+  const char *names[] = {"", "scale", "B", "mean", "var"};
+  for (int i = 1; i < 5; ++i)
+    if (in[i]->dims.size() != 1 || !ops::dims_compatible(in[i]->dims[0], d[1]))
+      throw UserError(std::string("input '") + names[i] + "' has shape " + dims_str(in[i]->dims) +
+                      " but X " + dims_str(d) + " has " +
+                      (d[1] == kDynamic ? std::string("N") : std::to_string(d[1])) + " channels");
+  return {*in[0]};
+}
+
+std::vector<Tensor> eval(const Node &n, ops::Vals in) {
+  const Tensor &x = *in[0];
+  const ValueType t0{x.dtype(), x.shape()};
+  std::vector<ValueType> ts{t0};
+  std::vector<const ValueType *> tp{&t0};
+  for (int i = 1; i < 5; ++i) {
+    ts.push_back(ValueType{in[i]->dtype(), in[i]->shape()});
+  }
+  for (int i = 1; i < 5; ++i)
+    tp.push_back(&ts[i]);
+  infer(n, tp, {});
+  double eps = attr_float(n, "epsilon", 1e-5);
+  int64_t nb = x.shape()[0], c = x.shape()[1], inner = x.numel() / std::max<int64_t>(nb * c, 1);
+  Tensor r(x.dtype(), x.shape());
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double a = (*in[1])[ch] / std::sqrt((*in[4])[ch] + eps);
+    double b = (*in[2])[ch] - (*in[3])[ch] * a;
+    for (int64_t b0 = 0; b0 < nb; ++b0)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t k = (b0 * c + ch) * inner + i;
+        r[k] = x[k] * a + b;
+      }
+  }
+  return {r};
+}
+} // namespace
+
+const OpDef op_def_BatchNormalization = {
+    "BatchNormalization", OpDomain::Onnx, 5, 5, 1, 3, true, &import, &infer, &eval};
+
+} // namespace hgqc

@@ -1,0 +1,87 @@
+// Shared helpers for the op files in lib/ir/ops/.
+#include "ir/ops/common.h"
+
+namespace hgqc::ops {
+
+void require_float(DType t, const char *what) {
+  if (!is_float(t))
+    throw UserError(std::string(what) + " has element type " + dtype_name(t) +
+                    "; this op supports float32 and float64");
+}
+
+void require_numeric(DType t, const char *what) {
+  if (!is_float(t) && t != DType::Int64 && t != DType::Int32)
+    throw UserError(std::string(what) + " has element type " + dtype_name(t) +
+                    "; this op supports float32, float64, int32 and int64");
+}
+
+void require_rank(const Dims &d, int64_t r, const char *what) {
+  if (static_cast<int64_t>(d.size()) != r)
+    throw UserError(std::string(what) + " must have rank " + std::to_string(r) + ", got shape " +
+                    dims_str(d));
+}
+
+int64_t checked_axis(int64_t axis, int64_t rank, const char *what) {
+  int64_t a = axis;
+  if (!normalize_axis(a, rank))
+    throw UserError(std::string(what) + " " + std::to_string(axis) + " is out of range for rank " +
+                    std::to_string(rank));
+  return a;
+}
+
+bool dims_compatible(int64_t a, int64_t b) { return a == b || a == kDynamic || b == kDynamic; }
+
+bool shape_matches(const Dims &actual, const Dims &declared) {
+  if (actual.size() != declared.size())
+    return false;
+  for (size_t i = 0; i < actual.size(); ++i)
+    if (!dims_compatible(actual[i], declared[i]))
+      return false;
+  return true;
+}
+
+const Tensor *import_const(const ImportContext &ctx, const Node &n, size_t i) {
+  if (i >= n.inputs.size() || n.inputs[i] == kNoValue)
+    return nullptr;
+  const Value &v = ctx.graph.values[n.inputs[i]];
+  return v.constant ? &*v.constant : nullptr;
+}
+
+void import_no_attrs(Node &n, ImportContext &) { check_known_attrs(n, {}); }
+
+void import_binary(Node &n, ImportContext &) {
+  if (n.attrs.count("axis"))
+    throw UserError("legacy broadcasting along 'axis' (opset < 7) is not supported");
+  n.attrs.erase("broadcast");
+  check_known_attrs(n, {});
+}
+
+std::vector<ValueType> infer_like_input0(const Node &, Ins in, Consts) { return {*in[0]}; }
+
+Tensor map_binary(const Tensor &a, const Tensor &b, DType out,
+                  const std::function<double(double, double)> &f) {
+  Dims d;
+  HGQC_ASSERT(broadcast_dims(a.shape(), b.shape(), d));
+  Tensor r(out, d);
+  auto sa = broadcast_strides(a.shape(), d), sb = broadcast_strides(b.shape(), d);
+  const int64_t rank = static_cast<int64_t>(d.size()), n = r.numel();
+  std::vector<int64_t> idx(d.size(), 0);
+  int64_t ia = 0, ib = 0;
+  auto pa = a.data(), pb = b.data();
+  auto pr = r.data();
+  for (int64_t k = 0; k < n; ++k) {
+    pr[k] = f(pa[ia], pb[ib]);
+    for (int64_t ax = rank - 1; ax >= 0; --ax) {
+      ia += sa[ax];
+      ib += sb[ax];
+      if (++idx[ax] < d[ax])
+        break;
+      ia -= sa[ax] * d[ax];
+      ib -= sb[ax] * d[ax];
+      idx[ax] = 0;
+    }
+  }
+  return r;
+}
+
+} // namespace hgqc::ops

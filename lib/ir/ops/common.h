@@ -1,0 +1,109 @@
+// Shared helpers and op-family templates for the op files in lib/ir/ops/.
+#pragma once
+
+#include "ir/op.h"
+
+#include <cmath>
+#include <functional>
+
+namespace hgqc::ops {
+
+using Ins = std::span<const ValueType *const>;
+using Consts = std::span<const Tensor *const>;
+using Vals = std::span<const Tensor *const>;
+
+/// Throws UserError unless `t` is float32 or float64.
+void require_float(DType t, const char *what);
+/// Throws UserError unless `t` is float32, float64, int64 or int32.
+void require_numeric(DType t, const char *what);
+/// Throws UserError with "expected rank R, got shape S" unless dims has rank r.
+void require_rank(const Dims &d, int64_t r, const char *what);
+/// Normalises `axis` for rank `rank` or throws UserError naming the attribute.
+int64_t checked_axis(int64_t axis, int64_t rank, const char *what = "axis");
+/// Two static dimensions agree (kDynamic agrees with anything).
+bool dims_compatible(int64_t a, int64_t b);
+/// Checks a run-time shape against a static one (kDynamic matches anything).
+bool shape_matches(const Dims &actual, const Dims &declared);
+
+/// The constant value of input i of `n` during import, or nullptr.
+const Tensor *import_const(const ImportContext &ctx, const Node &n, size_t i);
+
+/// Import hook for ops that take no attributes.
+void import_no_attrs(Node &n, ImportContext &ctx);
+/// Import hook for numpy-broadcasting binary ops: before opset 7 they carried
+/// `broadcast` (dropped: suffix broadcasting is numpy's) and `axis` (rejected).
+void import_binary(Node &n, ImportContext &ctx);
+/// Shape inference: one output with the type of input 0.
+std::vector<ValueType> infer_like_input0(const Node &n, Ins in, Consts c);
+
+/// Applies f to every element.
+template <class F> Tensor map_unary(const Tensor &x, F f) {
+  Tensor r(x.dtype(), x.shape());
+  auto src = x.data();
+  auto dst = r.data();
+  for (size_t i = 0; i < src.size(); ++i)
+    dst[i] = f(src[i]);
+  return r;
+}
+
+/// Numpy-broadcast binary map; the result has element type `out`.
+Tensor map_binary(const Tensor &a, const Tensor &b, DType out,
+                  const std::function<double(double, double)> &f);
+
+/// Family template for elementwise unary float ops: Impl provides
+/// `static void import(Node&, ImportContext&)`, `static P params(const Node&)` (the
+/// attributes, read once per evaluation) and `static double apply(const P&, double)`.
+template <class Impl> std::vector<Tensor> eval_unary(const Node &n, Vals in) {
+  require_float(in[0]->dtype(), "input");
+  auto p = Impl::params(n);
+  return {map_unary(*in[0], [&](double x) { return Impl::apply(p, x); })};
+}
+template <class Impl> std::vector<ValueType> infer_unary(const Node &, Ins in, Consts) {
+  require_float(in[0]->dtype, "input");
+  return {*in[0]};
+}
+template <class Impl> constexpr OpDef unary_op(std::string_view name) {
+  return OpDef{
+      name, OpDomain::Onnx, 1, 1, 1, 1, true, &Impl::import, &infer_unary<Impl>, &eval_unary<Impl>};
+}
+
+/// Family template for elementwise binary ops with numpy broadcasting: Impl provides
+/// `static double apply(double a, double b)` and `static constexpr bool kIntegerOk`.
+template <class Impl> std::vector<ValueType> infer_binary(const Node &, Ins in, Consts) {
+  if (Impl::kIntegerOk)
+    require_numeric(in[0]->dtype, "input A");
+  else
+    require_float(in[0]->dtype, "input A");
+  if (in[0]->dtype != in[1]->dtype)
+    throw UserError(std::string("inputs have different element types: ") +
+                    dtype_name(in[0]->dtype) + " and " + dtype_name(in[1]->dtype));
+  ValueType r{in[0]->dtype, {}};
+  if (!broadcast_dims(in[0]->dims, in[1]->dims, r.dims))
+    throw UserError("shapes " + dims_str(in[0]->dims) + " and " + dims_str(in[1]->dims) +
+                    " do not broadcast");
+  return {r};
+}
+template <class Impl> std::vector<Tensor> eval_binary(const Node &, Vals in) {
+  Dims d;
+  if (!broadcast_dims(in[0]->shape(), in[1]->shape(), d))
+    throw UserError("shapes " + dims_str(in[0]->shape()) + " and " + dims_str(in[1]->shape()) +
+                    " do not broadcast");
+  DType t = in[0]->dtype();
+  return {map_binary(*in[0], *in[1], t, [t](double a, double b) {
+    return is_float(t) ? Impl::apply(a, b) : round_to_dtype(Impl::apply(a, b), t);
+  })};
+}
+template <class Impl> constexpr OpDef binary_op(std::string_view name) {
+  return OpDef{name,
+               OpDomain::Onnx,
+               2,
+               2,
+               1,
+               1,
+               true,
+               &import_binary,
+               &infer_binary<Impl>,
+               &eval_binary<Impl>};
+}
+
+} // namespace hgqc::ops

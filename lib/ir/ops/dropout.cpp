@@ -1,0 +1,45 @@
+// Dropout in inference mode: the identity, with an optional all-true mask output.
+// Training mode (a constant true `training_mode` input) is rejected.
+#include "ir/ops/common.h"
+
+namespace hgqc {
+namespace {
+void import(Node &n, ImportContext &ctx) {
+  // `ratio` (attribute before opset 12, input after) does not matter in inference;
+  // `is_test` (before opset 7) must not ask for training behaviour.
+  check_known_attrs(n, {"ratio", "seed", "is_test"});
+  if (n.attrs.count("is_test") && attr_int(n, "is_test", 1) == 0)
+    throw UserError("is_test = 0 (training mode) is not supported");
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const Tensor *t = ops::import_const(ctx, n, 2);
+    if (!t)
+      throw UserError("input 'training_mode' must be a constant");
+    if (t->numel() != 1 || (*t)[0] != 0.0)
+      throw UserError("training_mode = true is not supported");
+  }
+  n.attrs.clear();
+  n.inputs.resize(1);
+}
+
+std::vector<ValueType> infer(const Node &n, ops::Ins in, ops::Consts) {
+  std::vector<ValueType> r{*in[0]};
+  if (n.outputs.size() > 1)
+    r.push_back(ValueType{DType::Bool, in[0]->dims});
+  return r;
+}
+
+std::vector<Tensor> eval(const Node &n, ops::Vals in) {
+  std::vector<Tensor> r{*in[0]};
+  if (n.outputs.size() > 1) {
+    Tensor mask(DType::Bool, in[0]->shape());
+    for (double &v : mask.data())
+      v = 1.0;
+    r.push_back(std::move(mask));
+  }
+  return r;
+}
+} // namespace
+
+const OpDef op_def_Dropout = {"Dropout", OpDomain::Onnx, 1, 3, 1, 2, true, &import, &infer, &eval};
+
+} // namespace hgqc

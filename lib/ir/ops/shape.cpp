@@ -1,0 +1,35 @@
+// Shape: the input's dimensions as a 1-D int64 tensor, sliced by `start`/`end`
+// (opset 15). Folded to a constant at import when the dimensions are known.
+#include "ir/ops/common.h"
+
+namespace hgqc {
+namespace {
+std::pair<int64_t, int64_t> range_of(const Node &n, int64_t rank) {
+  auto clampi = [rank](int64_t v) {
+    if (v < 0)
+      v += rank;
+    return std::min(std::max<int64_t>(v, 0), rank);
+  };
+  int64_t s = clampi(attr_int(n, "start", 0)), e = clampi(attr_int(n, "end", rank));
+  return {s, std::max(s, e)};
+}
+
+void import(Node &n, ImportContext &) { check_known_attrs(n, {"start", "end"}); }
+
+std::vector<ValueType> infer(const Node &n, ops::Ins in, ops::Consts) {
+  auto [s, e] = range_of(n, static_cast<int64_t>(in[0]->dims.size()));
+  return {ValueType{DType::Int64, {e - s}}};
+}
+
+std::vector<Tensor> eval(const Node &n, ops::Vals in) {
+  auto [s, e] = range_of(n, in[0]->rank());
+  std::vector<double> v;
+  for (int64_t i = s; i < e; ++i)
+    v.push_back(static_cast<double>(in[0]->shape()[i]));
+  return {Tensor(DType::Int64, {e - s}, v)};
+}
+} // namespace
+
+const OpDef op_def_Shape = {"Shape", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
+
+} // namespace hgqc

@@ -1,0 +1,69 @@
+// Squeeze: removes size-1 dimensions listed in `axes` (all size-1 dimensions when
+// absent). Canonical form: sorted, normalised `axes` attribute; opset 13+ passes
+// axes as an input, which must be a constant.
+#include "ir/ops/common.h"
+
+#include <algorithm>
+
+namespace hgqc {
+namespace {
+void import(Node &n, ImportContext &ctx) {
+  check_known_attrs(n, {"axes"});
+  const Dims &d = ctx.graph.values[n.inputs[0]].type.dims;
+  auto rank = static_cast<int64_t>(d.size());
+  std::vector<int64_t> axes;
+  if (n.inputs.size() > 1 && n.inputs[1] != kNoValue) {
+    const Tensor *t = ops::import_const(ctx, n, 1);
+    if (!t)
+      throw UserError("input 'axes' must be a constant");
+    axes = t->as_int64();
+    n.inputs.resize(1);
+  } else if (n.attrs.count("axes")) {
+    axes = attr_ints(n, "axes", {});
+  } else {
+    for (int64_t i = 0; i < rank; ++i) {
+      if (d[i] == kDynamic)
+        throw UserError("Squeeze without axes on a dimension unknown until run time");
+      if (d[i] == 1)
+        axes.push_back(i);
+    }
+  }
+  for (int64_t &a : axes)
+    a = ops::checked_axis(a, rank, "axes entry");
+  std::sort(axes.begin(), axes.end());
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    throw UserError("axes has repeated entries");
+  n.attrs["axes"] = axes;
+}
+
+Dims out_dims(const Node &n, const Dims &d) {
+  auto axes = attr_ints(n, "axes", {});
+  Dims r;
+  size_t k = 0;
+  for (int64_t i = 0; i < static_cast<int64_t>(d.size()); ++i) {
+    if (k < axes.size() && axes[k] == i) {
+      ++k;
+      if (d[i] != 1 && d[i] != kDynamic)
+        throw UserError("cannot squeeze dimension " + std::to_string(i) + " of shape " +
+                        dims_str(d));
+      continue;
+    }
+    r.push_back(d[i]);
+  }
+  if (k != axes.size())
+    throw UserError("axes out of range for shape " + dims_str(d));
+  return r;
+}
+
+std::vector<ValueType> infer(const Node &n, ops::Ins in, ops::Consts) {
+  return {ValueType{in[0]->dtype, out_dims(n, in[0]->dims)}};
+}
+
+std::vector<Tensor> eval(const Node &n, ops::Vals in) {
+  return {in[0]->reshaped(out_dims(n, in[0]->shape()))};
+}
+} // namespace
+
+const OpDef op_def_Squeeze = {"Squeeze", OpDomain::Onnx, 1, 2, 1, 1, true, &import, &infer, &eval};
+
+} // namespace hgqc

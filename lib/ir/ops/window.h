@@ -1,0 +1,42 @@
+// Sliding-window geometry shared by Conv, MaxPool and AveragePool.
+#pragma once
+
+#include "ir/ops/common.h"
+
+namespace hgqc::ops {
+
+/// Geometry of a window over the spatial dimensions of an [N, C, D1, ...] tensor.
+struct Window {
+  Dims in, kernel, strides, dilations, pad_begin, pad_end, out;
+  /// Number of spatial dimensions.
+  size_t rank() const { return kernel.size(); }
+};
+
+/// Canonicalises window attributes at import: fills kernel_shape (from `weight_dims`
+/// when given, i.e. for Conv), strides, dilations and pads; keeps auto_pad
+/// (NOTSET/VALID/SAME_UPPER/SAME_LOWER) for run-time resolution; rejects other values.
+/// `allow_ceil` admits ceil_mode.
+void import_window(Node &n, const Dims &x_dims, const Dims *weight_dims, bool allow_dilations,
+                   bool allow_ceil);
+
+/// The window of node `n` over input dims `x` (kDynamic spatial dims give kDynamic outputs).
+Window window_of(const Node &n, const Dims &x);
+
+} // namespace hgqc::ops
+
+namespace hgqc::ops {
+
+/// For every output position of a window (row-major over the spatial output), the
+/// taps that fall inside the input: kernel index (row-major over the kernel) and
+/// flat spatial offset in the input; `padded` counts the taps inside input + pads.
+struct Taps {
+  std::vector<int64_t> begin;  ///< CSR row starts, size out positions + 1
+  std::vector<int64_t> kidx;   ///< kernel index of each tap
+  std::vector<int64_t> off;    ///< flat input offset of each tap
+  std::vector<int64_t> padded; ///< per output position: taps inside input or explicit pads
+};
+
+/// Computes the taps of a window with fully known spatial dimensions.
+Taps window_taps(const Window &w);
+
+} // namespace hgqc::ops

@@ -1,0 +1,19 @@
+// The import normalisation pipeline.
+#include "ir/passes/passes.h"
+
+namespace hgqc {
+
+void normalize(Graph &g, const NormalizeOptions &opt) {
+  if (opt.fold_constants) {
+    fold_constants(g);
+    infer_shapes(g);
+  }
+  if (opt.remove_identities)
+    remove_identities(g);
+  if (opt.fold_batchnorm && fold_batchnorm(g) > 0)
+    infer_shapes(g);
+  g.remove_dead();
+  verify(g);
+}
+
+} // namespace hgqc

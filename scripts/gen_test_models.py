@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""Generates the small hand-built ONNX models under testdata/errors/ and testdata/qonnx/.
+
+Run with Debian's Python (it has python3-onnx and numpy):
+    /usr/bin/python3 scripts/gen_test_models.py
+Output is deterministic; the files are committed so that building and testing need no Python.
+
+testdata/errors/: models hgqc must refuse with a clear error (exit 2), one problem each.
+testdata/qonnx/: a QONNX MLP using Quant (as IntQuant, in a domain with no declared opset)
+and BipolarQuant, with an input and the output of a NumPy implementation of the QONNX
+reference semantics (qonnx.custom_op.general.quant), for checking the evaluator.
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata")
+
+
+def save(model, *parts):
+    path = os.path.join(ROOT, *parts)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+
+
+def model(nodes, inputs, outputs, inits=(), opsets=(("", 13),), name="g"):
+    g = helper.make_graph(nodes, name, inputs, outputs, initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets],
+                          producer_name="hgqc-testgen")
+    m.ir_version = 8
+    return m
+
+
+def vi(name, shape, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def init(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def errors():
+    x = vi("x", [1, 4])
+    y = vi("y", [1, 4])
+    save(model([helper.make_node("Abs", ["x"], ["y"], name="abs0")], [x], [y]),
+         "errors", "unsupported_op.onnx")
+    save(model([helper.make_node("Foo", ["x"], ["y"], name="foo0", domain="com.example")],
+               [x], [y], opsets=(("", 13), ("com.example", 1))),
+         "errors", "unknown_domain.onnx")
+    w = init("w", np.ones((5, 3), np.float32))
+    save(model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm0")], [x],
+               [vi("y", [1, 3])], inits=[w]),
+         "errors", "shape_mismatch.onnx")
+    save(model([helper.make_node("LeakyRelu", ["x"], ["y"], name="lrelu0", alpha=0.1, beta=2.0)],
+               [x], [y]),
+         "errors", "bad_attribute.onnx")
+    img = vi("img", [1, 2, 5, 5])
+    save(model([helper.make_node("AveragePool", ["img"], ["out"], name="pool0", kernel_shape=[2, 2],
+                                 auto_pad="SAME_SIDEWAYS")],
+               [img], [vi("out", [1, 2, 5, 5])]),
+         "errors", "bad_attribute_value.onnx")
+    c = [init(n, np.ones(4, np.float32)) for n in ("s", "b", "m", "v")]
+    save(model([helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"],
+                                 name="bn0", training_mode=1)], [x], [y], inits=c, opsets=(("", 15),)),
+         "errors", "training_batchnorm.onnx")
+    save(model([helper.make_node("Relu", ["x"], ["y"], name="relu0")], [x], [y],
+               opsets=(("", 99),)),
+         "errors", "future_opset.onnx")
+    save(model([helper.make_node("Relu", ["t"], ["y"], name="relu0")], [x], [y]),
+         "errors", "undefined_input.onnx")
+    save(model([helper.make_node("Relu", ["x"], ["y"], name="relu0")],
+               [vi("x", [1, 4], TensorProto.FLOAT16)], [vi("y", [1, 4], TensorProto.FLOAT16)]),
+         "errors", "float16_input.onnx")
+    good = model([helper.make_node("Relu", ["x"], ["h"], name="relu0"),
+                  helper.make_node("MatMul", ["h", "w"], ["y"], name="mm0")],
+                 [x], [vi("y", [1, 3])], inits=[init("w", np.arange(12, dtype=np.float32).reshape(4, 3))])
+    data = good.SerializeToString()
+    with open(os.path.join(ROOT, "errors", "truncated.onnx"), "wb") as f:
+        f.write(data[: len(data) - 40])
+    with open(os.path.join(ROOT, "errors", "not_onnx.onnx"), "w") as f:
+        f.write("This is a text file, not an ONNX model.\n")
+    # A reference that the torch MLP's output must not match (for `run --compare`).
+    ref = np.load(os.path.join(ROOT, "torch", "mlp_output.npy"))
+    np.save(os.path.join(ROOT, "errors", "mlp_output_wrong.npy"), ref + np.float32(0.01))
+
+
+# NumPy version of qonnx.custom_op.general.quant.quant (clip, then round, then rescale).
+def quant(x, scale, zeropt, bitwidth, signed, narrow, mode):
+    y = x / scale + zeropt
+    lo = -(2 ** (bitwidth - 1)) + narrow if signed else 0
+    hi = 2 ** (bitwidth - 1) - 1 if signed else 2 ** bitwidth - 1 - narrow
+    y = np.clip(y, lo, hi)
+    rnd = {"ROUND": np.round, "FLOOR": np.floor, "CEIL": np.ceil, "ROUND_TO_ZERO": np.fix}[mode]
+    return (rnd(y) - zeropt) * scale
+
+
+def qonnx_mlp():
+    rng = np.random.default_rng(7)
+    w1 = rng.normal(size=(6, 8)).astype(np.float32)
+    b1 = rng.normal(size=(8,)).astype(np.float32)
+    w2 = rng.normal(size=(8, 3)).astype(np.float32)
+    s_w1 = np.full((1, 8), 0.125, np.float32)  # per-channel power-of-two scale
+    dom = "qonnx.custom_op.general"
+    nodes = [
+        helper.make_node("IntQuant", ["x", "s_in", "z0", "bw_in"], ["xq"], domain=dom, name="q_in",
+                         signed=1, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("IntQuant", ["w1", "s_w1", "z0", "bw_w"], ["w1q"], domain=dom, name="q_w1",
+                         signed=1, narrow=1, rounding_mode="ROUND"),
+        helper.make_node("MatMul", ["xq", "w1q"], ["h0"], name="mm1"),
+        helper.make_node("Add", ["h0", "b1"], ["h1"], name="add1"),
+        helper.make_node("Relu", ["h1"], ["h2"], name="relu1"),
+        helper.make_node("IntQuant", ["h2", "s_act", "z0", "bw_act"], ["h3"], domain=dom,
+                         name="q_act", signed=0, narrow=0, rounding_mode="FLOOR"),
+        helper.make_node("BipolarQuant", ["w2", "s_one"], ["w2q"], domain=dom, name="q_w2"),
+        helper.make_node("MatMul", ["h3", "w2q"], ["y"], name="mm2"),
+    ]
+    inits = [init("w1", w1), init("b1", b1), init("w2", w2), init("s_w1", s_w1),
+             init("s_in", np.float32(0.25)), init("z0", np.float32(0)), init("bw_in", np.float32(4)),
+             init("bw_w", np.float32(3)), init("s_act", np.float32(0.5)),
+             init("bw_act", np.float32(3)), init("s_one", np.float32(1))]
+    m = model(nodes, [vi("x", [1, 6])], [vi("y", [1, 3])], inits=inits, opsets=(("", 13),))
+    save(m, "qonnx", "quant_mlp.onnx")
+    x = (rng.normal(size=(16, 6)) * 1.5).astype(np.float32)
+    xq = quant(x.astype(np.float64), 0.25, 0, 4, 1, 0, "ROUND")
+    w1q = quant(w1.astype(np.float64), s_w1.astype(np.float64), 0, 3, 1, 1, "ROUND")
+    h = np.maximum(xq @ w1q + b1, 0)
+    h3 = quant(h, 0.5, 0, 3, 0, 0, "FLOOR")
+    w2q = np.where(w2 >= 0, 1.0, -1.0)
+    y = h3 @ w2q
+    np.save(os.path.join(ROOT, "qonnx", "quant_mlp_input.npy"), x)
+    np.save(os.path.join(ROOT, "qonnx", "quant_mlp_output.npy"), y.astype(np.float32))
+
+
+if __name__ == "__main__":
+    errors()
+    qonnx_mlp()

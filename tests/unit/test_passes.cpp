@@ -26,7 +26,7 @@ void check_same(const Graph &raw, const Graph &norm, const Tensor &x) {
   CHECK(d.mismatches == 0);
 }
 
-void add_bn(ModelBuilder &b, const std::string &in, const std::string &out, int c) {
+onnx::NodeProto &add_bn(ModelBuilder &b, const std::string &in, const std::string &out, int c) {
   std::vector<double> s, bias, m, v;
   for (int i = 0; i < c; ++i) {
     s.push_back(0.5 + 0.1 * i);
@@ -35,7 +35,7 @@ void add_bn(ModelBuilder &b, const std::string &in, const std::string &out, int 
     v.push_back(1.0 + 0.3 * i);
   }
   b.init("bn_s", {c}, s).init("bn_b", {c}, bias).init("bn_m", {c}, m).init("bn_v", {c}, v);
-  b.node("BatchNormalization", {in, "bn_s", "bn_b", "bn_m", "bn_v"}, {out}, "bn");
+  return b.node("BatchNormalization", {in, "bn_s", "bn_b", "bn_m", "bn_v"}, {out}, "bn");
 }
 } // namespace
 
@@ -184,4 +184,26 @@ TEST_CASE("the verifier rejects a value used before it is defined") {
   Graph g = b.import();
   std::swap(g.nodes[0], g.nodes[1]);
   CHECK_THROWS_AS(verify(g), InternalError);
+}
+
+TEST_CASE("BatchNormalization folds through PyTorch's opset-6 Unsqueeze/Squeeze of BatchNorm1d") {
+  ModelBuilder b(6);
+  b.input("x", {1, 4});
+  std::vector<double> w;
+  for (int i = 0; i < 12; ++i)
+    w.push_back(0.1 * i - 0.5);
+  b.init("w", {3, 4}, w).init("c", {3}, {0.1, 0.2, 0.3});
+  ModelBuilder::attr_int(b.node("Gemm", {"x", "w", "c"}, {"h"}), "transB", 1);
+  ModelBuilder::attr_ints(b.node("Unsqueeze", {"h"}, {"h3"}), "axes", {2});
+  ModelBuilder::attr_int(add_bn(b, "h3", "bn_out", 3), "is_test", 1); // opset 6 needs it
+  ModelBuilder::attr_ints(b.node("Squeeze", {"bn_out"}, {"s"}), "axes", {2});
+  b.node("Relu", {"s"}, {"y"});
+  b.output("y");
+  Graph raw = b.import(), g = raw;
+  normalize(g);
+  CHECK(count_ops(g, OpKind::BatchNormalization) == 0);
+  CHECK(count_ops(g, OpKind::Unsqueeze) == 0);
+  CHECK(count_ops(g, OpKind::Squeeze) == 0);
+  CHECK(g.nodes.size() == 2);
+  check_same(raw, g, ramp({3, 4}, 0.4));
 }

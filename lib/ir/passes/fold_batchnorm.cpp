@@ -1,4 +1,5 @@
-// Pass: fold inference BatchNormalization into the preceding Gemm, MatMul or Conv.
+// Pass: fold inference BatchNormalization into the preceding Gemm, MatMul or Conv
+// (also through an Unsqueeze that keeps the channel dimension, as PyTorch exports BatchNorm1d).
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
@@ -104,8 +105,19 @@ int fold_batchnorm(Graph &g) {
     std::vector<int> producer = g.producers(), uses = g.use_counts();
     if (producer[x] < 0 || uses[x] != 1)
       continue;
+    // PyTorch's opset-6 export of BatchNorm1d on [N, C] is Unsqueeze(axes >= 2), then
+    // BatchNormalization: the channels stay dimension 1, so look through the Unsqueeze.
+    Node *unsqueeze = nullptr;
+    if (g.nodes[producer[x]].op == OpKind::Unsqueeze) {
+      unsqueeze = &g.nodes[producer[x]];
+      std::vector<int64_t> axes = attr_ints(*unsqueeze, "axes", {});
+      ValueId u = unsqueeze->inputs[0];
+      if (axes.empty() || axes[0] < 2 || producer[u] < 0 || uses[u] != 1)
+        continue;
+      x = u;
+    }
     Node &p = g.nodes[producer[x]];
-    if (p.op == OpKind::MatMul && p.inputs.size() == 2) {
+    if (!unsqueeze && p.op == OpKind::MatMul && p.inputs.size() == 2) {
       // Rank-2 MatMul with a constant [K, N] weight: scale columns, then add the shift.
       const Tensor *w = const_of(g, p.inputs[1]);
       if (!w || w->rank() != 2 || g.values[x].type.dims.size() != 2 ||
@@ -115,8 +127,9 @@ int fold_batchnorm(Graph &g) {
       int64_t cols = w->shape()[1];
       for (int64_t k = 0; k < nw.numel(); ++k)
         nw[k] *= a[k % cols];
-      p.inputs[1] = add_const(g, g.values[p.inputs[1]].name + "_bn", nw);
       Tensor shift(w->dtype(), {cols}, b);
+      // (add_const may move g.values: `w` is not used after this point.)
+      p.inputs[1] = add_const(g, g.values[p.inputs[1]].name + "_bn", nw);
       // The BatchNormalization node becomes Add(x, shift) in place.
       Node &bn2 = g.nodes[i];
       bn2.op = OpKind::Add;
@@ -128,10 +141,11 @@ int fold_batchnorm(Graph &g) {
     }
     if (!fold_into(g, p, a, b))
       continue;
-    // The producer now defines the BatchNormalization's result (keeping its name);
-    // the BatchNormalization node is left dead.
+    // The producer (or the Unsqueeze after it) now defines the BatchNormalization's
+    // result, keeping its name; the BatchNormalization node is left dead.
     Node &bn2 = g.nodes[i];
-    std::replace(p.outputs.begin(), p.outputs.end(), x, bn2.outputs[0]);
+    Node &def = unsqueeze ? *unsqueeze : p;
+    std::replace(def.outputs.begin(), def.outputs.end(), bn2.inputs[0], bn2.outputs[0]);
     bn2.outputs[0] = kNoValue;
     ++folded;
   }

@@ -10,8 +10,10 @@ void normalize(Graph &g, const NormalizeOptions &opt) {
   }
   if (opt.remove_identities)
     remove_identities(g);
-  if (opt.fold_batchnorm && fold_batchnorm(g) > 0)
+  if (opt.fold_batchnorm && fold_batchnorm(g) > 0) {
+    cancel_squeeze_unsqueeze(g);
     infer_shapes(g);
+  }
   g.remove_dead();
   verify(g);
 }

@@ -18,8 +18,13 @@ void infer_shapes(Graph &g);
 int remove_identities(Graph &g);
 
 /// Folds BatchNormalization into a preceding Gemm, MatMul (rank 2) or Conv with
-/// constant weights whose result feeds only that BatchNormalization. Returns how many.
+/// constant weights whose result feeds only that BatchNormalization (for Gemm and
+/// Conv also through an Unsqueeze of axes >= 2). Returns how many.
 int fold_batchnorm(Graph &g);
+
+/// Removes Squeeze(Unsqueeze(x, axes), axes) pairs whose intermediate has no other use
+/// (left behind by fold_batchnorm on PyTorch's BatchNorm1d export). Returns how many.
+int cancel_squeeze_unsqueeze(Graph &g);
 
 /// Options of the import normalisation pipeline.
 struct NormalizeOptions {

@@ -201,17 +201,6 @@ void store_le(std::string &out, uint64_t v, int size) {
     out += static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
-template <class I> I saturate(double v) {
-  if (std::isnan(v))
-    return 0;
-  v = std::trunc(v);
-  if (v <= static_cast<double>(std::numeric_limits<I>::min()))
-    return std::numeric_limits<I>::min();
-  if (v >= static_cast<double>(std::numeric_limits<I>::max()))
-    return std::numeric_limits<I>::max();
-  return static_cast<I>(v);
-}
-
 const char *descr_of(DType t) {
   switch (t) {
   case DType::Float32:
@@ -388,13 +377,13 @@ std::string serialize_npy(const Tensor &t) {
       raw = std::bit_cast<uint64_t>(v);
       break;
     case DType::Int32:
-      raw = static_cast<uint32_t>(saturate<int32_t>(v));
+      raw = static_cast<uint32_t>(saturate_cast<int32_t>(v));
       break;
     case DType::Int64:
-      raw = static_cast<uint64_t>(saturate<int64_t>(v));
+      raw = static_cast<uint64_t>(saturate_cast<int64_t>(v));
       break;
     case DType::UInt8:
-      raw = saturate<uint8_t>(v);
+      raw = saturate_cast<uint8_t>(v);
       break;
     case DType::Bool:
       raw = v != 0.0 ? 1 : 0;

@@ -95,14 +95,8 @@ Tensor Tensor::cast(DType to) const {
 
 std::vector<int64_t> Tensor::as_int64() const {
   std::vector<int64_t> r(data_.size());
-  constexpr double kLimit = 9223372036854775808.0; // 2^63
-  for (size_t i = 0; i < data_.size(); ++i) {
-    double v = data_[i];
-    r[i] = std::isnan(v) ? 0
-           : v >= kLimit ? INT64_MAX
-           : v < -kLimit ? INT64_MIN
-                         : static_cast<int64_t>(v);
-  }
+  for (size_t i = 0; i < data_.size(); ++i)
+    r[i] = saturate_cast<int64_t>(data_[i]);
   return r;
 }
 

@@ -1,7 +1,9 @@
 // Dense tensors of the float reference evaluator, element types and shape helpers.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,6 +67,18 @@ private:
   Dims shape_;
   std::vector<double> data_;
 };
+
+/// v truncated toward zero and clamped to the range of integer type I (NaN gives 0).
+template <class I> I saturate_cast(double v) {
+  if (std::isnan(v))
+    return 0;
+  v = std::trunc(v);
+  if (v <= static_cast<double>(std::numeric_limits<I>::min()))
+    return std::numeric_limits<I>::min();
+  if (v >= static_cast<double>(std::numeric_limits<I>::max()))
+    return std::numeric_limits<I>::max();
+  return static_cast<I>(v);
+}
 
 /// Rounds v to the precision of the element type (float32 rounding, integer truncation).
 double round_to_dtype(double v, DType t);

@@ -1,6 +1,8 @@
 // Shared helpers for the op files in lib/ir/ops/.
 #include "ir/ops/common.h"
 
+#include <algorithm>
+
 namespace hgqc::ops {
 
 void require_float(DType t, const char *what) {
@@ -45,6 +47,31 @@ const Tensor *import_const(const ImportContext &ctx, const Node &n, size_t i) {
     return nullptr;
   const Value &v = ctx.graph.values[n.inputs[i]];
   return v.constant ? &*v.constant : nullptr;
+}
+
+std::optional<std::vector<int64_t>> import_axes(Node &n, const ImportContext &ctx) {
+  check_known_attrs(n, {"axes"});
+  if (n.inputs.size() > 1 && n.inputs[1] != kNoValue) {
+    const Tensor *t = import_const(ctx, n, 1);
+    if (!t)
+      throw UserError("input 'axes' must be a constant");
+    std::vector<int64_t> axes = t->as_int64();
+    n.inputs.erase(n.inputs.begin() + 1,
+                   n.inputs.end()); // (resize(1) trips g++ 12's -Warray-bounds)
+    return axes;
+  }
+  if (n.attrs.count("axes"))
+    return attr_ints(n, "axes", {});
+  return std::nullopt;
+}
+
+void set_axes(Node &n, std::vector<int64_t> axes, int64_t rank) {
+  for (int64_t &a : axes)
+    a = checked_axis(a, rank, "axes entry");
+  std::sort(axes.begin(), axes.end());
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    throw UserError("axes has repeated entries");
+  n.attrs["axes"] = axes;
 }
 
 void import_no_attrs(Node &n, ImportContext &) { check_known_attrs(n, {}); }

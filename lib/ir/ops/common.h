@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 
 namespace hgqc::ops {
 
@@ -27,6 +28,13 @@ bool shape_matches(const Dims &actual, const Dims &declared);
 
 /// The constant value of input i of `n` during import, or nullptr.
 const Tensor *import_const(const ImportContext &ctx, const Node &n, size_t i);
+
+/// Reads `axes` of Squeeze/Unsqueeze: from constant input 1 (opset >= 13; the input is
+/// then dropped) or from the attribute (earlier opsets); nullopt when there are none.
+std::optional<std::vector<int64_t>> import_axes(Node &n, const ImportContext &ctx);
+/// Normalises `axes` for `rank`, sorts them, rejects repeats, and stores them as the
+/// node's canonical `axes` attribute.
+void set_axes(Node &n, std::vector<int64_t> axes, int64_t rank);
 
 /// Import hook for ops that take no attributes.
 void import_no_attrs(Node &n, ImportContext &ctx);

@@ -3,37 +3,22 @@
 // axes as an input, which must be a constant.
 #include "ir/ops/common.h"
 
-#include <algorithm>
-
 namespace hgqc {
 namespace {
 void import(Node &n, ImportContext &ctx) {
-  check_known_attrs(n, {"axes"});
   const Dims &d = ctx.graph.values[n.inputs[0]].type.dims;
   auto rank = static_cast<int64_t>(d.size());
-  std::vector<int64_t> axes;
-  if (n.inputs.size() > 1 && n.inputs[1] != kNoValue) {
-    const Tensor *t = ops::import_const(ctx, n, 1);
-    if (!t)
-      throw UserError("input 'axes' must be a constant");
-    axes = t->as_int64();
-    n.inputs.resize(1);
-  } else if (n.attrs.count("axes")) {
-    axes = attr_ints(n, "axes", {});
-  } else {
+  std::optional<std::vector<int64_t>> axes = ops::import_axes(n, ctx);
+  if (!axes) {
+    axes.emplace();
     for (int64_t i = 0; i < rank; ++i) {
       if (d[i] == kDynamic)
         throw UserError("Squeeze without axes on a dimension unknown until run time");
       if (d[i] == 1)
-        axes.push_back(i);
+        axes->push_back(i);
     }
   }
-  for (int64_t &a : axes)
-    a = ops::checked_axis(a, rank, "axes entry");
-  std::sort(axes.begin(), axes.end());
-  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
-    throw UserError("axes has repeated entries");
-  n.attrs["axes"] = axes;
+  ops::set_axes(n, *axes, rank);
 }
 
 Dims out_dims(const Node &n, const Dims &d) {

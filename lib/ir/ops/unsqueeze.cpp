@@ -3,32 +3,16 @@
 // an input, which must be a constant.
 #include "ir/ops/common.h"
 
-#include <algorithm>
-
 namespace hgqc {
 namespace {
 void import(Node &n, ImportContext &ctx) {
-  check_known_attrs(n, {"axes"});
-  std::vector<int64_t> axes;
-  if (n.inputs.size() > 1 && n.inputs[1] != kNoValue) {
-    const Tensor *t = ops::import_const(ctx, n, 1);
-    if (!t)
-      throw UserError("input 'axes' must be a constant");
-    axes = t->as_int64();
-    n.inputs.resize(1);
-  } else if (n.attrs.count("axes")) {
-    axes = attr_ints(n, "axes", {});
-  } else {
+  std::optional<std::vector<int64_t>> axes = ops::import_axes(n, ctx);
+  if (!axes)
     throw UserError("missing axes");
-  }
+  // Axes index the output, whose rank is the input's plus one per axis.
   auto out_rank =
-      static_cast<int64_t>(ctx.graph.values[n.inputs[0]].type.dims.size() + axes.size());
-  for (int64_t &a : axes)
-    a = ops::checked_axis(a, out_rank, "axes entry");
-  std::sort(axes.begin(), axes.end());
-  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
-    throw UserError("axes has repeated entries");
-  n.attrs["axes"] = axes;
+      static_cast<int64_t>(ctx.graph.values[n.inputs[0]].type.dims.size() + axes->size());
+  ops::set_axes(n, *axes, out_rank);
 }
 
 Dims out_dims(const Node &n, const Dims &d) {

@@ -21,14 +21,10 @@ struct RunOptions {
   bool raw = false;
 };
 
-bool ends_with(const std::string &s, const std::string &suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
 // One tensor per graph input: from one file each, or from one .npz holding them by name.
 std::vector<Tensor> load_inputs(const Graph &g, const std::vector<std::string> &files) {
   std::vector<Tensor> r;
-  if (files.size() == 1 && ends_with(files[0], ".npz") && g.inputs.size() > 1) {
+  if (files.size() == 1 && files[0].ends_with(".npz") && g.inputs.size() > 1) {
     auto arrays = read_npz(files[0]);
     for (ValueId v : g.inputs) {
       const std::string &nm = g.values[v].name;
@@ -74,12 +70,12 @@ void run(const RunOptions &o) {
     out[i] = out[i].cast(g.values[g.outputs[i]].type.dtype);
 
   if (!o.output.empty()) {
-    if (ends_with(o.output, ".npz")) {
+    if (o.output.ends_with(".npz")) {
       std::vector<std::pair<std::string, Tensor>> named;
       for (size_t i = 0; i < out.size(); ++i)
         named.emplace_back(g.values[g.outputs[i]].name, out[i]);
       write_npz(o.output, named);
-    } else if (ends_with(o.output, ".npy")) {
+    } else if (o.output.ends_with(".npy")) {
       if (out.size() != 1)
         throw UserError("the model has " + std::to_string(out.size()) +
                         " outputs; write them to a .npz file");
@@ -95,7 +91,7 @@ void run(const RunOptions &o) {
 
   if (!o.compare.empty()) {
     std::vector<Tensor> ref;
-    if (ends_with(o.compare, ".npz")) {
+    if (o.compare.ends_with(".npz")) {
       for (auto &[k, t] : read_npz(o.compare))
         ref.push_back(t);
     } else {

@@ -16,11 +16,6 @@ namespace {
 
 std::string os_error(int err) { return std::strerror(err); }
 
-bool ends_with(const std::string &s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 } // namespace
 
 std::string read_file(const std::string &path) {
@@ -123,14 +118,14 @@ Tensor read_array(const std::string &path, const std::string &key) {
   std::string lower = path;
   for (char &c : lower)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  bool is_npz = ends_with(lower, ".npz");
+  bool is_npz = lower.ends_with(".npz");
   if (!key.empty() && !is_npz)
     throw UserError("an array name ('" + key + "') can only be given for .npz files", loc);
-  if (ends_with(lower, ".npy"))
+  if (lower.ends_with(".npy"))
     return read_npy(path);
-  if (ends_with(lower, ".csv"))
+  if (lower.ends_with(".csv"))
     return read_csv(path);
-  if (ends_with(lower, ".idx") || ends_with(lower, "-ubyte") || ends_with(lower, ".gz"))
+  if (lower.ends_with(".idx") || lower.ends_with("-ubyte") || lower.ends_with(".gz"))
     return read_idx(path);
   if (is_npz)
     return read_npz_member(path, key);

@@ -3,6 +3,7 @@
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace hgqc {
@@ -40,20 +41,16 @@ int fold_constants(Graph &g) {
     if (!d.foldable)
       continue;
     if (n.op == OpKind::Shape) {
-      const Dims &dims = g.values[n.inputs[0]].type.dims;
-      std::vector<double> entries;
-      for (int64_t x : dims)
-        entries.push_back(x == kDynamic ? kBatchMark : static_cast<double>(x));
-      // Evaluate start/end slicing on the entries through the op itself.
-      Tensor probe(DType::Float32, Dims(dims.size(), 1));
+      // Evaluate the op on an empty probe whose run-time dimensions are 0: its entries
+      // are the known dimensions, sliced by start/end, and 0 where the batch goes.
+      Dims probe_dims = g.values[n.inputs[0]].type.dims;
+      if (std::count(probe_dims.begin(), probe_dims.end(), 0) > 0)
+        continue; // a real empty dimension would be mistaken for the batch
+      std::replace(probe_dims.begin(), probe_dims.end(), kDynamic, int64_t{0});
+      Tensor probe(DType::Float32, probe_dims);
       Tensor s = eval_node(n, {&probe})[0];
-      int64_t start = 0;
-      if (n.attrs.count("start")) {
-        int64_t r = static_cast<int64_t>(dims.size()), st = attr_int(n, "start", 0);
-        start = std::min(std::max<int64_t>(st < 0 ? st + r : st, 0), r);
-      }
-      std::vector<double> sl(entries.begin() + start, entries.begin() + start + s.numel());
-      known[n.outputs[0]] = Tensor(DType::Int64, {s.numel()}, sl);
+      std::replace(s.data().begin(), s.data().end(), 0.0, kBatchMark);
+      known[n.outputs[0]] = std::move(s);
     } else {
       bool all = true, marked = false;
       std::vector<const Tensor *> in;

@@ -6,6 +6,8 @@ Run with Debian's Python (it has python3-onnx and numpy):
 Output is deterministic; the files are committed so that building and testing need no Python.
 
 testdata/errors/: models hgqc must refuse with a clear error (exit 2), one problem each.
+testdata/misc/two_inputs.onnx: y = relu(a) - b, for multi-input data handling, with
+two_inputs.npz (arrays a, b), two_inputs_missing.npz (only a) and the expected output.
 testdata/qonnx/: a QONNX MLP using Quant (as IntQuant, in a domain with no declared opset)
 and BipolarQuant, with an input and the output of a NumPy implementation of the QONNX
 reference semantics (qonnx.custom_op.general.quant), for checking the evaluator.
@@ -134,6 +136,20 @@ def qonnx_mlp():
     np.save(os.path.join(ROOT, "qonnx", "quant_mlp_output.npy"), y.astype(np.float32))
 
 
+def two_inputs():
+    nodes = [helper.make_node("Relu", ["a"], ["r"], name="relu0"),
+             helper.make_node("Sub", ["r", "b"], ["y"], name="sub0")]
+    save(model(nodes, [vi("a", [1, 3]), vi("b", [1, 3])], [vi("y", [1, 3])]), "misc", "two_inputs.onnx")
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(4, 3)).astype(np.float32)
+    b = rng.normal(size=(4, 3)).astype(np.float32)
+    d = os.path.join(ROOT, "misc")
+    np.savez(os.path.join(d, "two_inputs.npz"), b=b, a=a)  # not in the model's input order
+    np.savez(os.path.join(d, "two_inputs_missing.npz"), a=a)
+    np.save(os.path.join(d, "two_inputs_output.npy"), np.maximum(a, 0) - b)
+
+
 if __name__ == "__main__":
     errors()
+    two_inputs()
     qonnx_mlp()

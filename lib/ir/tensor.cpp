@@ -86,10 +86,11 @@ double round_to_dtype(double v, DType t) {
 }
 
 Tensor Tensor::cast(DType to) const {
+  // Rounds even when the type does not change: the evaluator keeps double precision in
+  // tensors typed float32, and this is where results take their declared precision.
   Tensor r(to, shape_, data_);
-  if (to != dtype_)
-    for (double &v : r.data_)
-      v = round_to_dtype(v, to);
+  for (double &v : r.data_)
+    v = round_to_dtype(v, to);
   return r;
 }
 

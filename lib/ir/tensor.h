@@ -55,8 +55,8 @@ public:
   double &operator[](int64_t i) { return data_[static_cast<size_t>(i)]; }
   /// Same values, new shape of equal element count.
   Tensor reshaped(Dims shape) const;
-  /// Same values converted to another element type (rounding floats to
-  /// float32 precision, truncating toward zero for integer types).
+  /// The values rounded to element type `to` (float32 precision, or truncation toward
+  /// zero for integer types), also when `to` is already the tensor's type.
   Tensor cast(DType to) const;
   /// The values as int64 (for shape and index tensors), truncated toward zero and
   /// saturated to the int64 range (NaN gives 0).

@@ -44,6 +44,9 @@ TEST_CASE("cast rounds to float32 and truncates to integers") {
   CHECK(f[0] == static_cast<double>(0.1f));
   CHECK(t.cast(DType::Int64)[1] == -2.0);
   CHECK(std::isinf(f[2]));
+  // A float32 tensor holding double-precision values is rounded too.
+  Tensor d(DType::Float32, {1}, {0.1});
+  CHECK(d.cast(DType::Float32)[0] == static_cast<double>(0.1f));
 }
 
 TEST_CASE("dims_str marks the batch dimension") {

@@ -3,6 +3,7 @@
 
 #include "ir/op.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -41,6 +42,21 @@ void Graph::replace_uses(ValueId from, ValueId to) {
   for (ValueId &v : outputs)
     if (v == from)
       v = to;
+}
+
+bool Graph::bypass(ValueId out, ValueId in) {
+  auto listed = [](const std::vector<ValueId> &vs, ValueId v) {
+    return std::find(vs.begin(), vs.end(), v) != vs.end();
+  };
+  if (!listed(outputs, out)) {
+    replace_uses(out, in);
+    return true;
+  }
+  int p = producers()[in];
+  if (p < 0 || listed(inputs, in) || listed(outputs, in) || use_counts()[in] != 1)
+    return false;
+  std::replace(nodes[p].outputs.begin(), nodes[p].outputs.end(), in, out);
+  return true;
 }
 
 void Graph::remove_dead() {

@@ -69,6 +69,13 @@ struct Graph {
   std::vector<int> use_counts() const;
   /// Replaces every use of `from` (node inputs and graph outputs) by `to`.
   void replace_uses(ValueId from, ValueId to);
+  /// Makes `out` stand for `in`, so that the node(s) computing `out` from `in` can be
+  /// dropped: uses of `out` read `in`; when `out` is a graph output, `in`'s producer
+  /// defines `out` instead, keeping the output's name. That needs `in` to come from a
+  /// node, not be a graph input or output, and have one use (the node being dropped);
+  /// otherwise nothing changes and the result is false. The caller then disconnects
+  /// the dropped node(s) (outputs kNoValue, inputs cleared) for remove_dead().
+  bool bypass(ValueId out, ValueId in);
   /// Removes nodes whose outputs are unused, then values nothing refers to;
   /// keeps relative order and renumbers ids.
   void remove_dead();

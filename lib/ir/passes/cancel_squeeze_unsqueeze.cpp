@@ -2,8 +2,6 @@
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
-#include <algorithm>
-
 namespace hgqc {
 
 int cancel_squeeze_unsqueeze(Graph &g) {
@@ -18,18 +16,8 @@ int cancel_squeeze_unsqueeze(Graph &g) {
     Node &u = g.nodes[producer[mid]];
     if (u.op != OpKind::Unsqueeze || attr_ints(u, "axes", {}) != attr_ints(s, "axes", {}))
       continue;
-    ValueId in = u.inputs[0];
-    if (std::find(g.outputs.begin(), g.outputs.end(), out) != g.outputs.end()) {
-      // Keep the output's name: the producer of `in` defines it instead, if it may.
-      bool in_is_graph_value = std::find(g.inputs.begin(), g.inputs.end(), in) != g.inputs.end() ||
-                               std::find(g.outputs.begin(), g.outputs.end(), in) != g.outputs.end();
-      if (producer[in] < 0 || in_is_graph_value || uses[in] != 1)
-        continue;
-      Node &p = g.nodes[producer[in]];
-      std::replace(p.outputs.begin(), p.outputs.end(), in, out);
-    } else {
-      g.replace_uses(out, in);
-    }
+    if (!g.bypass(out, u.inputs[0]))
+      continue;
     s.outputs[0] = kNoValue;
     s.inputs.clear();
     u.outputs[0] = kNoValue;

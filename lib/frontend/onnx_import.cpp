@@ -414,10 +414,13 @@ Graph import_onnx(const std::string &path) {
         } else if (is_qonnx_domain(dom)) {
           od = OpDomain::Qonnx;
           opset = opsets.count(dom) ? opsets[dom] : 1;
+        } else if (dom == kHgqcDomain) {
+          od = OpDomain::Hgqc;
+          opset = opsets.count(dom) ? opsets[dom] : 1;
         } else {
           throw UserError("unsupported op domain '" + dom +
                           "' (supported: the default ONNX domain, qonnx.custom_op.general, "
-                          "finn.custom_op.general, onnx.brevitas)");
+                          "finn.custom_op.general, onnx.brevitas, hgqc)");
         }
         const OpDef *def = find_op(od, np.op_type());
         if (!def)

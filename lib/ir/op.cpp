@@ -19,9 +19,11 @@ const Alias kAliases[] = {
 #define HGQC_ALIAS(domain, onnx_name, name) {OpDomain::domain##_domain, #onnx_name, OpKind::name},
 #define onnx_domain Onnx
 #define qonnx_domain Qonnx
+#define hgqc_domain Hgqc
 #include "ir/ops.def"
 #undef onnx_domain
 #undef qonnx_domain
+#undef hgqc_domain
     {OpDomain::Onnx, "", OpKind{}}, // keeps the array non-empty
 };
 } // namespace

@@ -1,6 +1,7 @@
 // The op interface: each IR op is one OpDef with its hooks, listed in ops.def.
 #pragma once
 
+#include "ir/fixed.h"
 #include "ir/graph.h"
 
 #include <span>
@@ -15,8 +16,26 @@ enum class OpKind : int {
 #include "ir/ops.def"
 };
 
-/// Where an op is imported from.
-enum class OpDomain { Onnx, Qonnx };
+/// Where an op is imported from: the default ONNX domain, the QONNX domains, or
+/// hgqc's own domain "hgqc" (quantized model files).
+enum class OpDomain { Onnx, Qonnx, Hgqc };
+
+/// The ONNX domain name hgqc's own ops are written in.
+inline constexpr const char *kHgqcDomain = "hgqc";
+
+/// What an op's fixed-point evaluation sees besides its integer inputs.
+struct FixedContext {
+  /// Exact ranges (and so exponents) of the inputs; null for omitted inputs and for
+  /// float graph inputs.
+  std::span<const ValueRange *const> in_ranges;
+  /// Exact ranges of the outputs, from the range analysis.
+  std::span<const ValueRange *const> out_ranges;
+  /// Float tensors for inputs that are float graph inputs (only quantizers accept
+  /// them), null elsewhere.
+  std::span<const Tensor *const> real_in;
+  /// Quantizers add the number of elements that overflowed their format here.
+  int64_t *overflows = nullptr;
+};
 
 /// Context handed to an op's import hook.
 struct ImportContext {
@@ -47,6 +66,15 @@ struct OpDef {
                                   std::span<const Tensor *const> consts);
   /// Float reference evaluation on concrete tensors (null entries: omitted inputs).
   std::vector<Tensor> (*eval)(const Node &n, std::span<const Tensor *const> in);
+  /// Exact per-element output ranges from input ranges (null entries: omitted inputs or
+  /// float graph inputs; only quantizers accept the latter). `consts` as for infer.
+  /// Null when the op has no fixed-point form.
+  std::vector<ValueRange> (*range)(const Node &n, std::span<const ValueRange *const> in,
+                                   std::span<const Tensor *const> consts) = nullptr;
+  /// Exact integer evaluation (the emulator); null entries in `in`: omitted inputs or
+  /// float graph inputs (see FixedContext::real_in). Must stay within the ranges.
+  std::vector<FixedTensor> (*eval_fixed)(const Node &n, std::span<const FixedTensor *const> in,
+                                         const FixedContext &ctx) = nullptr;
 };
 
 #define HGQC_OP(name, domain) extern const OpDef op_def_##name;

@@ -1,0 +1,139 @@
+// FixedQuant (domain hgqc): per-element fixed-point quantizer y = quantize(x, k, i, f) with
+// integer tensors k, i, f broadcast to x and attributes round_mode (TRN, RND, RND_CONV) and
+// overflow_mode (WRAP, SAT, SAT_SYM); see method.md §1. Width k + i + f <= 0 prunes.
+#include "ir/ops/common.h"
+
+namespace hgqc {
+namespace {
+const char *const kNames[] = {"x", "k", "i", "f"};
+
+void import(Node &n, ImportContext &) {
+  check_known_attrs(n, {"round_mode", "overflow_mode"});
+  std::string r = attr_string(n, "round_mode", "TRN"), o = attr_string(n, "overflow_mode", "WRAP");
+  if (!parse_round_mode(r))
+    throw UserError("round_mode '" + r + "' is not supported (supported: TRN, RND, RND_CONV)");
+  if (!parse_overflow_mode(o))
+    throw UserError("overflow_mode '" + o + "' is not supported (supported: WRAP, SAT, SAT_SYM)");
+  n.attrs["round_mode"] = r;
+  n.attrs["overflow_mode"] = o;
+}
+
+RoundMode rnd_of(const Node &n) { return *parse_round_mode(attr_string(n, "round_mode", "TRN")); }
+OverflowMode ovf_of(const Node &n) {
+  return *parse_overflow_mode(attr_string(n, "overflow_mode", "WRAP"));
+}
+
+std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts c) {
+  ops::require_float(in[0]->dtype, "input x");
+  for (int j = 1; j < 4; ++j) {
+    if (in[j]->dtype != DType::Int32 && in[j]->dtype != DType::Int64 &&
+        in[j]->dtype != DType::UInt8)
+      throw UserError(std::string("input '") + kNames[j] + "' must be an integer tensor, not " +
+                      dtype_name(in[j]->dtype));
+    if (!c[j])
+      throw UserError(std::string("input '") + kNames[j] +
+                      "' must be a constant (an initializer): formats are fixed at build time");
+    Dims b;
+    bool ok = in[j]->dims.size() <= in[0]->dims.size() &&
+              broadcast_dims(in[0]->dims, in[j]->dims, b) && b.size() == in[0]->dims.size();
+    for (size_t a = 0; ok && a < b.size(); ++a)
+      ok = ops::dims_compatible(b[a], in[0]->dims[a]) &&
+           (in[0]->dims[a] != kDynamic || in[j]->dims.size() + a < b.size() ||
+            in[j]->dims[a - (b.size() - in[j]->dims.size())] == 1);
+    if (!ok)
+      throw UserError(std::string("input '") + kNames[j] + "' of shape " + dims_str(in[j]->dims) +
+                      " does not broadcast to x's shape " + dims_str(in[0]->dims) +
+                      " (per-element formats may not depend on the batch)");
+  }
+  Dims per = range_dims(in[0]->dims);
+  auto fmts = broadcast_formats(*c[1], *c[2], *c[3], per);
+  for (size_t e = 0; e < fmts.size(); ++e) {
+    const FixedFormat &f = fmts[e];
+    std::string where = " at element " + std::to_string(e) + " (" + f.str() + ")";
+    if (f.k != 0 && f.k != 1)
+      throw UserError("k must be 0 or 1" + where);
+    if (std::abs(f.i) > kMaxFixedExp || std::abs(f.f) > kMaxFixedExp)
+      throw UserError("i and f must lie in [-" + std::to_string(kMaxFixedExp) + ", " +
+                      std::to_string(kMaxFixedExp) + "]" + where);
+    if (f.width() > kMaxFixedWidth)
+      throw UserError("width " + std::to_string(f.width()) + " exceeds the supported " +
+                      std::to_string(kMaxFixedWidth) + " bits" + where);
+  }
+  return {*in[0]};
+}
+
+std::vector<Tensor> eval(const Node &n, ops::Vals in) {
+  const Tensor &x = *in[0];
+  auto fmts = broadcast_formats(*in[1], *in[2], *in[3], x.shape());
+  RoundMode r = rnd_of(n);
+  OverflowMode o = ovf_of(n);
+  Tensor y(x.dtype(), x.shape());
+  for (int64_t j = 0; j < x.numel(); ++j) {
+    if (!std::isfinite(x[j]))
+      throw UserError("input element " + std::to_string(j) + " is not finite");
+    y[j] = fixed_to_double(quantize_real(x[j], fmts[j], r, o).q, fmts[j].f);
+  }
+  return {y};
+}
+
+std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in,
+                              ops::Consts c) {
+  // An input range without elements is a float graph input: any value may arrive.
+  ValueRange out;
+  out.dims = in[0]->dims;
+  auto fmts = broadcast_formats(*c[1], *c[2], *c[3], out.dims);
+  RoundMode r = rnd_of(n);
+  OverflowMode o = ovf_of(n);
+  out.el.resize(fmts.size());
+  for (size_t e = 0; e < fmts.size(); ++e)
+    out.el[e] = in[0]->el.empty() ? Interval{fmts[e].qmin(), fmts[e].qmax(), fmts[e].f}
+                                  : quantized_interval(in[0]->el[e], fmts[e], r, o);
+  return {out};
+}
+
+std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *const> in,
+                                    const FixedContext &ctx) {
+  const ValueRange &orng = *ctx.out_ranges[0];
+  HGQC_ASSERT(in[1] && in[2] && in[3], "FixedQuant formats missing");
+  // Formats as integers: the constants k, i, f arrive as exact integers at exponent 0 or
+  // below; recover their values from the input ranges.
+  auto val = [&](int j, int64_t e) {
+    const FixedTensor &t = *in[j];
+    int f = ctx.in_ranges[j]->el[e].f;
+    return static_cast<int>(fixed_to_double(t.q[e], f));
+  };
+  const Dims &shape = in[0] ? in[0]->shape : ctx.real_in[0]->shape();
+  auto ki = range_index(in[1]->shape, orng.dims), ii = range_index(in[2]->shape, orng.dims),
+       fi = range_index(in[3]->shape, orng.dims);
+  std::vector<FixedFormat> fmts(orng.el.size());
+  for (size_t e = 0; e < fmts.size(); ++e)
+    fmts[e] = FixedFormat{val(1, ki[e]), val(2, ii[e]), val(3, fi[e])};
+  RoundMode r = rnd_of(n);
+  OverflowMode o = ovf_of(n);
+  FixedTensor y{shape, std::vector<int64_t>(static_cast<size_t>(dims_numel(shape)))};
+  auto idx = range_index(orng.dims, shape);
+  int64_t over = 0;
+  for (size_t j = 0; j < y.q.size(); ++j) {
+    const FixedFormat &fm = fmts[idx[j]];
+    QuantResult q;
+    if (in[0]) {
+      q = quantize_int(in[0]->q[j], ctx.in_ranges[0]->el[idx[j]].f, fm, r, o);
+    } else {
+      double x = (*ctx.real_in[0])[static_cast<int64_t>(j)];
+      if (!std::isfinite(x))
+        throw UserError("input element " + std::to_string(j) + " is not finite");
+      q = quantize_real(x, fm, r, o);
+    }
+    y.q[j] = q.q;
+    over += q.overflow;
+  }
+  if (ctx.overflows)
+    *ctx.overflows += over;
+  return {y};
+}
+} // namespace
+
+const OpDef op_def_FixedQuant = {"FixedQuant", OpDomain::Hgqc, 4,      4,     1,          1,
+                                 false,        &import,        &infer, &eval, &range, &eval_fixed};
+
+} // namespace hgqc

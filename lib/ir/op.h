@@ -75,6 +75,11 @@ struct OpDef {
   /// float graph inputs (see FixedContext::real_in). Must stay within the ranges.
   std::vector<FixedTensor> (*eval_fixed)(const Node &n, std::span<const FixedTensor *const> in,
                                          const FixedContext &ctx) = nullptr;
+  /// EBOPs of the node (method.md §2): for each multiplication of two signals, the
+  /// product of their widths, where an element's width is the width of the minimal format
+  /// of its exact range (Interval::width; 0 for pruned elements). Null for ops that
+  /// multiply nothing (they cost no EBOPs). `in` as for range.
+  double (*ebops)(const Node &n, std::span<const ValueRange *const> in) = nullptr;
 };
 
 #define HGQC_OP(name, domain) extern const OpDef op_def_##name;

@@ -1,8 +1,10 @@
 // `hgqc run`: evaluates a model in double precision on inputs from data files.
 #include "commands.h"
+#include "fixed_model.h"
 #include "frontend/data_io.h"
 #include "frontend/onnx_import.h"
 #include "ir/eval.h"
+#include "ir/fixed_eval.h"
 #include "ir/passes/passes.h"
 
 #include <spdlog/spdlog.h>
@@ -19,6 +21,10 @@ struct RunOptions {
   std::string output, compare;
   double rtol = 1e-5, atol = 1e-6;
   bool raw = false;
+  bool fixed = false, trace_overflow = false;
+  std::string labels;
+  ToFixedOptions fx;
+  std::string input_format, input_round, input_overflow;
 };
 
 // One tensor per graph input: from one file each, or from one .npz holding them by name.
@@ -59,15 +65,66 @@ void print_tensor(const std::string &name, const Tensor &t) {
   }
 }
 
+// Prints, per quantizer, how many elements overflowed their format.
+void print_overflow(const Graph &g, const FixedRun &r) {
+  std::cout << "overflow per quantizer (elements outside their format on this data):\n";
+  int64_t total = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (g.nodes[i].op != OpKind::FixedQuant || r.quantized[i] == 0)
+      continue;
+    total += r.overflows[i];
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.4g%%", 100.0 * r.overflows[i] / r.quantized[i]);
+    std::cout << "  " << g.nodes[i].name << ": " << r.overflows[i] << " of " << r.quantized[i]
+              << " (" << pct << ")\n";
+  }
+  std::cout << "  total: " << total << " overflowed element(s)\n";
+}
+
+// Top-1 accuracy of the first output against integer labels.
+void print_accuracy(const Tensor &out, const std::string &labels_file) {
+  Tensor lab = read_array(labels_file);
+  if (out.rank() != 2 || lab.numel() != out.shape()[0])
+    throw UserError("has " + std::to_string(lab.numel()) + " labels for an output of shape " +
+                        dims_str(out.shape()) + " (need one label per row)",
+                    {labels_file});
+  int64_t rows = out.shape()[0], cols = out.shape()[1], correct = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < cols; ++c)
+      if (out[r * cols + c] > out[r * cols + best])
+        best = c;
+    correct += best == static_cast<int64_t>(lab[r]);
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(correct) / static_cast<double>(rows));
+  std::cout << "accuracy: " << buf << " (" << correct << " of " << rows << ")\n";
+}
+
 void run(const RunOptions &o) {
-  Graph g = import_onnx(o.model);
-  if (!o.raw)
-    normalize(g);
-  std::vector<Tensor> in = load_inputs(g, o.inputs);
-  std::vector<Tensor> out = evaluate(g, std::move(in));
-  // Outputs take the model's declared element type (the evaluator computes in double).
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = out[i].cast(g.values[g.outputs[i]].type.dtype);
+  Graph g;
+  std::vector<Tensor> out;
+  if (o.fixed) {
+    g = load_fixed_model(o.model, o.fx);
+    RangeAnalysis ra = analyze_ranges(g);
+    FixedRun r = evaluate_fixed(g, ra, load_inputs(g, o.inputs));
+    for (size_t i = 0; i < r.outputs.size(); ++i)
+      out.push_back(fixed_to_tensor(r.outputs[i], *ra.ranges[g.outputs[i]]));
+    if (o.trace_overflow)
+      print_overflow(g, r);
+  } else {
+    if (o.trace_overflow)
+      throw UserError("--trace-overflow needs --fixed");
+    g = import_onnx(o.model);
+    if (!o.raw)
+      normalize(g);
+    out = evaluate(g, load_inputs(g, o.inputs));
+    // Outputs take the model's declared element type (the evaluator computes in double).
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = out[i].cast(g.values[g.outputs[i]].type.dtype);
+  }
+  if (!o.labels.empty())
+    print_accuracy(out[0], o.labels);
 
   if (!o.output.empty()) {
     if (o.output.ends_with(".npz")) {
@@ -84,7 +141,7 @@ void run(const RunOptions &o) {
       throw UserError("output file must end in .npy or .npz", {o.output});
     }
     spdlog::info("wrote {} output(s) to {}", out.size(), o.output);
-  } else if (o.compare.empty()) {
+  } else if (o.compare.empty() && o.labels.empty()) {
     for (size_t i = 0; i < out.size(); ++i)
       print_tensor(g.values[g.outputs[i]].name, out[i]);
   }
@@ -137,7 +194,19 @@ void add_run(CLI::App &app, Action &action) {
   cmd->add_option("--rtol", o->rtol, "Relative tolerance for --compare")->capture_default_str();
   cmd->add_option("--atol", o->atol, "Absolute tolerance for --compare")->capture_default_str();
   cmd->add_flag("--raw", o->raw, "Skip the normalisation passes");
-  cmd->callback([&action, o] { action = [o] { run(*o); }; });
+  cmd->add_flag("--fixed", o->fixed,
+                "Run the exact integer emulator of the quantized model (QONNX or hgqc format)");
+  cmd->add_flag("--trace-overflow", o->trace_overflow,
+                "With --fixed: report per quantizer how many elements overflowed");
+  cmd->add_option("--labels", o->labels,
+                  "Integer class labels (.npy, .csv, IDX): print the top-1 accuracy of output 0");
+  add_fixed_options(cmd, o->fx, o->input_format, o->input_round, o->input_overflow);
+  cmd->callback([&action, o] {
+    action = [o] {
+      finish_fixed_options(o->fx, o->input_format, o->input_round, o->input_overflow);
+      run(*o);
+    };
+  });
 }
 
 } // namespace hgqc::cli

@@ -3,8 +3,8 @@
 
 #include "ir/error.h"
 
-#include <bit>
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace hgqc {
@@ -165,7 +165,7 @@ QuantResult quantize_real(double x, FixedFormat fmt, RoundMode rnd, OverflowMode
   if (fmt.pruned() || x == 0)
     return {};
   int e;
-  std::frexp(x, &e); // |x| in [2^(e-1), 2^e)
+  std::frexp(x, &e);  // |x| in [2^(e-1), 2^e)
   if (e + fmt.f < -1) // |x * 2^f| < 1/4: rounds to 0 (or -1 when truncating a negative)
     return finish((rnd == RoundMode::TRN && x < 0) ? -1 : 0, fmt, ovf);
   if (e + fmt.f > 120) // an integer of more than 67 bits above the format: low bits are 0
@@ -301,8 +301,8 @@ std::vector<int64_t> range_index(const Dims &rd, const Dims &shape) {
   int64_t n = dims_numel(shape);
   std::vector<int64_t> idx(static_cast<size_t>(n));
   int64_t per = dims_numel(rd);
-  if (rd.size() == shape.size() && (rd.empty() || std::equal(rd.begin() + 1, rd.end(),
-                                                             shape.begin() + 1))) {
+  if (rd.size() == shape.size() &&
+      (rd.empty() || std::equal(rd.begin() + 1, rd.end(), shape.begin() + 1))) {
     // Same dims, or dims differing only in the leading (batch) dimension.
     HGQC_ASSERT(rd.empty() || rd[0] == shape[0] || rd[0] == 1, "range does not broadcast");
     for (int64_t j = 0; j < n; ++j)

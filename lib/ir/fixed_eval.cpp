@@ -62,8 +62,7 @@ RangeAnalysis analyze_ranges(const Graph &g) {
       std::vector<ValueRange> placeholders(n.inputs.size());
       for (size_t j = 0; j < n.inputs.size(); ++j) {
         ValueId v = n.inputs[j];
-        consts.push_back(v != kNoValue && g.values[v].constant ? &*g.values[v].constant
-                                                               : nullptr);
+        consts.push_back(v != kNoValue && g.values[v].constant ? &*g.values[v].constant : nullptr);
         if (v == kNoValue) {
           in.push_back(nullptr);
         } else if (ra.ranges[v]) {
@@ -84,9 +83,9 @@ RangeAnalysis analyze_ranges(const Graph &g) {
         if (v == kNoValue)
           continue;
         Dims want = range_dims(g.values[v].type.dims);
-        HGQC_ASSERT(out[k].dims == want && out[k].el.size() == static_cast<size_t>(dims_numel(want)),
-                    n.name + ": range of " + dims_str(out[k].dims) + ", expected " +
-                        dims_str(want));
+        HGQC_ASSERT(
+            out[k].dims == want && out[k].el.size() == static_cast<size_t>(dims_numel(want)),
+            n.name + ": range of " + dims_str(out[k].dims) + ", expected " + dims_str(want));
         for (size_t e = 0; e < out[k].el.size(); ++e) {
           int w = out[k].el[e].width();
           if (w > kMaxFixedWidth)
@@ -167,9 +166,9 @@ FixedRun evaluate_fixed(const Graph &g, const RangeAnalysis &ra, std::vector<Ten
       auto idx = range_index(r.dims, t.shape);
       for (size_t j = 0; j < t.q.size(); ++j) {
         const Interval &iv = r.el[idx[j]];
-        HGQC_ASSERT(t.q[j] >= iv.lo && t.q[j] <= iv.hi,
-                    n.name + ": element " + std::to_string(j) + " = " + std::to_string(t.q[j]) +
-                        " outside its range " + iv.str());
+        HGQC_ASSERT(t.q[j] >= iv.lo && t.q[j] <= iv.hi, n.name + ": element " + std::to_string(j) +
+                                                            " = " + std::to_string(t.q[j]) +
+                                                            " outside its range " + iv.str());
       }
       if (is_quant(n))
         run.quantized[ni] += static_cast<int64_t>(t.q.size());

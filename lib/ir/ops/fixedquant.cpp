@@ -76,8 +76,7 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   return {y};
 }
 
-std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in,
-                              ops::Consts c) {
+std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in, ops::Consts c) {
   // An input range without elements is a float graph input: any value may arrive.
   ValueRange out;
   out.dims = in[0]->dims;
@@ -133,7 +132,7 @@ std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *
 }
 } // namespace
 
-const OpDef op_def_FixedQuant = {"FixedQuant", OpDomain::Hgqc, 4,      4,     1,          1,
+const OpDef op_def_FixedQuant = {"FixedQuant", OpDomain::Hgqc, 4,      4,     1,      1,
                                  false,        &import,        &infer, &eval, &range, &eval_fixed};
 
 } // namespace hgqc

@@ -1,7 +1,11 @@
 // The graph normalisation passes run after import, one per file in lib/ir/passes/.
 #pragma once
 
+#include "ir/fixed.h"
 #include "ir/graph.h"
+
+#include <string>
+#include <vector>
 
 namespace hgqc {
 
@@ -35,5 +39,46 @@ struct NormalizeOptions {
 
 /// Runs the passes above, removes dead nodes and values, and verifies the graph.
 void normalize(Graph &g, const NormalizeOptions &opt = {});
+
+// Passes towards the fixed-point form (see to_fixed()). `notes` collect what a user
+// should know about changes of meaning.
+
+/// Replaces QONNX Quant nodes by FixedQuant: the scale must be a power of two (scalar or
+/// per channel) and the zero point 0; ROUND/HALF_EVEN become RND_CONV, HALF_UP RND,
+/// FLOOR TRN; the clamp becomes SAT (narrow range: SAT_SYM). BipolarQuant is refused.
+/// Throws UserError naming the node. Returns how many.
+int quant_to_fixed(Graph &g);
+
+/// Rewrites BatchNormalization (constant parameters) and chains of Add/Sub/Mul/Div by
+/// constants into one Mul by a constant followed by one Add of a constant; coefficients
+/// computed by the pass are rounded to float32. Returns the number of rewrites.
+int fold_affine(Graph &g, std::vector<std::string> *notes);
+
+/// Removes Softmax nodes that compute graph outputs (the output becomes the logits).
+int drop_output_softmax(Graph &g, std::vector<std::string> *notes);
+
+/// The quantizer put on graph inputs that have none.
+struct InputQuantizer {
+  FixedFormat format{1, 5, 10}; ///< ap_fixed<16,6>, the customary hls4ml input type
+  RoundMode round = RoundMode::TRN;
+  OverflowMode overflow = OverflowMode::SAT;
+};
+/// Adds a FixedQuant on every float graph input used by anything but a FixedQuant.
+int quantize_inputs(Graph &g, const InputQuantizer &q, std::vector<std::string> *notes);
+
+/// Replaces constants read by FixedQuant nodes by their quantized values (when those are
+/// exact in the constant's element type). Returns how many.
+int snap_quantized_constants(Graph &g);
+
+/// Options of to_fixed().
+struct ToFixedOptions {
+  InputQuantizer input;
+  bool drop_output_softmax = true;
+};
+
+/// Turns a normalised graph with quantizers (QONNX Quant, FixedQuant) into hgqc's
+/// fixed-point form: the passes above in order, then folding, shape inference and
+/// verification. Returns the notes.
+std::vector<std::string> to_fixed(Graph &g, const ToFixedOptions &opt = {});
 
 } // namespace hgqc

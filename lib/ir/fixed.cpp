@@ -152,7 +152,7 @@ QuantResult quantize_int128(i128 q, int f_in, FixedFormat fmt, RoundMode rnd, Ov
     i128 low = l >= b ? 0 : (q & ((static_cast<i128>(1) << (b - l)) - 1)) << l;
     return huge(q < 0, low, fmt, ovf);
   }
-  return finish(q << l, fmt, ovf);
+  return finish(q == 0 ? 0 : q << l, fmt, ovf); // 0 << l is undefined for l >= 128
 }
 
 QuantResult quantize_int(int64_t q, int f_in, FixedFormat fmt, RoundMode rnd, OverflowMode ovf) {
@@ -177,7 +177,7 @@ QuantResult quantize_real(double x, FixedFormat fmt, RoundMode rnd, OverflowMode
   else if (rnd == RoundMode::TRN)
     r = std::floor(y);
   else if (rnd == RoundMode::RND)
-    r = std::floor(y + 0.5); // exact for |y| < 2^52
+    r = std::floor(y) + (y - std::floor(y) >= 0.5 ? 1 : 0); // y + 0.5 may round up to 1
   else
     r = std::nearbyint(y); // default environment: half to even
   return finish(static_cast<i128>(r), fmt, ovf);
@@ -195,14 +195,22 @@ std::optional<int> exact_exponent(double x) {
   auto mant = static_cast<uint64_t>(std::ldexp(m, 53));
   int tz = std::countr_zero(mant);
   int f = 53 - e - tz;
-  if (f > kMaxFixedExp || f < -kMaxFixedExp)
+  if (f > kMaxFixedExp)
     return std::nullopt;
+  if (f < -kMaxFixedExp) { // a multiple of 2^96: q = x * 2^-96 when that fits int64
+    f = -kMaxFixedExp;
+    double q = std::ldexp(x, f);
+    if (q < -0x1p63 || q >= 0x1p63)
+      return std::nullopt;
+  }
   return f;
 }
 
 int ceil_log2(u128 v) {
   HGQC_ASSERT(v >= 1, "ceil_log2 of 0");
-  return v == 1 ? 0 : bit_length(static_cast<i128>(v - 1));
+  u128 a = v - 1; // bit length of v - 1, which may exceed the signed range
+  uint64_t hi = static_cast<uint64_t>(a >> 64), lo = static_cast<uint64_t>(a);
+  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
 }
 
 FixedFormat Interval::min_format() const {
@@ -221,8 +229,8 @@ Interval Interval::aligned(int f2) const {
     return Interval{0, 0, f2};
   int s = f2 - f;
   if (std::max(bit_length(lo), bit_length(hi)) + s > 120)
-    throw UserError("an intermediate value needs more than 120 bits (exponents 2^-" +
-                    std::to_string(f) + " and 2^-" + std::to_string(f2) + " are too far apart)");
+    throw UserError("an intermediate value needs more than 120 bits (grids 2^" +
+                    std::to_string(-f) + " and 2^" + std::to_string(-f2) + " are too far apart)");
   return Interval{lo << s, hi << s, f2};
 }
 
@@ -248,10 +256,19 @@ std::string Interval::str() const {
   s += int128_str(lo);
   s += ", ";
   s += int128_str(hi);
-  s += "] * 2^-";
-  s += std::to_string(f);
+  s += "] * 2^";
+  s += std::to_string(-f);
   return s;
 }
+
+namespace {
+// q * 2^l for l > 0, or +-2^120 (beyond every format) when that would not fit.
+i128 shift_left_sat(i128 q, int l) {
+  if (q != 0 && bit_length(q) + l > 120)
+    return q < 0 ? -(static_cast<i128>(1) << 120) : static_cast<i128>(1) << 120;
+  return q << l;
+}
+} // namespace
 
 bool may_overflow(const Interval &in, FixedFormat fmt, RoundMode rnd, OverflowMode ovf) {
   if (fmt.pruned())
@@ -260,7 +277,7 @@ bool may_overflow(const Interval &in, FixedFormat fmt, RoundMode rnd, OverflowMo
     int s = in.f - fmt.f;
     if (s >= 0)
       return round_shift(q, s, rnd);
-    return Interval{q, q, in.f}.aligned(fmt.f).lo;
+    return shift_left_sat(q, -s);
   };
   i128 lo, hi;
   eff_range(fmt, ovf, lo, hi);
@@ -276,9 +293,8 @@ Interval quantized_interval(const Interval &in, FixedFormat fmt, RoundMode rnd, 
     r.lo = round_shift(in.lo, s, rnd);
     r.hi = round_shift(in.hi, s, rnd);
   } else {
-    Interval a = in.aligned(fmt.f);
-    r.lo = a.lo;
-    r.hi = a.hi;
+    r.lo = shift_left_sat(in.lo, -s);
+    r.hi = shift_left_sat(in.hi, -s);
   }
   i128 lo, hi;
   eff_range(fmt, ovf, lo, hi);

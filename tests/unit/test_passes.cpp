@@ -18,11 +18,12 @@ int count_ops(const Graph &g, OpKind k) {
   return c;
 }
 
-// Normalised and raw graphs give the same outputs on x.
+// Normalised and raw graphs give the same outputs on x, up to the rounding of folded
+// constants to float32 (their declared element type).
 void check_same(const Graph &raw, const Graph &norm, const Tensor &x) {
   Tensor a = evaluate(raw, {x}).at(0), b = evaluate(norm, {x}).at(0);
   REQUIRE(a.shape() == b.shape());
-  TensorDiff d = compare(b, a, 1e-12, 1e-12);
+  TensorDiff d = compare(b, a, 1e-6, 1e-6);
   CHECK(d.mismatches == 0);
 }
 

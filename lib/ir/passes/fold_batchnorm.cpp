@@ -30,7 +30,9 @@ const Tensor *const_of(const Graph &g, ValueId v) {
   return v == kNoValue || !g.values[v].constant ? nullptr : &*g.values[v].constant;
 }
 
+// A new constant, its values rounded to its element type (so that it is what it says).
 ValueId add_const(Graph &g, const std::string &base, Tensor t) {
+  t = t.cast(t.dtype());
   ValueType ty{t.dtype(), t.shape()};
   return g.add_value(g.fresh_value_name(base), ty, std::move(t));
 }

@@ -88,7 +88,7 @@ int fold_constants(Graph &g) {
         ValueId o = n.outputs[k];
         if (o == kNoValue)
           continue;
-        known[o] = out[k];
+        known[o] = out[k].cast(out[k].dtype()); // rounded as a runtime stores it
         marked |= has_mark(out[k]);
       }
       if (marked)

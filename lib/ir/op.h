@@ -47,6 +47,45 @@ struct ImportContext {
   int64_t declared_batch = 0;
 };
 
+/// The default-domain opset that exported models declare; export hooks write their
+/// node in the form this opset reads.
+inline constexpr int kExportOpset = 13;
+
+/// A tensor that a node of an op's ONNX form (OpDef::export_form) reads or writes: a
+/// value of the graph, an omitted optional input, a constant that the exporter adds as
+/// an initializer, or an intermediate result passed between the nodes of the form.
+struct ExportRef {
+  ValueId value = kNoValue;       ///< a graph value (kNoValue, no constant, no temp: omitted)
+  std::optional<Tensor> constant; ///< set: a new initializer holding this tensor
+  int temp = -1;                  ///< >= 0: intermediate result number `temp` of the form
+  std::string hint;               ///< constants and temps: name suffix ("axes")
+
+  /// A value of the graph (kNoValue: an omitted input).
+  static ExportRef of(ValueId v);
+  /// A new initializer, named after the node and `hint`.
+  static ExportRef constant_of(Tensor t, std::string hint);
+  /// Intermediate result `k` of the form, named after the node and `hint`.
+  static ExportRef temp_of(int k, std::string hint);
+};
+
+/// One ONNX node of an op's exported form.
+struct ExportNode {
+  std::string op_type;              ///< ONNX op_type
+  OpDomain domain = OpDomain::Onnx; ///< written as "", "qonnx.custom_op.general" or "hgqc"
+  std::string name_suffix;          ///< "": the IR node's name; else appended to it
+  Attrs attrs;                      ///< ONNX attributes (written in name order)
+  std::vector<ExportRef> inputs;    ///< inputs in ONNX order
+  std::vector<ExportRef> outputs;   ///< outputs in ONNX order
+};
+
+/// What an export hook sees besides the node.
+struct ExportContext {
+  const Graph &graph; ///< the graph being written
+  /// The batch size that the written file declares, as the importer will read it back
+  /// (ImportContext::declared_batch): 0 when the batch dimension is written free.
+  int64_t declared_batch = 0;
+};
+
 /// The hooks of one op. Hooks throw UserError without a location; callers add the node's.
 struct OpDef {
   std::string_view name; ///< IR name (also the ONNX op_type it imports from)
@@ -80,6 +119,11 @@ struct OpDef {
   /// of its exact range (Interval::width; 0 for pruned elements). Null for ops that
   /// multiply nothing (they cost no EBOPs). `in` as for range.
   double (*ebops)(const Node &n, std::span<const ValueRange *const> in) = nullptr;
+  /// The node as ONNX nodes (default domain at kExportOpset, or the op's own domain)
+  /// whose import gives back this canonical node, or one that computes the same (several
+  /// nodes where the opset has no single node for it). Throws UserError when the node
+  /// cannot be written. Null: default_export_node().
+  std::vector<ExportNode> (*export_form)(const Node &n, const ExportContext &ctx) = nullptr;
 };
 
 #define HGQC_OP(name, domain) extern const OpDef op_def_##name;
@@ -95,5 +139,10 @@ const OpDef *find_op(OpDomain d, std::string_view onnx_op_type);
 OpKind op_kind(const OpDef &d);
 /// Runs the op's shape inference for node `n` of graph `g` and returns output types.
 std::vector<ValueType> infer_node(const Graph &g, const Node &n);
+/// The default ONNX form of `n`: one node with the op's name and domain, the canonical
+/// attributes, and the node's inputs and outputs.
+ExportNode default_export_node(const Node &n);
+/// The ONNX form of `n`: its op's export_form hook, or default_export_node().
+std::vector<ExportNode> export_nodes(const Node &n, const ExportContext &ctx);
 
 } // namespace hgqc

@@ -1,14 +1,15 @@
-// Add: elementwise a + b with numpy broadcasting.
-#include "ir/ops/common.h"
+// Add: elementwise a + b with numpy broadcasting. Fixed point: the exact sum, aligned to
+// the finer exponent of the two terms (a pruned, constant-zero term is ignored).
+#include "ir/ops/fixed_common.h"
 
 namespace hgqc {
 namespace {
-struct AddImpl {
+struct AddImpl : ops::AlignedSum<false> {
   static constexpr bool kIntegerOk = true;
   static double apply(double a, double b) { return a + b; }
 };
 } // namespace
 
-const OpDef op_def_Add = ops::binary_op<AddImpl>("Add");
+const OpDef op_def_Add = ops::fixed_binary_op<AddImpl>("Add");
 
 } // namespace hgqc

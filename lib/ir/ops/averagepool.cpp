@@ -1,4 +1,7 @@
 // AveragePool: mean over each window; pads count in the divisor when count_include_pad = 1.
+// Fixed point: the exact sum of the window, divided by its element count 2^s (which must be
+// a power of two at every position) by moving the exponent: the same integer at f + s.
+#include "ir/ops/fixed_linear.h"
 #include "ir/ops/pool_common.h"
 
 namespace hgqc {
@@ -23,9 +26,86 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
     return s / static_cast<double>(include_pad ? padded : static_cast<int64_t>(v.size()));
   })};
 }
+
+// AveragePool-11 (opset 13) has no dilations attribute.
+std::vector<ExportNode> export_form(const Node &n, const ExportContext &) {
+  return {ops::export_window(n, false)};
+}
+
+namespace lin = ops::linear;
+
+// The window over x's range and log2 of each output position's divisor; UserError when a
+// divisor is not a power of two.
+struct RangeGeom {
+  ops::PoolRangeGeom win;
+  std::vector<int> shift;
+};
+
+RangeGeom range_geom(const Node &n, const ValueRange &x) {
+  RangeGeom g{ops::pool_range_geom(n, x.dims), {}};
+  bool include_pad = attr_int(n, "count_include_pad", 0);
+  const ops::Taps &t = g.win.taps;
+  for (int64_t p = 0; p < g.win.osz; ++p) {
+    int64_t count = include_pad ? t.padded[p] : t.begin[p + 1] - t.begin[p];
+    int s = lin::log2_exact(count);
+    if (s < 0)
+      throw UserError(
+          count == 0 ? "the window of output position " + std::to_string(p) +
+                           " lies entirely in the padding: its average has no value"
+                     : "the window of output position " + std::to_string(p) + " averages " +
+                           std::to_string(count) +
+                           " elements: in fixed point the element count must be a power of two" +
+                           (include_pad ? "" : " (count_include_pad = 0 excludes the padding)"));
+    g.shift.push_back(s);
+  }
+  return g;
+}
+
+auto terms_of(const RangeGeom &g) {
+  return [&g](int64_t e, auto &&emit) { g.win.for_taps(e, [&](int64_t xe) { emit(xe, -1); }); };
+}
+
+// The sums' intervals moved to the averages' exponents (every element, so that the emulator
+// recovers each sum's grid as f - shift).
+std::vector<Interval> averages(const RangeGeom &g, std::vector<Interval> sums) {
+  for (size_t e = 0; e < sums.size(); ++e)
+    sums[e].f += g.shift[e % static_cast<size_t>(g.win.osz)];
+  return sums;
+}
+
+std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in, ops::Consts) {
+  RangeGeom g = range_geom(n, *in[0]);
+  auto r =
+      lin::sum_ranges(dims_numel(g.win.out), {in[0], nullptr, nullptr}, terms_of(g), lin::no_bias);
+  return {ValueRange{g.win.out, averages(g, std::move(r))}};
+}
+
+std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *const> in,
+                                    const FixedContext &ctx) {
+  const FixedTensor &x = *in[0];
+  const ValueRange &rx = *ctx.in_ranges[0], &ry = *ctx.out_ranges[0];
+  int64_t samples = lin::require_samples(rx.dims, x.shape);
+  RangeGeom g = range_geom(n, rx);
+  int64_t n_out = dims_numel(g.win.out);
+  Dims yd = g.win.out;
+  yd[0] = x.shape[0];
+  FixedTensor y{yd, std::vector<int64_t>(static_cast<size_t>(dims_numel(yd)))};
+  lin::SumData d{nullptr, nullptr, x.q.data(), dims_numel(rx.dims), samples, y.q.data(), n_out};
+  lin::eval_sum(
+      n_out, {&rx, nullptr, nullptr}, d,
+      [&](int64_t e) { return ry.el[e].f - g.shift[e % g.win.osz]; }, terms_of(g), lin::no_bias);
+  return {y};
+}
+
+constexpr OpDef make_averagepool() {
+  OpDef d{"AveragePool", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
+  d.range = &range;
+  d.eval_fixed = &eval_fixed;
+  d.export_form = &export_form;
+  return d;
+}
 } // namespace
 
-const OpDef op_def_AveragePool = {"AveragePool", OpDomain::Onnx, 1,      1,    1, 1,
-                                  true,          &import,        &infer, &eval};
+const OpDef op_def_AveragePool = make_averagepool();
 
 } // namespace hgqc

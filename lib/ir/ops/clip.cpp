@@ -1,8 +1,10 @@
 // Clip: min(max(x, min), max). Constant bounds become float attributes `min` and
 // `max` (attributes before opset 11, inputs after); bounds computed at run time
-// stay inputs 1 and 2 (scalars).
-#include "ir/ops/common.h"
+// stay inputs 1 and 2 (scalars). Fixed point: the bounds must be constants; the output is
+// the exact clamp at the finest exponent of x and the bounds it can reach.
+#include "ir/ops/fixed_common.h"
 
+#include <climits>
 #include <limits>
 
 namespace hgqc {
@@ -58,8 +60,146 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
     hi = (*in[2])[0];
   return {ops::map_unary(*in[0], [lo, hi](double x) { return x < lo ? lo : (x > hi ? hi : x); })};
 }
+
+// A bound as an exact fixed-point number q * 2^-f; `on` false for an infinite one.
+struct Bound {
+  bool on = false;
+  Int128 q = 0;
+  int f = 0;
+};
+
+// The fixed-point family hooks (ops/fixed_common.h): y = x < lo ? lo : (x > hi ? hi : x),
+// the same comparisons as eval, made exactly on integers.
+struct ClipFixed {
+  struct P {
+    Bound lo, hi;
+  };
+  static void check(const Node &, ops::Ranges in, ops::Consts c) {
+    for (size_t j = 1; j < in.size(); ++j)
+      if (in[j] && !c[j])
+        throw UserError(std::string("bound '") + kNames[j - 1] +
+                        "' is computed at run time; in fixed point Clip needs constant bounds");
+  }
+  static P fixed_params(const Node &n, ops::Ranges in) {
+    P p;
+    for (size_t j = 1; j < 3; ++j) {
+      Bound &b = j == 1 ? p.lo : p.hi;
+      if (j < in.size() && in[j]) { // a constant input: its range is its exact value
+        const Interval &iv = in[j]->el.at(0);
+        HGQC_ASSERT(iv.lo == iv.hi, "Clip bound is not a constant");
+        b = Bound{true, iv.lo, iv.f};
+        continue;
+      }
+      double v = attr_float(n, kNames[j - 1], j == 1 ? -kInf : kInf);
+      if (v == (j == 1 ? -kInf : kInf))
+        continue;
+      auto iv = constant_interval(v);
+      if (!iv)
+        throw UserError(std::string("bound '") + kNames[j - 1] + "' = " + ops::real_str(v) +
+                        " is not a fixed-point number with at most " +
+                        std::to_string(kMaxFixedExp) + " fractional bits");
+      b = Bound{true, iv->lo, iv->f};
+    }
+    return p;
+  }
+  static int cmp(Int128 q, int f, const Bound &b) { return ops::cmp_fixed(q, f, b.q, b.f); }
+  // ceil / floor of q * 2^-s for |q| < 2^63, s >= 0.
+  static Int128 shift_ceil(Int128 q, int s) { return s >= 64 ? Int128(q > 0) : -((-q) >> s); }
+  static Int128 shift_floor(Int128 q, int s) { return s >= 64 ? -Int128(q < 0) : q >> s; }
+  // The bound on grid 2^-f, rounded up or down (the bound lies within a range on that grid).
+  static Int128 on_grid(const Bound &b, int f, bool up) {
+    if (f >= b.f)
+      return ops::to_grid(b.q, b.f, f);
+    return up ? shift_ceil(b.q, b.f - f) : shift_floor(b.q, b.f - f);
+  }
+  static Interval range(const P &p, const Interval &x) {
+    const Bound &lo = p.lo, &hi = p.hi;
+    // What eval can give: lo (some x < lo), hi (some x >= lo with x > hi), and x itself
+    // for the grid points of [x.lo, x.hi] within [lo, hi].
+    bool below = lo.on && cmp(x.lo, x.f, lo) < 0;
+    bool above = hi.on && cmp(x.hi, x.f, hi) > 0 && (!lo.on || cmp(x.hi, x.f, lo) >= 0);
+    bool middle = (!lo.on || cmp(x.hi, x.f, lo) >= 0) && (!hi.on || cmp(x.lo, x.f, hi) <= 0);
+    Int128 mlo = x.lo, mhi = x.hi;
+    if (middle) {
+      if (below)
+        mlo = on_grid(lo, x.f, true);
+      if (hi.on && cmp(x.hi, x.f, hi) > 0)
+        mhi = on_grid(hi, x.f, false);
+      middle = mlo <= mhi;
+    }
+    struct Pt {
+      Int128 q;
+      int f;
+    };
+    std::vector<Pt> pts;
+    int f = INT_MIN;
+    auto add = [&](Int128 q, int e) {
+      pts.push_back({q, e});
+      if (q != 0)
+        f = std::max(f, e);
+    };
+    if (below)
+      add(lo.q, lo.f);
+    if (above)
+      add(hi.q, hi.f);
+    if (middle) {
+      add(mlo, x.f);
+      add(mhi, x.f);
+    }
+    if (f == INT_MIN) // the output is the constant zero
+      return Interval{0, 0, x.f};
+    Pt a = pts[0], b = pts[0];
+    for (const Pt &t : pts) {
+      if (ops::cmp_fixed(t.q, t.f, a.q, a.f) < 0)
+        a = t;
+      if (ops::cmp_fixed(t.q, t.f, b.q, b.f) > 0)
+        b = t;
+    }
+    auto at = [f](const Pt &t) {
+      return t.q == 0 ? Int128(0) : Interval{t.q, t.q, t.f}.aligned(f).lo;
+    };
+    return Interval{at(a), at(b), f};
+  }
+  static Int128 eval_fixed(const P &p, int64_t q, const Interval &x, const Interval &y) {
+    if (p.lo.on && cmp(q, x.f, p.lo) < 0)
+      return ops::to_grid(p.lo.q, p.lo.f, y.f);
+    if (p.hi.on && cmp(q, x.f, p.hi) > 0)
+      return ops::to_grid(p.hi.q, p.hi.f, y.f);
+    return ops::to_grid(q, x.f, y.f);
+  }
+};
+
+// Opset 13 takes the bounds as inputs: constant bounds (attributes) become scalar
+// initializers of the input's type, infinite defaults are left out; bounds computed at run
+// time stay the inputs they are.
+std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
+  ExportNode e = default_export_node(n);
+  e.attrs.clear();
+  if (n.inputs.size() > 1)
+    return {e};
+  DType t = ctx.graph.values[n.inputs[0]].type.dtype;
+  for (int i = 0; i < 2; ++i) {
+    double def = i == 0 ? -kInf : kInf, v = attr_float(n, kNames[i], def);
+    e.inputs.push_back(v == def ? ExportRef::of(kNoValue)
+                                : ExportRef::constant_of(Tensor::scalar(t, v), kNames[i]));
+  }
+  return {e};
+}
 } // namespace
 
-const OpDef op_def_Clip = {"Clip", OpDomain::Onnx, 1, 3, 1, 1, true, &import, &infer, &eval};
+const OpDef op_def_Clip = {"Clip",
+                           OpDomain::Onnx,
+                           1,
+                           3,
+                           1,
+                           1,
+                           true,
+                           &import,
+                           &infer,
+                           &eval,
+                           &ops::unary_range<ClipFixed>,
+                           &ops::unary_eval_fixed<ClipFixed>,
+                           nullptr,
+                           &export_form};
 
 } // namespace hgqc

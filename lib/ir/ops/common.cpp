@@ -74,6 +74,17 @@ void set_axes(Node &n, std::vector<int64_t> axes, int64_t rank) {
   n.attrs["axes"] = axes;
 }
 
+ExportNode export_axes(const Node &n) {
+  ExportNode e = default_export_node(n);
+  std::vector<int64_t> axes = attr_ints(n, "axes", {});
+  e.attrs.erase("axes");
+  e.inputs.erase(e.inputs.begin() + 1, e.inputs.end());
+  Tensor t(DType::Int64, {static_cast<int64_t>(axes.size())},
+           std::vector<double>(axes.begin(), axes.end()));
+  e.inputs.push_back(ExportRef::constant_of(std::move(t), "axes"));
+  return e;
+}
+
 void import_no_attrs(Node &n, ImportContext &) { check_known_attrs(n, {}); }
 
 void import_binary(Node &n, ImportContext &) {

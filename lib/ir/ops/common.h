@@ -35,6 +35,9 @@ std::optional<std::vector<int64_t>> import_axes(Node &n, const ImportContext &ct
 /// Normalises `axes` for `rank`, sorts them, rejects repeats, and stores them as the
 /// node's canonical `axes` attribute.
 void set_axes(Node &n, std::vector<int64_t> axes, int64_t rank);
+/// Export form of Squeeze/Unsqueeze at opset 13: the canonical `axes` attribute becomes
+/// a constant int64 input.
+ExportNode export_axes(const Node &n);
 
 /// Import hook for ops that take no attributes.
 void import_no_attrs(Node &n, ImportContext &ctx);

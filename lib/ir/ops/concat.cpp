@@ -1,5 +1,6 @@
-// Concat: joins inputs along `axis`; other dimensions must agree.
-#include "ir/ops/common.h"
+// Concat: joins inputs along `axis`; other dimensions must agree. Fixed point: a copy
+// (joining along the batch dimension is refused).
+#include "ir/ops/fixed_common.h"
 
 namespace hgqc {
 namespace {
@@ -65,7 +66,17 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
 }
 } // namespace
 
-const OpDef op_def_Concat = {"Concat", OpDomain::Onnx, 1,       1 << 20, 1,
-                             1,        true,           &import, &infer,  &eval};
+const OpDef op_def_Concat = {"Concat",
+                             OpDomain::Onnx,
+                             1,
+                             1 << 20,
+                             1,
+                             1,
+                             true,
+                             &import,
+                             &infer,
+                             &eval,
+                             &ops::copy_range_hook<&eval, -1>,
+                             &ops::copy_eval_fixed_hook<&eval, -1>};
 
 } // namespace hgqc

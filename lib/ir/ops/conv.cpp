@@ -1,5 +1,8 @@
 // Conv: N-d convolution (1-D and 2-D in practice) with pads, strides, dilations,
-// auto_pad and groups (group = 1, depthwise, or any divisor of the channels).
+// auto_pad and groups (group = 1, depthwise, or any divisor of the channels). Fixed point:
+// fully unrolled, every output position is its own exact sum of products (fixed_linear.h);
+// EBOPs: the product of the factors' widths over every multiplication of every position.
+#include "ir/ops/fixed_linear.h"
 #include "ir/ops/window.h"
 
 namespace hgqc {
@@ -72,8 +75,118 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
     }
   return {y};
 }
+
+std::vector<ExportNode> export_form(const Node &n, const ExportContext &) {
+  return {ops::export_window(n, true)};
+}
+
+// ---- Fixed point ------------------------------------------------------------------------
+
+namespace lin = ops::linear;
+
+// The convolution over the ranges (per-sample dims; the batch dimension of x's range is 1
+// or the static batch): output element e = (b, oc, position).
+struct RangeGeom {
+  int64_t nb = 0, cin = 0, m = 0, cpg = 0, mpg = 0, isz = 0, osz = 0, ksz = 0;
+  Dims out;
+  ops::Taps taps;
+  bool has_bias = false;
+};
+
+RangeGeom range_geom(const Node &n, std::span<const ValueRange *const> in) {
+  const Dims &x = in[0]->dims, &w = in[1]->dims;
+  RangeGeom g;
+  int64_t grp = attr_int(n, "group", 1);
+  if (x.size() != w.size() || x.size() < 3 || w[0] % grp != 0 || x[1] != w[1] * grp)
+    throw UserError("in fixed point the channels and the weight shape must be known before run "
+                    "time (ranges of input " +
+                    dims_str(x) + " and weight " + dims_str(w) + ")");
+  ops::Window win = ops::window_of(n, x);
+  g.taps = ops::window_taps(win);
+  g.nb = x[0];
+  g.cin = x[1];
+  g.m = w[0];
+  g.cpg = w[1];
+  g.mpg = g.m / grp;
+  g.isz = dims_numel(win.in);
+  g.osz = dims_numel(win.out);
+  g.ksz = dims_numel(win.kernel);
+  g.out = {g.nb, g.m};
+  g.out.insert(g.out.end(), win.out.begin(), win.out.end());
+  g.has_bias = in.size() > 2 && in[2];
+  if (g.has_bias && in[2]->dims != Dims{g.m})
+    throw UserError("bias range of dims " + dims_str(in[2]->dims) + " does not match " +
+                    std::to_string(g.m) + " output channels");
+  return g;
+}
+
+auto terms_of(const RangeGeom &g) {
+  return [&g](int64_t e, auto &&emit) {
+    int64_t p = e % g.osz, oc = (e / g.osz) % g.m, b = e / (g.osz * g.m);
+    int64_t c0 = oc / g.mpg * g.cpg;
+    const int64_t *kidx = g.taps.kidx.data(), *off = g.taps.off.data();
+    for (int64_t c = 0; c < g.cpg; ++c) {
+      int64_t xb = (b * g.cin + c0 + c) * g.isz, wb = (oc * g.cpg + c) * g.ksz;
+      for (int64_t t = g.taps.begin[p]; t < g.taps.begin[p + 1]; ++t)
+        emit(xb + off[t], wb + kidx[t]);
+    }
+  };
+}
+
+auto bias_of(const RangeGeom &g) {
+  return [&g](int64_t e) -> int64_t { return g.has_bias ? (e / g.osz) % g.m : -1; };
+}
+
+const ValueRange *bias_range(std::span<const ValueRange *const> in) {
+  return in.size() > 2 ? in[2] : nullptr;
+}
+
+std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in, ops::Consts) {
+  RangeGeom g = range_geom(n, in);
+  return {ValueRange{g.out, lin::sum_ranges(dims_numel(g.out), {in[0], in[1], bias_range(in)},
+                                            terms_of(g), bias_of(g))}};
+}
+
+double ebops(const Node &n, std::span<const ValueRange *const> in) {
+  if (!in[0] || !in[1])
+    return 0;
+  RangeGeom g = range_geom(n, in);
+  return lin::sum_ebops(dims_numel(g.out), {in[0], in[1], nullptr}, terms_of(g));
+}
+
+std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *const> in,
+                                    const FixedContext &ctx) {
+  const FixedTensor &x = *in[0], &w = *in[1];
+  const FixedTensor *bias = in.size() > 2 ? in[2] : nullptr;
+  const ValueRange &rx = *ctx.in_ranges[0], &rw = *ctx.in_ranges[1], &ry = *ctx.out_ranges[0];
+  const ValueRange *rb = bias_range(ctx.in_ranges);
+  int64_t samples = lin::require_samples(rx.dims, x.shape);
+  if (rw.dims != w.shape || (bias && rb->dims != bias->shape))
+    throw UserError("in fixed point the weight and bias must be the same for every sample");
+  RangeGeom g = range_geom(n, ctx.in_ranges);
+  Dims yd = g.out;
+  yd[0] = x.shape[0];
+  FixedTensor y{yd, std::vector<int64_t>(static_cast<size_t>(dims_numel(yd)))};
+  int64_t n_out = dims_numel(g.out);
+  lin::SumData d{w.q.data(), bias ? bias->q.data() : nullptr,
+                 x.q.data(), dims_numel(rx.dims),
+                 samples,    y.q.data(),
+                 n_out};
+  lin::eval_sum(
+      n_out, {&rx, &rw, rb}, d, [&](int64_t e) { return ry.el[e].f; }, terms_of(g), bias_of(g));
+  return {y};
+}
+
+constexpr OpDef make_conv() {
+  OpDef d{"Conv", OpDomain::Onnx, 2, 3, 1, 1, true, &import, &infer, &eval};
+  d.range = &range;
+  d.eval_fixed = &eval_fixed;
+  d.ebops = &ebops;
+  d.export_form = &export_form;
+  return d;
+}
 } // namespace
 
-const OpDef op_def_Conv = {"Conv", OpDomain::Onnx, 2, 3, 1, 1, true, &import, &infer, &eval};
+const OpDef op_def_Conv = make_conv();
 
 } // namespace hgqc

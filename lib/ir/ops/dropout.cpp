@@ -1,6 +1,7 @@
 // Dropout in inference mode: the identity, with an optional all-true mask output.
-// Training mode (a constant true `training_mode` input) is rejected.
-#include "ir/ops/common.h"
+// Training mode (a constant true `training_mode` input) is rejected. Fixed point: the
+// identity; the mask output has none.
+#include "ir/ops/fixed_common.h"
 
 namespace hgqc {
 namespace {
@@ -38,8 +39,17 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   }
   return r;
 }
+
+std::vector<ValueRange> range(const Node &n, ops::Ranges in, ops::Consts c) {
+  if (n.outputs.size() > 1 && n.outputs[1] != kNoValue)
+    throw UserError("the mask output has no fixed-point form (it is all true in inference: "
+                    "drop it from the model)");
+  return ops::copy_range(&eval, 1, n, in, c);
+}
 } // namespace
 
-const OpDef op_def_Dropout = {"Dropout", OpDomain::Onnx, 1, 3, 1, 2, true, &import, &infer, &eval};
+const OpDef op_def_Dropout = {
+    "Dropout", OpDomain::Onnx, 1,      3,     1,      2,
+    true,      &import,        &infer, &eval, &range, &ops::copy_eval_fixed_hook<&eval, 1>};
 
 } // namespace hgqc

@@ -1,7 +1,8 @@
 // Flatten: [d0..dn) -> [prod(d[:axis]), prod(d[axis:])] (axis defaults to 1).
 // Exporters that assume batch 1 write axis = 0 (Keras); on a model declaring batch 1,
 // axis 0 is read as axis 1, which is the same at batch 1 and keeps the batch free.
-#include "ir/ops/common.h"
+// Fixed point: a copy (axis 0 on a batched value, which merges the batch, is refused).
+#include "ir/ops/fixed_common.h"
 
 namespace hgqc {
 namespace {
@@ -40,6 +41,17 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
 }
 } // namespace
 
-const OpDef op_def_Flatten = {"Flatten", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
+const OpDef op_def_Flatten = {"Flatten",
+                              OpDomain::Onnx,
+                              1,
+                              1,
+                              1,
+                              1,
+                              true,
+                              &import,
+                              &infer,
+                              &eval,
+                              &ops::copy_range_hook<&eval, 1>,
+                              &ops::copy_eval_fixed_hook<&eval, 1>};
 
 } // namespace hgqc

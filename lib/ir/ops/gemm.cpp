@@ -1,6 +1,10 @@
 // Gemm: Y = alpha * A' * B' + beta * C, with A' = A or A^T (transA) and likewise B';
-// C (optional) broadcasts to [M, N].
-#include "ir/ops/common.h"
+// C (optional) broadcasts to [M, N]. Fixed point (alpha = beta = 1): each output element is
+// the exact sum of its products and its bias (fixed_linear.h); EBOPs: the product of the
+// factors' widths over every multiplication of one sample.
+#include "ir/ops/fixed_linear.h"
+
+#include <cstdio>
 
 namespace hgqc {
 namespace {
@@ -69,8 +73,155 @@ std::vector<Tensor> eval(const Node &nd, ops::Vals in) {
     }
   return {y};
 }
+
+// ---- Fixed point ------------------------------------------------------------------------
+
+namespace lin = ops::linear;
+
+std::string num_str(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+
+// The fixed-point form has no scaling: alpha and beta must be 1 (fold them into the
+// operands' quantizers instead).
+void check_scales(const Node &nd, bool has_c) {
+  double alpha = attr_float(nd, "alpha", 1.0), beta = attr_float(nd, "beta", 1.0);
+  if (alpha != 1.0)
+    throw UserError("alpha = " + num_str(alpha) +
+                    " has no fixed-point form: only alpha = 1 is supported (fold alpha into B)");
+  if (has_c && beta != 1.0)
+    throw UserError("beta = " + num_str(beta) +
+                    " has no fixed-point form: only beta = 1 is supported (fold beta into C)");
+}
+
+// The product structure over the operands' ranges: output element e = i * n + j.
+struct RangeGeom {
+  int64_t m = 0, n = 0, k = 0;
+  bool ta = false, tb = false;
+  std::vector<int64_t> cs; // strides of C's range over the output range (empty: no C)
+};
+
+RangeGeom range_geom(const Node &nd, std::span<const ValueRange *const> in) {
+  RangeGeom g;
+  g.ta = attr_int(nd, "transA", 0);
+  g.tb = attr_int(nd, "transB", 0);
+  const Dims &a = in[0]->dims, &b = in[1]->dims;
+  HGQC_ASSERT(a.size() == 2 && b.size() == 2, "Gemm operands of rank != 2");
+  g.m = g.ta ? a[1] : a[0];
+  g.k = g.ta ? a[0] : a[1];
+  g.n = g.tb ? b[0] : b[1];
+  if ((g.tb ? b[1] : b[0]) != g.k)
+    throw UserError("in fixed point the inner dimension must be known before run time "
+                    "(operand ranges " +
+                    dims_str(a) + " x " + dims_str(b) + ")");
+  if (in.size() > 2 && in[2]) {
+    const Dims &c = in[2]->dims;
+    Dims y{g.m, g.n};
+    for (size_t i = 0; i < c.size(); ++i) {
+      int64_t yd = y[y.size() - c.size() + i];
+      if (c[i] != 1 && c[i] != yd)
+        throw UserError("bias C of shape " + dims_str(c) + " differs between samples");
+    }
+    g.cs = broadcast_strides(c, y);
+  }
+  return g;
+}
+
+auto terms_of(const RangeGeom &g) {
+  return [&g](int64_t e, auto &&emit) {
+    int64_t i = e / g.n, j = e % g.n;
+    for (int64_t l = 0; l < g.k; ++l)
+      emit(g.ta ? l * g.m + i : i * g.k + l, g.tb ? j * g.k + l : l * g.n + j);
+  };
+}
+
+auto bias_of(const RangeGeom &g) {
+  return [&g](int64_t e) -> int64_t {
+    return g.cs.empty() ? -1 : (e / g.n) * g.cs[0] + (e % g.n) * g.cs[1];
+  };
+}
+
+const ValueRange *bias_range(std::span<const ValueRange *const> in) {
+  return in.size() > 2 ? in[2] : nullptr;
+}
+
+std::vector<ValueRange> range(const Node &nd, std::span<const ValueRange *const> in, ops::Consts) {
+  check_scales(nd, bias_range(in));
+  RangeGeom g = range_geom(nd, in);
+  return {ValueRange{
+      {g.m, g.n},
+      lin::sum_ranges(g.m * g.n, {in[0], in[1], bias_range(in)}, terms_of(g), bias_of(g))}};
+}
+
+double ebops(const Node &nd, std::span<const ValueRange *const> in) {
+  if (!in[0] || !in[1])
+    return 0;
+  RangeGeom g = range_geom(nd, in);
+  return lin::sum_ebops(g.m * g.n, {in[0], in[1], nullptr}, terms_of(g));
+}
+
+std::vector<FixedTensor> eval_fixed(const Node &nd, std::span<const FixedTensor *const> in,
+                                    const FixedContext &ctx) {
+  const FixedTensor &a = *in[0], &b = *in[1];
+  const FixedTensor *c = in.size() > 2 ? in[2] : nullptr;
+  const ValueRange &ra = *ctx.in_ranges[0], &rb = *ctx.in_ranges[1], &ry = *ctx.out_ranges[0];
+  const ValueRange *rc = bias_range(ctx.in_ranges);
+  check_scales(nd, c);
+  RangeGeom g = range_geom(nd, ctx.in_ranges);
+  MNK s = dims_of(nd, a.shape, b.shape);
+  if (s.k != g.k)
+    throw UserError("in fixed point the inner dimension must be known before run time (" +
+                    std::to_string(s.k) + " at run time)");
+  FixedTensor y{{s.m, s.n}, std::vector<int64_t>(static_cast<size_t>(s.m * s.n))};
+  if (c)
+    check_bias(c->shape, y.shape);
+
+  // Common case: A's rows are samples like its range, B and C are the same for every
+  // sample (weights and bias): a compiled plan with pre-shifted weights.
+  int64_t sa = lin::sample_count(ra.dims, a.shape), sy = lin::sample_count(ry.dims, y.shape);
+  if (sa > 0 && sa == sy && rb.dims == b.shape && (!c || rc->dims == c->shape)) {
+    lin::SumData d{
+        b.q.data(), c ? c->q.data() : nullptr, a.q.data(), dims_numel(ra.dims), sa, y.q.data(),
+        g.m * g.n};
+    lin::eval_sum(
+        g.m * g.n, {&ra, &rb, rc}, d, [&](int64_t e) { return ry.el[e].f; }, terms_of(g),
+        bias_of(g));
+    return {y};
+  }
+
+  // General case: one matrix product with the ranges broadcast over the run-time dims.
+  auto view = [](const std::vector<int64_t> &st, bool t) {
+    return t ? lin::MatView{0, st[1], st[0]} : lin::MatView{0, st[0], st[1]};
+  };
+  lin::ProductBlock k;
+  k.R = s.m;
+  k.C = s.n;
+  k.K = s.k;
+  k.a = view(dims_strides(a.shape), g.ta);
+  k.ra = view(broadcast_strides(ra.dims, a.shape), g.ta);
+  k.b = view(dims_strides(b.shape), g.tb);
+  k.rb = view(broadcast_strides(rb.dims, b.shape), g.tb);
+  k.y = view(dims_strides(y.shape), false);
+  k.ry = view(broadcast_strides(ry.dims, y.shape), false);
+  if (c) {
+    k.bias = view(broadcast_strides(c->shape, y.shape), false);
+    k.rbias = view(broadcast_strides(rc->dims, y.shape), false);
+  }
+  lin::run_product_blocks({&k, 1}, a, b, c, ra, rb, rc, ry, y);
+  return {y};
+}
+
+constexpr OpDef make_gemm() {
+  OpDef d{"Gemm", OpDomain::Onnx, 2, 3, 1, 1, true, &import, &infer, &eval};
+  d.range = &range;
+  d.eval_fixed = &eval_fixed;
+  d.ebops = &ebops;
+  return d;
+}
 } // namespace
 
-const OpDef op_def_Gemm = {"Gemm", OpDomain::Onnx, 2, 3, 1, 1, true, &import, &infer, &eval};
+const OpDef op_def_Gemm = make_gemm();
 
 } // namespace hgqc

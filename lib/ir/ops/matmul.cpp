@@ -1,5 +1,7 @@
-// MatMul: numpy matmul (1-D operands promoted, leading dimensions broadcast).
-#include "ir/ops/common.h"
+// MatMul: numpy matmul (1-D operands promoted, leading dimensions broadcast). Fixed point:
+// each output element is the exact sum of its products (fixed_linear.h); EBOPs: the
+// product of the factors' widths over every multiplication of one sample.
+#include "ir/ops/fixed_linear.h"
 
 namespace hgqc {
 namespace {
@@ -25,6 +27,45 @@ Dims out_dims(const Dims &a0, const Dims &b0) {
   return r;
 }
 
+// The product structure of known dims a x b: batch element t multiplies matrix sa(t) of A
+// ([m, k]) by matrix sb(t) of B ([k, n]).
+struct Geom {
+  Dims out;                    // output dims
+  Dims batch;                  // broadcast batch dims
+  int64_t m = 0, k = 0, n = 0; // matrix sizes
+  std::vector<int64_t> sa, sb; // batch strides of A's and B's matrices over `batch`
+  int64_t batches() const { return dims_numel(batch); }
+  // Matrix numbers of A and B multiplied in batch element t.
+  std::pair<int64_t, int64_t> matrices(int64_t t) const {
+    int64_t oa = 0, ob = 0;
+    for (size_t ax = batch.size(); ax-- > 0;) {
+      int64_t i = t % batch[ax];
+      t /= batch[ax];
+      oa += i * sa[ax];
+      ob += i * sb[ax];
+    }
+    return {oa, ob};
+  }
+};
+
+Geom geom(const Dims &a0, const Dims &b0) {
+  Geom g;
+  g.out = out_dims(a0, b0);
+  Dims a = a0, b = b0;
+  if (a.size() == 1)
+    a.insert(a.begin(), 1);
+  if (b.size() == 1)
+    b.push_back(1);
+  g.m = a[a.size() - 2];
+  g.k = a.back();
+  g.n = b.back();
+  Dims ba(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
+  broadcast_dims(ba, bb, g.batch);
+  g.sa = broadcast_strides(ba, g.batch);
+  g.sb = broadcast_strides(bb, g.batch);
+  return g;
+}
+
 std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts) {
   ops::require_float(in[0]->dtype, "input A");
   ops::require_float(in[1]->dtype, "input B");
@@ -32,28 +73,11 @@ std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts) {
 }
 
 std::vector<Tensor> eval(const Node &, ops::Vals in) {
-  Dims a = in[0]->shape(), b = in[1]->shape();
-  Dims rd = out_dims(a, b);
-  if (a.size() == 1)
-    a.insert(a.begin(), 1);
-  if (b.size() == 1)
-    b.push_back(1);
-  int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
-  Dims ba(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2), batch;
-  broadcast_dims(ba, bb, batch);
-  // Strides of each operand's matrices over the broadcast batch index space.
-  auto sa = broadcast_strides(ba, batch), sb = broadcast_strides(bb, batch);
-  Tensor r(in[0]->dtype(), rd);
-  int64_t nb = dims_numel(batch);
-  std::vector<int64_t> idx(batch.size(), 0);
-  for (int64_t t = 0; t < nb; ++t) {
-    int64_t oa = 0, ob = 0, rem = t;
-    for (int64_t ax = static_cast<int64_t>(batch.size()) - 1; ax >= 0; --ax) {
-      int64_t i = rem % batch[ax];
-      rem /= batch[ax];
-      oa += i * sa[ax];
-      ob += i * sb[ax];
-    }
+  Geom g = geom(in[0]->shape(), in[1]->shape());
+  Tensor r(in[0]->dtype(), g.out);
+  int64_t m = g.m, k = g.k, n = g.n;
+  for (int64_t t = 0; t < g.batches(); ++t) {
+    auto [oa, ob] = g.matrices(t);
     const double *pa = in[0]->data().data() + oa * m * k;
     const double *pb = in[1]->data().data() + ob * k * n;
     double *pr = r.data().data() + t * m * n;
@@ -67,9 +91,130 @@ std::vector<Tensor> eval(const Node &, ops::Vals in) {
   }
   return {r};
 }
+
+// ---- Fixed point ------------------------------------------------------------------------
+
+// The product structure over the operands' ranges (per-sample dims). Throws UserError when
+// the inner dimension is not static (a dynamic dimension has range dims 1).
+Geom range_geom(const ValueRange &a, const ValueRange &b) {
+  if (!a.dims.empty() && !b.dims.empty() &&
+      a.dims.back() != b.dims[b.dims.size() >= 2 ? b.dims.size() - 2 : 0])
+    throw UserError("in fixed point the inner dimension must be known before run time (operand "
+                    "ranges " +
+                    dims_str(a.dims) + " x " + dims_str(b.dims) + ")");
+  return geom(a.dims, b.dims);
+}
+
+// Calls emit(a element, b element) for the terms of output element e of geometry g.
+auto terms_of(const Geom &g) {
+  return [&g](int64_t e, auto &&emit) {
+    int64_t mn = g.m * g.n, t = e / mn, i = (e % mn) / g.n, j = e % g.n;
+    auto [oa, ob] = g.matrices(t);
+    int64_t a0 = (oa * g.m + i) * g.k, b0 = ob * g.k * g.n + j;
+    for (int64_t l = 0; l < g.k; ++l)
+      emit(a0 + l, b0 + l * g.n);
+  };
+}
+
+std::vector<ValueRange> range(const Node &, std::span<const ValueRange *const> in, ops::Consts) {
+  Geom g = range_geom(*in[0], *in[1]);
+  return {ValueRange{g.out, ops::linear::sum_ranges(dims_numel(g.out), {in[0], in[1], nullptr},
+                                                    terms_of(g), ops::linear::no_bias)}};
+}
+
+double ebops(const Node &, std::span<const ValueRange *const> in) {
+  if (!in[0] || !in[1])
+    return 0;
+  Geom g = range_geom(*in[0], *in[1]);
+  return ops::linear::sum_ebops(dims_numel(g.out), {in[0], in[1], nullptr}, terms_of(g));
+}
+
+// Run-time and range strides of an operand of run-time dims `d` and range dims `rd` (both
+// promoted) over the index space `space` (batch dims, then the matrix).
+struct Strides {
+  std::vector<int64_t> rt, rg;
+};
+Strides strides_in(const Dims &d, const Dims &rd, const Dims &space) {
+  return {broadcast_strides(d, space), broadcast_strides(rd, space)};
+}
+
+std::vector<FixedTensor> eval_fixed(const Node &, std::span<const FixedTensor *const> in,
+                                    const FixedContext &ctx) {
+  namespace lin = ops::linear;
+  const FixedTensor &a = *in[0], &b = *in[1];
+  const ValueRange &ra = *ctx.in_ranges[0], &rb = *ctx.in_ranges[1], &ry = *ctx.out_ranges[0];
+  Geom gr = range_geom(ra, rb), gt = geom(a.shape, b.shape);
+  if (gt.k != gr.k)
+    throw UserError("in fixed point the inner dimension must be known before run time (" +
+                    std::to_string(gt.k) + " at run time)");
+  FixedTensor y{gt.out, std::vector<int64_t>(static_cast<size_t>(dims_numel(gt.out)))};
+  int64_t n_out = dims_numel(gr.out);
+
+  // Common case: A splits into samples like its range (e.g. [N, K] rows) and B is the same
+  // for every sample (weights): a compiled plan with pre-shifted weights.
+  int64_t sa = lin::sample_count(ra.dims, a.shape), sy = lin::sample_count(ry.dims, y.shape);
+  if (sa > 0 && sa == sy && rb.dims == b.shape) {
+    lin::SumData d{b.q.data(), nullptr, a.q.data(), dims_numel(ra.dims), sa, y.q.data(), n_out};
+    lin::eval_sum(
+        n_out, {&ra, &rb, nullptr}, d, [&](int64_t e) { return ry.el[e].f; }, terms_of(gr),
+        lin::no_bias);
+    return {y};
+  }
+
+  // General case: the matrix product of every batch element, with the ranges broadcast
+  // over the run-time dims.
+  auto promote = [](Dims d, bool left) {
+    if (d.size() == 1)
+      d.insert(left ? d.begin() : d.end(), 1);
+    return d;
+  };
+  Dims pa = promote(a.shape, true), pb = promote(b.shape, false);
+  Dims pra = promote(ra.dims, true), prb = promote(rb.dims, false);
+  Dims sa_space = gt.batch, sb_space = gt.batch, sy_space = gt.batch;
+  sa_space.insert(sa_space.end(), {gt.m, gt.k});
+  sb_space.insert(sb_space.end(), {gt.k, gt.n});
+  sy_space.insert(sy_space.end(), {gt.m, gt.n});
+  Dims ry_p = gr.batch;
+  ry_p.insert(ry_p.end(), {gr.m, gr.n});
+  Strides s_a = strides_in(pa, pra, sa_space), s_b = strides_in(pb, prb, sb_space),
+          s_y = strides_in(sy_space, ry_p, sy_space);
+  size_t nb = gt.batch.size();
+  std::vector<lin::ProductBlock> blocks(static_cast<size_t>(gt.batches()));
+  for (int64_t t = 0; t < gt.batches(); ++t) {
+    lin::ProductBlock &k = blocks[t];
+    k.R = gt.m;
+    k.C = gt.n;
+    k.K = gt.k;
+    k.a = {0, s_a.rt[nb], s_a.rt[nb + 1]};
+    k.ra = {0, s_a.rg[nb], s_a.rg[nb + 1]};
+    k.b = {0, s_b.rt[nb], s_b.rt[nb + 1]};
+    k.rb = {0, s_b.rg[nb], s_b.rg[nb + 1]};
+    k.y = {0, s_y.rt[nb], s_y.rt[nb + 1]};
+    k.ry = {0, s_y.rg[nb], s_y.rg[nb + 1]};
+    for (size_t ax = nb, rem = static_cast<size_t>(t); ax-- > 0;) {
+      auto i = static_cast<int64_t>(rem % gt.batch[ax]);
+      rem /= gt.batch[ax];
+      k.a.off += i * s_a.rt[ax];
+      k.ra.off += i * s_a.rg[ax];
+      k.b.off += i * s_b.rt[ax];
+      k.rb.off += i * s_b.rg[ax];
+      k.y.off += i * s_y.rt[ax];
+      k.ry.off += i * s_y.rg[ax];
+    }
+  }
+  lin::run_product_blocks(blocks, a, b, nullptr, ra, rb, nullptr, ry, y);
+  return {y};
+}
+
+constexpr OpDef make_matmul() {
+  OpDef d{"MatMul", OpDomain::Onnx, 2, 2, 1, 1, true, &ops::import_no_attrs, &infer, &eval};
+  d.range = &range;
+  d.eval_fixed = &eval_fixed;
+  d.ebops = &ebops;
+  return d;
+}
 } // namespace
 
-const OpDef op_def_MatMul = {"MatMul", OpDomain::Onnx,        2,      2,    1, 1,
-                             true,     &ops::import_no_attrs, &infer, &eval};
+const OpDef op_def_MatMul = make_matmul();
 
 } // namespace hgqc

@@ -1,4 +1,6 @@
 // MaxPool: maximum over each window (pads never win); the Indices output is not supported.
+// Fixed point: the exact maximum on the finest grid of the window's elements.
+#include "ir/ops/fixed_linear.h"
 #include "ir/ops/pool_common.h"
 
 #include <limits>
@@ -27,8 +29,59 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
     return m;
   })};
 }
+
+std::vector<ExportNode> export_form(const Node &n, const ExportContext &) {
+  return {ops::export_window(n, true)};
+}
+
+// The window over x's range; UserError when a window lies entirely in the padding (its
+// maximum would be -infinity).
+ops::PoolRangeGeom range_geom(const Node &n, const ValueRange &x) {
+  ops::PoolRangeGeom g = ops::pool_range_geom(n, x.dims);
+  for (int64_t p = 0; p < g.osz; ++p)
+    if (g.taps.begin[p] == g.taps.begin[p + 1])
+      throw UserError("the window of output position " + std::to_string(p) +
+                      " lies entirely in the padding: its maximum has no fixed-point value");
+  return g;
+}
+
+auto taps_of(const ops::PoolRangeGeom &g) {
+  return [&g](int64_t e, auto &&emit) { g.for_taps(e, emit); };
+}
+
+std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in, ops::Consts) {
+  ops::PoolRangeGeom g = range_geom(n, *in[0]);
+  auto r = ops::linear::max_ranges(dims_numel(g.out), *in[0], taps_of(g));
+  return {ValueRange{g.out, std::move(r.el)}};
+}
+
+std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *const> in,
+                                    const FixedContext &ctx) {
+  namespace lin = ops::linear;
+  const FixedTensor &x = *in[0];
+  const ValueRange &rx = *ctx.in_ranges[0], &ry = *ctx.out_ranges[0];
+  int64_t samples = lin::require_samples(rx.dims, x.shape);
+  ops::PoolRangeGeom g = range_geom(n, rx);
+  int64_t n_out = dims_numel(g.out);
+  lin::MaxRanges mr = lin::max_ranges(n_out, rx, taps_of(g));
+  HGQC_ASSERT(mr.el == ry.el, "MaxPool ranges changed between analysis and emulation");
+  lin::MaxPlan plan = lin::max_plan(n_out, rx, mr, taps_of(g));
+  Dims yd = g.out;
+  yd[0] = x.shape[0];
+  FixedTensor y{yd, std::vector<int64_t>(static_cast<size_t>(dims_numel(yd)))};
+  lin::run_max_plan(plan, x.q.data(), dims_numel(rx.dims), samples, y.q.data(), n_out);
+  return {y};
+}
+
+constexpr OpDef make_maxpool() {
+  OpDef d{"MaxPool", OpDomain::Onnx, 1, 1, 1, 2, true, &import, &infer, &eval};
+  d.range = &range;
+  d.eval_fixed = &eval_fixed;
+  d.export_form = &export_form;
+  return d;
+}
 } // namespace
 
-const OpDef op_def_MaxPool = {"MaxPool", OpDomain::Onnx, 1, 1, 1, 2, true, &import, &infer, &eval};
+const OpDef op_def_MaxPool = make_maxpool();
 
 } // namespace hgqc

@@ -30,4 +30,21 @@ template <class Reduce> Tensor pool_eval(const Node &n, const Tensor &x, Reduce 
   return y;
 }
 
+/// A pooling window over a range (per-sample dims [B, C, D1, ...]): output element
+/// e = plane * osz + position, plane = b * C + c.
+struct PoolRangeGeom {
+  Dims out;                             ///< output range dims
+  int64_t planes = 0, isz = 0, osz = 0; ///< planes, input and output plane sizes
+  Taps taps;                            ///< window taps of each output position
+  /// Calls emit(x element) for every tap of output element e.
+  template <class Emit> void for_taps(int64_t e, Emit &&emit) const {
+    int64_t p = e % osz, base = e / osz * isz;
+    for (int64_t t = taps.begin[p]; t < taps.begin[p + 1]; ++t)
+      emit(base + taps.off[t]);
+  }
+};
+
+/// The window of pooling node n over an input range of dims x.
+PoolRangeGeom pool_range_geom(const Node &n, const Dims &x);
+
 } // namespace hgqc::ops

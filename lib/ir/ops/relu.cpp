@@ -1,5 +1,7 @@
-// Relu: max(x, 0).
-#include "ir/ops/common.h"
+// Relu: max(x, 0). Fixed point: max(q, 0) at x's exponent.
+#include "ir/ops/fixed_common.h"
+
+#include <algorithm>
 
 namespace hgqc {
 namespace {
@@ -8,9 +10,17 @@ struct ReluImpl {
   static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
   static P params(const Node &) { return {}; }
   static double apply(const P &, double x) { return x > 0 ? x : 0.0; }
+
+  static P fixed_params(const Node &, ops::Ranges) { return {}; }
+  static Interval range(const P &, const Interval &x) {
+    return Interval{std::max<Int128>(x.lo, 0), std::max<Int128>(x.hi, 0), x.f};
+  }
+  static Int128 eval_fixed(const P &, int64_t q, const Interval &, const Interval &) {
+    return std::max<int64_t>(q, 0);
+  }
 };
 } // namespace
 
-const OpDef op_def_Relu = ops::unary_op<ReluImpl>("Relu");
+const OpDef op_def_Relu = ops::fixed_unary_op<ReluImpl>("Relu");
 
 } // namespace hgqc

@@ -3,7 +3,8 @@
 // the model's declared batch size (and the rest matches the input) is rewritten at
 // import to infer that entry, so
 // a fixed batch in the exported model does not fix the batch at run time.
-#include "ir/ops/common.h"
+// Fixed point: a copy (the target must be constant and keep the batch leading).
+#include "ir/ops/fixed_common.h"
 
 namespace hgqc {
 namespace {
@@ -104,8 +105,59 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
     throw UserError("cannot reshape " + dims_str(in[0]->shape()) + " to " + dims_str(od));
   return {in[0]->reshaped(od)};
 }
+
+// Reshape-13 has no allowzero: allowzero = 1 is written only where it changes nothing (a
+// constant target without zeros). A constant target that import would rewrite to leave
+// the batch free (see import) is written rewritten, so that the file reads back as written.
+std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
+  ExportNode e = default_export_node(n);
+  e.attrs.clear();
+  const Value &target = ctx.graph.values[n.inputs[1]];
+  std::vector<int64_t> s;
+  if (target.constant)
+    s = target.constant->as_int64();
+  if (attr_int(n, "allowzero", 0) &&
+      (!target.constant || std::count(s.begin(), s.end(), int64_t{0}) > 0))
+    throw UserError("allowzero = 1 with a target that has or may have zero entries cannot be "
+                    "written at opset " +
+                    std::to_string(kExportOpset));
+  const Dims &d = ctx.graph.values[n.inputs[0]].type.dims;
+  if (!target.constant || d.empty() || d[0] != kDynamic || s.empty() || s[0] != ctx.declared_batch)
+    return {e};
+  int64_t rest = 1, drest = 1;
+  for (size_t i = 1; i < s.size(); ++i) {
+    if (s[i] <= 0)
+      return {e};
+    rest *= s[i];
+  }
+  for (size_t i = 1; i < d.size(); ++i) {
+    if (d[i] == kDynamic)
+      return {e};
+    drest *= d[i];
+  }
+  if (rest != drest)
+    return {e};
+  s[0] = -1;
+  e.inputs[1] = ExportRef::constant_of(
+      Tensor(DType::Int64, target.constant->shape(), std::vector<double>(s.begin(), s.end())),
+      "shape");
+  return {e};
+}
 } // namespace
 
-const OpDef op_def_Reshape = {"Reshape", OpDomain::Onnx, 2, 2, 1, 1, true, &import, &infer, &eval};
+const OpDef op_def_Reshape = {"Reshape",
+                              OpDomain::Onnx,
+                              2,
+                              2,
+                              1,
+                              1,
+                              true,
+                              &import,
+                              &infer,
+                              &eval,
+                              &ops::copy_range_hook<&eval, 1>,
+                              &ops::copy_eval_fixed_hook<&eval, 1>,
+                              nullptr,
+                              &export_form};
 
 } // namespace hgqc

@@ -28,8 +28,33 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
     v.push_back(static_cast<double>(in[0]->shape()[i]));
   return {Tensor(DType::Int64, {e - s}, v)};
 }
+
+// Opset 13's Shape has no start/end: a slice is written as the whole shape and a Gather.
+std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
+  ExportNode e = default_export_node(n);
+  e.attrs.clear();
+  auto rank = static_cast<int64_t>(ctx.graph.values[n.inputs[0]].type.dims.size());
+  auto [s, end] = range_of(n, rank);
+  if (s == 0 && end == rank)
+    return {e};
+  e.name_suffix = "_full";
+  e.outputs = {ExportRef::temp_of(0, "full")};
+  std::vector<double> idx;
+  for (int64_t i = s; i < end; ++i)
+    idx.push_back(static_cast<double>(i));
+  ExportNode gather{"Gather",
+                    OpDomain::Onnx,
+                    "",
+                    {{"axis", int64_t{0}}},
+                    {ExportRef::temp_of(0, "full"),
+                     ExportRef::constant_of(Tensor(DType::Int64, {end - s}, idx), "indices")},
+                    {ExportRef::of(n.outputs[0])}};
+  return {e, gather};
+}
 } // namespace
 
-const OpDef op_def_Shape = {"Shape", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
+const OpDef op_def_Shape = {"Shape", OpDomain::Onnx, 1,       1,           1,
+                            1,       true,           &import, &infer,      &eval,
+                            nullptr, nullptr,        nullptr, &export_form};
 
 } // namespace hgqc

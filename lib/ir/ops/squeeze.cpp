@@ -1,7 +1,8 @@
 // Squeeze: removes size-1 dimensions listed in `axes` (all size-1 dimensions when
 // absent). Canonical form: sorted, normalised `axes` attribute; opset 13+ passes
-// axes as an input, which must be a constant.
-#include "ir/ops/common.h"
+// axes as an input, which must be a constant. Fixed point: a copy (squeezing the batch
+// dimension is refused).
+#include "ir/ops/fixed_common.h"
 
 namespace hgqc {
 namespace {
@@ -47,8 +48,26 @@ std::vector<ValueType> infer(const Node &n, ops::Ins in, ops::Consts) {
 std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   return {in[0]->reshaped(out_dims(n, in[0]->shape()))};
 }
+
+// Opset 13 passes axes as a constant input.
+std::vector<ExportNode> export_form(const Node &n, const ExportContext &) {
+  return {ops::export_axes(n)};
+}
 } // namespace
 
-const OpDef op_def_Squeeze = {"Squeeze", OpDomain::Onnx, 1, 2, 1, 1, true, &import, &infer, &eval};
+const OpDef op_def_Squeeze = {"Squeeze",
+                              OpDomain::Onnx,
+                              1,
+                              2,
+                              1,
+                              1,
+                              true,
+                              &import,
+                              &infer,
+                              &eval,
+                              &ops::copy_range_hook<&eval, 1>,
+                              &ops::copy_eval_fixed_hook<&eval, 1>,
+                              nullptr,
+                              &export_form};
 
 } // namespace hgqc

@@ -1,14 +1,15 @@
-// Sub: elementwise a - b with numpy broadcasting.
-#include "ir/ops/common.h"
+// Sub: elementwise a - b with numpy broadcasting. Fixed point: the exact difference,
+// aligned to the finer exponent of the two terms (a pruned, constant-zero term is ignored).
+#include "ir/ops/fixed_common.h"
 
 namespace hgqc {
 namespace {
-struct SubImpl {
+struct SubImpl : ops::AlignedSum<true> {
   static constexpr bool kIntegerOk = true;
   static double apply(double a, double b) { return a - b; }
 };
 } // namespace
 
-const OpDef op_def_Sub = ops::binary_op<SubImpl>("Sub");
+const OpDef op_def_Sub = ops::fixed_binary_op<SubImpl>("Sub");
 
 } // namespace hgqc

@@ -1,5 +1,6 @@
-// Transpose: permutes dimensions by `perm` (default: reversed).
-#include "ir/ops/common.h"
+// Transpose: permutes dimensions by `perm` (default: reversed). Fixed point: a copy; a
+// permutation that moves the batch dimension is refused.
+#include "ir/ops/fixed_common.h"
 
 namespace hgqc {
 namespace {
@@ -62,7 +63,17 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
 }
 } // namespace
 
-const OpDef op_def_Transpose = {"Transpose", OpDomain::Onnx, 1,       1,      1,
-                                1,           true,           &import, &infer, &eval};
+const OpDef op_def_Transpose = {"Transpose",
+                                OpDomain::Onnx,
+                                1,
+                                1,
+                                1,
+                                1,
+                                true,
+                                &import,
+                                &infer,
+                                &eval,
+                                &ops::copy_range_hook<&eval, 1>,
+                                &ops::copy_eval_fixed_hook<&eval, 1>};
 
 } // namespace hgqc

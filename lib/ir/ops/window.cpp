@@ -1,6 +1,8 @@
 // Sliding-window geometry shared by Conv, MaxPool and AveragePool.
 #include "ir/ops/pool_common.h"
 
+#include <algorithm>
+
 namespace hgqc::ops {
 
 void import_window(Node &n, const Dims &x, const Dims *w, bool allow_dilations, bool allow_ceil) {
@@ -46,6 +48,20 @@ void import_window(Node &n, const Dims &x, const Dims *w, bool allow_dilations, 
     throw UserError("ceil_mode is not supported by this op");
   if (allow_ceil)
     n.attrs["ceil_mode"] = ceil;
+}
+
+ExportNode export_window(const Node &n, bool has_dilations) {
+  ExportNode e = default_export_node(n);
+  if (attr_string(n, "auto_pad", "NOTSET") != "NOTSET")
+    e.attrs.erase("pads");
+  if (!has_dilations) {
+    std::vector<int64_t> dil = attr_ints(n, "dilations", {});
+    if (std::any_of(dil.begin(), dil.end(), [](int64_t d) { return d != 1; }))
+      throw UserError("dilations other than 1 cannot be written at opset " +
+                      std::to_string(kExportOpset));
+    e.attrs.erase("dilations");
+  }
+  return e;
 }
 
 Window window_of(const Node &n, const Dims &x) {
@@ -149,5 +165,18 @@ ValueType pool_infer(const Node &n, const ValueType &x) {
   Dims out{x.dims[0], x.dims[1]};
   out.insert(out.end(), w.out.begin(), w.out.end());
   return {x.dtype, out};
+}
+
+PoolRangeGeom pool_range_geom(const Node &n, const Dims &x) {
+  HGQC_ASSERT(x.size() >= 3, "pooling input range of rank < 3");
+  Window w = window_of(n, x);
+  PoolRangeGeom g;
+  g.taps = window_taps(w);
+  g.planes = x[0] * x[1];
+  g.isz = dims_numel(w.in);
+  g.osz = dims_numel(w.out);
+  g.out = {x[0], x[1]};
+  g.out.insert(g.out.end(), w.out.begin(), w.out.end());
+  return g;
 }
 } // namespace hgqc::ops

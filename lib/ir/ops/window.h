@@ -22,6 +22,11 @@ void import_window(Node &n, const Dims &x_dims, const Dims *weight_dims, bool al
 /// The window of node `n` over input dims `x` (kDynamic spatial dims give kDynamic outputs).
 Window window_of(const Node &n, const Dims &x);
 
+/// Export form of Conv, MaxPool and AveragePool: the canonical attributes, without `pads`
+/// when auto_pad computes them (ONNX forbids both) and, unless `has_dilations`, without
+/// `dilations` (which must then be all 1: AveragePool has none at opset 13).
+ExportNode export_window(const Node &n, bool has_dilations);
+
 } // namespace hgqc::ops
 
 namespace hgqc::ops {

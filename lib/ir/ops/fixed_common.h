@@ -1,0 +1,158 @@
+// Family templates for the fixed-point hooks (range, eval_fixed) of op files: exact
+// elementwise unary and binary ops, aligned sums, and ops whose outputs copy input elements.
+#pragma once
+
+#include "ir/ops/common.h"
+
+#include <string>
+
+namespace hgqc::ops {
+
+using Ranges = std::span<const ValueRange *const>;
+using FixedIns = std::span<const FixedTensor *const>;
+/// An op's float evaluation hook.
+using EvalFn = std::vector<Tensor> (*)(const Node &, Vals);
+
+/// Compares the exact values a * 2^-fa and b * 2^-fb (|a|, |b| < 2^63): -1, 0 or 1.
+int cmp_fixed(Int128 a, int fa, Int128 b, int fb);
+/// q * 2^-f written on the grid 2^-to: q * 2^(to - f). Asserts to >= f (unless q = 0) and
+/// that the result fits (callers hold values the range analysis bounds).
+Int128 to_grid(Int128 q, int f, int to);
+/// The int64 value of an exact result the range analysis bounds (asserts that it fits).
+int64_t narrow_q(Int128 v);
+/// Shortest decimal text that reads back to x (as a float32 when x is one: 0.01f gives
+/// "0.01").
+std::string real_str(double x);
+
+// ---- Elementwise unary ops ------------------------------------------------------------
+
+/// Family template for exact elementwise unary ops (output shape and range dims are the
+/// input's). Impl provides `static P fixed_params(const Node &, Ranges in)` (parameters,
+/// checked: throws UserError), `static Interval range(const P &, const Interval &x)`
+/// (exact output interval of one element) and `static Int128 eval_fixed(const P &, int64_t
+/// q, const Interval &x, const Interval &y)` (output integer on y's grid for input q on
+/// x's). Optionally `static void check(const Node &, Ranges in, Consts c)`, run by the
+/// range hook only (e.g. to require constant inputs).
+template <class Impl> std::vector<ValueRange> unary_range(const Node &n, Ranges in, Consts c) {
+  if constexpr (requires { Impl::check(n, in, c); })
+    Impl::check(n, in, c);
+  auto p = Impl::fixed_params(n, in);
+  const ValueRange &x = *in[0];
+  ValueRange y{x.dims, std::vector<Interval>(x.el.size())};
+  for (size_t e = 0; e < x.el.size(); ++e)
+    y.el[e] = Impl::range(p, x.el[e]);
+  return {y};
+}
+
+/// The emulator hook of the unary family (see unary_range).
+template <class Impl>
+std::vector<FixedTensor> unary_eval_fixed(const Node &n, FixedIns in, const FixedContext &ctx) {
+  auto p = Impl::fixed_params(n, ctx.in_ranges);
+  const FixedTensor &x = *in[0];
+  const ValueRange &rx = *ctx.in_ranges[0], &ry = *ctx.out_ranges[0];
+  HGQC_ASSERT(rx.dims == ry.dims, "unary op with ranges of different dims");
+  auto idx = range_index(rx.dims, x.shape);
+  FixedTensor y{x.shape, std::vector<int64_t>(x.q.size())};
+  for (size_t j = 0; j < x.q.size(); ++j)
+    y.q[j] = narrow_q(Impl::eval_fixed(p, x.q[j], rx.el[idx[j]], ry.el[idx[j]]));
+  return {y};
+}
+
+/// ops::unary_op with the fixed-point hooks of the unary family.
+template <class Impl> constexpr OpDef fixed_unary_op(std::string_view name) {
+  OpDef d = unary_op<Impl>(name);
+  d.range = &unary_range<Impl>;
+  d.eval_fixed = &unary_eval_fixed<Impl>;
+  return d;
+}
+
+// ---- Elementwise binary ops -----------------------------------------------------------
+
+/// Family template for exact elementwise binary ops with numpy broadcasting (over range
+/// dims in the analysis, over run-time shapes in the emulator). Impl provides
+/// `static Interval range(const Interval &a, const Interval &b)` and `static Int128
+/// eval_fixed(int64_t qa, const Interval &a, int64_t qb, const Interval &b, const Interval
+/// &y)`; optionally `static void check(Ranges in, Consts c)`, run by the range hook before
+/// any element (e.g. to require a constant operand).
+template <class Impl> std::vector<ValueRange> binary_range(const Node &, Ranges in, Consts c) {
+  if constexpr (requires { Impl::check(in, c); })
+    Impl::check(in, c);
+  const ValueRange &a = *in[0], &b = *in[1];
+  ValueRange y;
+  bool ok = broadcast_dims(a.dims, b.dims, y.dims);
+  HGQC_ASSERT(ok, "ranges " + dims_str(a.dims) + " and " + dims_str(b.dims) + " do not broadcast");
+  auto ia = range_index(a.dims, y.dims), ib = range_index(b.dims, y.dims);
+  y.el.resize(ia.size());
+  for (size_t e = 0; e < y.el.size(); ++e)
+    y.el[e] = Impl::range(a.el[ia[e]], b.el[ib[e]]);
+  return {y};
+}
+
+/// Shape of the numpy broadcast of two run-time shapes, or UserError.
+Dims broadcast_shape(const Dims &a, const Dims &b);
+
+/// The emulator hook of the binary family (see binary_range).
+template <class Impl>
+std::vector<FixedTensor> binary_eval_fixed(const Node &, FixedIns in, const FixedContext &ctx) {
+  const FixedTensor &a = *in[0], &b = *in[1];
+  const ValueRange &ra = *ctx.in_ranges[0], &rb = *ctx.in_ranges[1], &ry = *ctx.out_ranges[0];
+  Dims shape = broadcast_shape(a.shape, b.shape);
+  auto ta = range_index(a.shape, shape), tb = range_index(b.shape, shape);
+  auto ia = range_index(ra.dims, shape), ib = range_index(rb.dims, shape),
+       iy = range_index(ry.dims, shape);
+  FixedTensor y{shape, std::vector<int64_t>(ta.size())};
+  for (size_t j = 0; j < y.q.size(); ++j)
+    y.q[j] = narrow_q(
+        Impl::eval_fixed(a.q[ta[j]], ra.el[ia[j]], b.q[tb[j]], rb.el[ib[j]], ry.el[iy[j]]));
+  return {y};
+}
+
+/// ops::binary_op with the fixed-point hooks of the binary family.
+template <class Impl> constexpr OpDef fixed_binary_op(std::string_view name) {
+  OpDef d = binary_op<Impl>(name);
+  d.range = &binary_range<Impl>;
+  d.eval_fixed = &binary_eval_fixed<Impl>;
+  return d;
+}
+
+/// Exact interval of a + b (a - b when `negate_b`): aligned to the
+/// finest exponent of the non-zero terms; a zero term is ignored.
+Interval sum_interval(const Interval &a, Interval b, bool negate_b);
+/// The emulator side of sum_interval: qa and qb on y's grid, added (or subtracted).
+Int128 sum_fixed(int64_t qa, const Interval &a, int64_t qb, const Interval &b, const Interval &y,
+                 bool negate_b);
+
+/// Binary-family Impl part for exact aligned sums (Add) and differences (Sub).
+template <bool Negate> struct AlignedSum {
+  static Interval range(const Interval &a, const Interval &b) { return sum_interval(a, b, Negate); }
+  static Int128 eval_fixed(int64_t qa, const Interval &a, int64_t qb, const Interval &b,
+                           const Interval &y) {
+    return sum_fixed(qa, a, qb, b, y, Negate);
+  }
+};
+
+// ---- Ops whose outputs copy input elements ---------------------------------------------
+
+/// The copy family's range hook: output 0's element e has the interval of the input
+/// element it copies. The mapping comes from the op's own float evaluation `eval` run on
+/// tensors that hold element numbers; inputs 0..n_data-1 (all when n_data < 0) carry data,
+/// the others must be constants and are passed as they are. Throws UserError when the op
+/// does not keep the batch as the leading dimension with each sample copied from the same
+/// sample of its inputs (checked by running it at batch 2 as well).
+std::vector<ValueRange> copy_range(EvalFn eval, int n_data, const Node &n, Ranges in, Consts c);
+/// The copy family's emulator hook: the same mapping at the run-time shapes.
+std::vector<FixedTensor> copy_eval_fixed(EvalFn eval, int n_data, const Node &n, FixedIns in,
+                                         const FixedContext &ctx);
+
+/// copy_range as an OpDef hook for the op whose float evaluation is `Eval`.
+template <EvalFn Eval, int NData>
+std::vector<ValueRange> copy_range_hook(const Node &n, Ranges in, Consts c) {
+  return copy_range(Eval, NData, n, in, c);
+}
+/// copy_eval_fixed as an OpDef hook for the op whose float evaluation is `Eval`.
+template <EvalFn Eval, int NData>
+std::vector<FixedTensor> copy_eval_fixed_hook(const Node &n, FixedIns in, const FixedContext &ctx) {
+  return copy_eval_fixed(Eval, NData, n, in, ctx);
+}
+
+} // namespace hgqc::ops

@@ -1,0 +1,209 @@
+// Fixed-point machinery shared by the sums of products and the window reductions.
+#include "ir/ops/fixed_linear.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+
+namespace hgqc::ops::linear {
+
+namespace {
+// Number of significant bits of |v| (0 for 0).
+int bits_of(Int128 v) {
+  UInt128 a = v < 0 ? static_cast<UInt128>(-(v + 1)) + 1 : static_cast<UInt128>(v);
+  auto hi = static_cast<uint64_t>(a >> 64), lo = static_cast<uint64_t>(a);
+  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
+}
+
+Int128 magnitude(const Interval &v) { return std::max(v.hi < 0 ? -v.hi : v.hi, -v.lo); }
+
+// v * 2^s modulo 2^64 (0 for s >= 64: a multiple of 2^64).
+uint64_t shl64(int64_t v, int s) { return s < 64 ? static_cast<uint64_t>(v) << s : 0; }
+
+int64_t narrow(Int128 v) {
+  HGQC_ASSERT(v >= std::numeric_limits<int64_t>::min() && v <= std::numeric_limits<int64_t>::max(),
+              "fixed-point result " + int128_str(v) + " does not fit int64");
+  return static_cast<int64_t>(v);
+}
+} // namespace
+
+RangeInfo::RangeInfo(const ValueRange *r) {
+  if (!r)
+    return;
+  size_t n = r->el.size();
+  f.resize(n);
+  nz.resize(n);
+  for (size_t e = 0; e < n; ++e) {
+    nz[e] = !r->el[e].zero();
+    f[e] = nz[e] ? r->el[e].f : 0;
+  }
+}
+
+Interval product_interval(const Interval &x, const Interval &w) {
+  Int128 c[4] = {x.lo * w.lo, x.lo * w.hi, x.hi * w.lo, x.hi * w.hi};
+  return Interval{*std::min_element(c, c + 4), *std::max_element(c, c + 4), x.f + w.f};
+}
+
+void IntervalSum::add(const Interval &v) {
+  int s = F - v.f;
+  HGQC_ASSERT(s >= 0, "term on a finer grid than its sum");
+  if (bits_of(magnitude(v)) + s > 125)
+    throw UserError("an intermediate sum needs more than 125 bits (term " + v.str() +
+                    " on the grid 2^-" + std::to_string(F) +
+                    "): the exponents of its terms are too far apart");
+  Int128 m = Int128{1} << s;
+  if (__builtin_add_overflow(lo, v.lo * m, &lo) || __builtin_add_overflow(hi, v.hi * m, &hi))
+    throw UserError("an intermediate sum needs more than 127 bits");
+}
+
+std::vector<int> widths(const ValueRange &r) {
+  std::vector<int> w(r.el.size());
+  for (size_t e = 0; e < w.size(); ++e)
+    w[e] = r.el[e].zero() ? 0 : r.el[e].width();
+  return w;
+}
+
+int64_t sample_count(const Dims &rd, const Dims &shape) {
+  if (rd == shape)
+    return 1;
+  if (rd.size() != shape.size() || rd.empty() || rd[0] != 1 ||
+      !std::equal(rd.begin() + 1, rd.end(), shape.begin() + 1))
+    return 0;
+  return shape[0];
+}
+
+int64_t require_samples(const Dims &rd, const Dims &shape) {
+  int64_t s = sample_count(rd, shape);
+  if (s == 0)
+    throw UserError("in fixed point the dimensions after the batch must be known before run "
+                    "time (input of shape " +
+                    dims_str(shape) + ", known per sample as " + dims_str(rd) + ")");
+  return s;
+}
+
+SumPlanBuilder::SumPlanBuilder(SumPlan &p, const SumOperands &in)
+    : p_(p), xi_(in.x), wi_(in.w), bi_(in.b) {}
+
+void SumPlanBuilder::start(int F, int64_t be, int64_t bq) {
+  F_ = F;
+  p_.begin.push_back(static_cast<int64_t>(p_.xoff.size()));
+  uint64_t b = 0;
+  if (be >= 0 && bi_.nz[be]) {
+    int s = F - bi_.f[be];
+    HGQC_ASSERT(s >= 0, "bias on a finer grid than its sum");
+    b = shl64(bq, s);
+  }
+  p_.bias.push_back(b);
+}
+
+void SumPlanBuilder::term(int64_t xe, int64_t we, int64_t wq) {
+  if (!xi_.nz[xe] || (we >= 0 && !wi_.nz[we]))
+    return;
+  int s = F_ - xi_.f[xe] - (we >= 0 ? wi_.f[we] : 0);
+  HGQC_ASSERT(s >= 0, "term on a finer grid than its sum");
+  p_.xoff.push_back(static_cast<int32_t>(xe));
+  p_.w.push_back(shl64(wq, s));
+}
+
+void SumPlanBuilder::finish() { p_.begin.push_back(static_cast<int64_t>(p_.xoff.size())); }
+
+void run_sum_plan(const SumPlan &p, const int64_t *x, int64_t xsz, int64_t S, int64_t *y,
+                  int64_t ysz) {
+  const int64_t n = p.size();
+  const int64_t *begin = p.begin.data();
+  const int32_t *xo = p.xoff.data();
+  const uint64_t *w = p.w.data();
+  int64_t s = 0;
+  // Four samples at a time: each term's offset and weight are loaded once for four sums.
+  for (; s + 4 <= S; s += 4) {
+    auto *x0 = reinterpret_cast<const uint64_t *>(x + s * xsz);
+    const uint64_t *x1 = x0 + xsz, *x2 = x1 + xsz, *x3 = x2 + xsz;
+    int64_t *y0 = y + s * ysz + p.e0;
+    for (int64_t j = 0; j < n; ++j) {
+      uint64_t a0 = p.bias[j], a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t t = begin[j]; t < begin[j + 1]; ++t) {
+        int64_t o = xo[t];
+        uint64_t wt = w[t];
+        a0 += x0[o] * wt;
+        a1 += x1[o] * wt;
+        a2 += x2[o] * wt;
+        a3 += x3[o] * wt;
+      }
+      y0[j] = static_cast<int64_t>(a0);
+      y0[ysz + j] = static_cast<int64_t>(a1);
+      y0[2 * ysz + j] = static_cast<int64_t>(a2);
+      y0[3 * ysz + j] = static_cast<int64_t>(a3);
+    }
+  }
+  for (; s < S; ++s) {
+    auto *x0 = reinterpret_cast<const uint64_t *>(x + s * xsz);
+    int64_t *y0 = y + s * ysz + p.e0;
+    for (int64_t j = 0; j < n; ++j) {
+      uint64_t a0 = p.bias[j];
+      for (int64_t t = begin[j]; t < begin[j + 1]; ++t)
+        a0 += x0[xo[t]] * w[t];
+      y0[j] = static_cast<int64_t>(a0);
+    }
+  }
+}
+
+namespace {
+template <class Acc>
+void run_max(const MaxPlan &p, const int64_t *x, int64_t xsz, int64_t S, int64_t *y, int64_t ysz) {
+  int64_t n = static_cast<int64_t>(p.begin.size()) - 1;
+  for (int64_t s = 0; s < S; ++s) {
+    const int64_t *xs = x + s * xsz;
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t t = p.begin[j];
+      HGQC_ASSERT(t < p.begin[j + 1], "empty window");
+      Acc m = static_cast<Acc>(xs[p.xoff[t]]) * (Acc{1} << p.shift[t]);
+      for (++t; t < p.begin[j + 1]; ++t)
+        m = std::max(m, static_cast<Acc>(xs[p.xoff[t]]) * (Acc{1} << p.shift[t]));
+      y[s * ysz + j] = narrow(m);
+    }
+  }
+}
+} // namespace
+
+void run_max_plan(const MaxPlan &p, const int64_t *x, int64_t xsz, int64_t S, int64_t *y,
+                  int64_t ysz) {
+  if (p.wide)
+    run_max<Int128>(p, x, xsz, S, y, ysz);
+  else
+    run_max<int64_t>(p, x, xsz, S, y, ysz);
+}
+
+void run_product_blocks(std::span<const ProductBlock> blocks, const FixedTensor &a,
+                        const FixedTensor &b, const FixedTensor *bias, const ValueRange &ra,
+                        const ValueRange &rb, const ValueRange *rbias, const ValueRange &ry,
+                        FixedTensor &y) {
+  // A constant-zero element holds the value 0, so its term is 0 whatever the shift: its
+  // exponent only has to keep the shift defined.
+  RangeInfo ia(&ra), ib(&rb), ic(rbias);
+  std::vector<int> fy(ry.el.size());
+  for (size_t e = 0; e < fy.size(); ++e)
+    fy[e] = ry.el[e].f;
+  auto term = [](int64_t p, int64_t q, int s) {
+    return (s >= 0 && s < 64) ? (static_cast<uint64_t>(p) * static_cast<uint64_t>(q)) << s : 0;
+  };
+  for (const ProductBlock &k : blocks)
+    for (int64_t i = 0; i < k.R; ++i)
+      for (int64_t j = 0; j < k.C; ++j) {
+        int F = fy[k.ry.at(i, j)];
+        uint64_t acc = 0;
+        if (bias)
+          acc = term(bias->q[k.bias.at(i, j)], 1, F - ic.f[k.rbias.at(i, j)]);
+        for (int64_t l = 0; l < k.K; ++l)
+          acc += term(a.q[k.a.at(i, l)], b.q[k.b.at(l, j)],
+                      F - ia.f[k.ra.at(i, l)] - ib.f[k.rb.at(l, j)]);
+        y.q[k.y.at(i, j)] = static_cast<int64_t>(acc);
+      }
+}
+
+int log2_exact(int64_t n) {
+  return n > 0 && std::has_single_bit(static_cast<uint64_t>(n))
+             ? std::countr_zero(static_cast<uint64_t>(n))
+             : -1;
+}
+
+} // namespace hgqc::ops::linear

@@ -1,5 +1,7 @@
-// Loading a model in its fixed-point form for the CLI commands.
-#include "fixed_model.h"
+// Helpers shared by the CLI commands: input data, fixed-point model loading and options.
+#include "cli_common.h"
+
+#include "frontend/data_io.h"
 
 #include "frontend/onnx_import.h"
 #include "ir/fixed_eval.h"
@@ -7,7 +9,84 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <iostream>
+
 namespace hgqc::cli {
+
+namespace {
+// Reshapes `t` to `want` (batch free) when only the per-sample shape differs.
+Tensor fit_shape(const Tensor &t, const Dims &want) {
+  if (want.empty() || want[0] != kDynamic || t.rank() < 1 || t.shape() == want)
+    return t;
+  Dims rest(want.begin() + 1, want.end());
+  for (int64_t d : rest)
+    if (d == kDynamic)
+      return t;
+  int64_t per = dims_numel(rest), n = t.shape()[0];
+  if (n * per != t.numel())
+    return t;
+  Dims d{n};
+  d.insert(d.end(), rest.begin(), rest.end());
+  return t.reshaped(d);
+}
+} // namespace
+
+// One tensor per graph input: from one file each, or from one .npz holding them by name.
+std::vector<Tensor> load_inputs(const Graph &g, const std::vector<std::string> &files) {
+  std::vector<Tensor> r;
+  if (files.size() == 1 && files[0].ends_with(".npz") && g.inputs.size() > 1) {
+    auto arrays = read_npz(files[0]);
+    for (ValueId v : g.inputs) {
+      const std::string &nm = g.values[v].name;
+      bool found = false;
+      for (auto &[k, t] : arrays)
+        if (k == nm) {
+          r.push_back(fit_shape(t, g.values[v].type.dims));
+          found = true;
+        }
+      if (!found)
+        throw UserError("has no array named '" + nm + "' (the model's input)", {files[0]});
+    }
+    return r;
+  }
+  if (files.size() == 1 && files[0].ends_with(".npz") && g.inputs.size() == 1) {
+    auto arrays = read_npz(files[0]);
+    for (auto &[k, t] : arrays)
+      if (k == g.values[g.inputs[0]].name || k == "x")
+        return {fit_shape(t, g.values[g.inputs[0]].type.dims)};
+    if (arrays.size() == 1)
+      return {fit_shape(arrays[0].second, g.values[g.inputs[0]].type.dims)};
+    throw UserError("has no array named 'x' or '" + g.values[g.inputs[0]].name + "'", {files[0]});
+  }
+  if (files.size() != g.inputs.size())
+    throw UserError("the model has " + std::to_string(g.inputs.size()) + " input(s) but " +
+                    std::to_string(files.size()) +
+                    " --input file(s) were given (give them in the model's input order, or one "
+                    ".npz with arrays named after the inputs)");
+  for (size_t i = 0; i < files.size(); ++i)
+    r.push_back(fit_shape(read_array(files[i]), g.values[g.inputs[i]].type.dims));
+  return r;
+}
+
+void print_accuracy(const Tensor &out, const std::string &labels_file) {
+  Tensor lab = read_array(labels_file);
+  if (out.rank() != 2 || lab.numel() != out.shape()[0])
+    throw UserError("has " + std::to_string(lab.numel()) + " labels for an output of shape " +
+                        dims_str(out.shape()) + " (need one label per row)",
+                    {labels_file});
+  int64_t rows = out.shape()[0], cols = out.shape()[1], correct = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < cols; ++c)
+      if (out[r * cols + c] > out[r * cols + best])
+        best = c;
+    correct += best == static_cast<int64_t>(lab[r]);
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(correct) / static_cast<double>(rows));
+  std::cout << "accuracy: " << buf << " (" << correct << " of " << rows << ")\n";
+}
 
 FixedFormat parse_format(const std::string &s0, const std::string &flag) {
   std::string s = s0;

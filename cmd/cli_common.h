@@ -1,4 +1,4 @@
-// Loading a model in its fixed-point form for the CLI commands (run --fixed, inspect, convert).
+// Helpers shared by the CLI commands: input data, fixed-point model loading and options.
 #pragma once
 
 #include "ir/graph.h"
@@ -7,8 +7,19 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 namespace hgqc::cli {
+
+/// One tensor per graph input: from one file each (in input order), or from one .npz
+/// holding them by name (or a single input from an .npz's array `x`). A tensor whose
+/// per-sample size matches the input's but not its shape (e.g. IDX images [N,28,28] for
+/// an input [N,784]) is reshaped. Throws UserError naming the file.
+std::vector<Tensor> load_inputs(const Graph &g, const std::vector<std::string> &files);
+
+/// Prints the top-1 accuracy of `out` ([rows, classes]) against integer labels read from
+/// `labels_file`; throws UserError when the counts differ.
+void print_accuracy(const Tensor &out, const std::string &labels_file);
 
 /// Parses "k,i,f" (or "fixed<k,i,f>") into a format; throws UserError naming the flag.
 FixedFormat parse_format(const std::string &s, const std::string &flag);

@@ -1,6 +1,6 @@
 // `hgqc run`: evaluates a model in double precision on inputs from data files.
+#include "cli_common.h"
 #include "commands.h"
-#include "fixed_model.h"
 #include "frontend/data_io.h"
 #include "frontend/onnx_import.h"
 #include "ir/eval.h"
@@ -27,34 +27,6 @@ struct RunOptions {
   std::string input_format, input_round, input_overflow;
 };
 
-// One tensor per graph input: from one file each, or from one .npz holding them by name.
-std::vector<Tensor> load_inputs(const Graph &g, const std::vector<std::string> &files) {
-  std::vector<Tensor> r;
-  if (files.size() == 1 && files[0].ends_with(".npz") && g.inputs.size() > 1) {
-    auto arrays = read_npz(files[0]);
-    for (ValueId v : g.inputs) {
-      const std::string &nm = g.values[v].name;
-      bool found = false;
-      for (auto &[k, t] : arrays)
-        if (k == nm) {
-          r.push_back(t);
-          found = true;
-        }
-      if (!found)
-        throw UserError("has no array named '" + nm + "' (the model's input)", {files[0]});
-    }
-    return r;
-  }
-  if (files.size() != g.inputs.size())
-    throw UserError("the model has " + std::to_string(g.inputs.size()) + " input(s) but " +
-                    std::to_string(files.size()) +
-                    " --input file(s) were given (give them in the model's input order, or one "
-                    ".npz with arrays named after the inputs)");
-  for (const std::string &f : files)
-    r.push_back(read_array(f));
-  return r;
-}
-
 void print_tensor(const std::string &name, const Tensor &t) {
   std::cout << name << ": " << dtype_name(t.dtype()) << dims_str(t.shape()) << "\n";
   int64_t row = t.rank() >= 1 && t.shape().back() > 0 ? t.shape().back() : 1;
@@ -79,26 +51,6 @@ void print_overflow(const Graph &g, const FixedRun &r) {
               << " (" << pct << ")\n";
   }
   std::cout << "  total: " << total << " overflowed element(s)\n";
-}
-
-// Top-1 accuracy of the first output against integer labels.
-void print_accuracy(const Tensor &out, const std::string &labels_file) {
-  Tensor lab = read_array(labels_file);
-  if (out.rank() != 2 || lab.numel() != out.shape()[0])
-    throw UserError("has " + std::to_string(lab.numel()) + " labels for an output of shape " +
-                        dims_str(out.shape()) + " (need one label per row)",
-                    {labels_file});
-  int64_t rows = out.shape()[0], cols = out.shape()[1], correct = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t best = 0;
-    for (int64_t c = 1; c < cols; ++c)
-      if (out[r * cols + c] > out[r * cols + best])
-        best = c;
-    correct += best == static_cast<int64_t>(lab[r]);
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(correct) / static_cast<double>(rows));
-  std::cout << "accuracy: " << buf << " (" << correct << " of " << rows << ")\n";
 }
 
 void run(const RunOptions &o) {

@@ -14,6 +14,10 @@ using Action = std::function<void()>;
 void add_inspect(CLI::App &app, Action &action);
 /// `hgqc run MODEL --input X`: runs the float reference evaluator.
 void add_run(CLI::App &app, Action &action);
+/// `hgqc quantize MODEL --data X --bits W,A`: uniform post-training quantization.
+void add_quantize(CLI::App &app, Action &action);
+/// `hgqc convert MODEL -o OUT`: a quantized model to hgqc's quantized model file.
+void add_convert(CLI::App &app, Action &action);
 /// `hgqc ops`: lists the supported ops.
 void add_ops(CLI::App &app, Action &action);
 

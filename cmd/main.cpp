@@ -32,6 +32,8 @@ int main(int argc, char **argv) {
   hgqc::cli::Action action;
   hgqc::cli::add_inspect(app, action);
   hgqc::cli::add_run(app, action);
+  hgqc::cli::add_quantize(app, action);
+  hgqc::cli::add_convert(app, action);
   hgqc::cli::add_ops(app, action);
   try {
     app.parse(argc, argv);

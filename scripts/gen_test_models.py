@@ -149,7 +149,32 @@ def two_inputs():
     np.save(os.path.join(d, "two_inputs_output.npy"), np.maximum(a, 0) - b)
 
 
+def fixed_errors():
+    """Bad quantized models: each must give a clear error naming the node."""
+    x, y = vi("x", [1, 4]), vi("y", [1, 4])
+    hq = (("", 13), ("hgqc", 1))
+
+    def fq(k, i, f, name="fq0"):
+        node = helper.make_node("FixedQuant", ["x", "k", "i", "f"], ["y"], name=name,
+                                domain="hgqc", round_mode="RND", overflow_mode="SAT")
+        inits = [init("k", np.array(k, np.int64)), init("i", np.array(i, np.int64)),
+                 init("f", np.array(f, np.int64))]
+        return model([node], [x], [y], inits, opsets=hq)
+
+    save(fq([1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]), "errors", "fixed_bad_shape.onnx")
+    save(fq([1, -1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]), "errors", "fixed_negative_k.onnx")
+    save(fq(1, 40, 30), "errors", "fixed_too_wide.onnx")
+    q = helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="quant0",
+                         domain="qonnx.custom_op.general", signed=1, narrow=0,
+                         rounding_mode="ROUND")
+    save(model([q], [x], [y], [init("s", np.array(0.3, np.float32)),
+                               init("z", np.array(0, np.float32)),
+                               init("b", np.array(4, np.float32))]),
+         "errors", "quant_scale_not_pow2.onnx")
+
+
 if __name__ == "__main__":
     errors()
+    fixed_errors()
     two_inputs()
     qonnx_mlp()

@@ -11,8 +11,12 @@ OUTDIR defaults to testdata/torch. For each model NAME it writes:
     NAME_input.npy    float32, C order, 8 samples drawn from a standard normal
     NAME_output.npy   float32 PyTorch eval-mode output for NAME_input.npy
 
+and for cnn_relu also cnn_relu_calib.npy (256 samples) and cnn_relu_calib_labels.npy
+(PyTorch's argmax on them), the data of the `hgqc quantize` flow test.
+
 Models: mlp (opset 13, declared batch 1), cnn (opset 11, dynamic batch),
-cnn1d (opset 9, declared batch 2). Exports use TrainingMode.PRESERVE on a model
+cnn1d (opset 9, declared batch 2), cnn_relu (opset 13, dynamic batch; only ops
+with an exact fixed-point form, for `hgqc quantize`). Exports use TrainingMode.PRESERVE on a model
 in eval mode: the exported graph is the inference graph, but torch's
 eval-mode peephole pass (which would fold Conv+BatchNormalization before
 writing the file) is skipped, so BatchNormalization nodes stay in the graph.
@@ -119,6 +123,28 @@ class CNN1D(nn.Module):
         return self.fc(torch.cat([a, b], dim=1))   # (N,4)
 
 
+class CNNReLU(nn.Module):
+    """A CNN made only of ops with an exact fixed-point form (for hgqc quantize)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.pool1 = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(4, 8, 3, stride=2, padding=1)
+        self.pool2 = nn.AvgPool2d(2, count_include_pad=False)
+        self.fc = nn.Linear(8 * 2 * 2, 10)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))   # (N,4,16,16)
+        x = self.pool1(x)                          # (N,4,8,8)
+        x = torch.relu(self.conv2(x))              # (N,8,4,4)
+        x = self.pool2(x)                          # (N,8,2,2)
+        x = torch.flatten(x, 1)                    # Flatten
+        return self.softmax(self.fc(x))
+
+
 def randomize_batchnorm(model, gen):
     """Give every BatchNorm layer non-trivial running stats and affine params."""
     for m in model.modules():
@@ -139,6 +165,7 @@ WEIGHT_GAINS = {
     "mlp": {"fc1": 1.5, "fc2": 2.0, "fc3": 2.0, "fc4": 4.0},
     "cnn": {"conv1": 4.0, "dw": 4.0, "conv3": 4.0, "fc": 5.0},
     "cnn1d": {},
+    "cnn_relu": {"conv1": 2.0, "conv2": 2.0, "fc": 3.0},
 }
 
 
@@ -147,6 +174,7 @@ MODELS = [
     ("mlp", MLP, (1, 16), 13, False),
     ("cnn", CNN, (1, 1, 12, 12), 11, True),
     ("cnn1d", CNN1D, (2, 3, 20), 9, False),
+    ("cnn_relu", CNNReLU, (1, 1, 16, 16), 13, True),
 ]
 
 
@@ -163,6 +191,14 @@ def export_one(name, ctor, shape, opset, dynamic, outdir, rng, gen):
             model(torch.randn((BATCH,) + tuple(shape[1:]), generator=gen) * 2.0 + 0.5)
     randomize_batchnorm(model, gen)
     model.eval()
+    if name == "cnn_relu":
+        # Centre the logits (the ReLU features all have positive means, so one class
+        # would win everywhere): the argmax then depends on the input.
+        with torch.no_grad():
+            xs = torch.randn((256,) + tuple(shape[1:]), generator=gen)
+            feats = torch.flatten(model.pool2(torch.relu(model.conv2(model.pool1(
+                torch.relu(model.bn1(model.conv1(xs))))))), 1)
+            model.fc.bias.copy_(-model.fc(feats).mean(dim=0) + model.fc.bias)
 
     path = os.path.join(outdir, name + ".onnx")
     dummy = torch.randn(shape, generator=gen)
@@ -187,6 +223,13 @@ def export_one(name, ctor, shape, opset, dynamic, outdir, rng, gen):
     y = np.ascontiguousarray(y)
     np.save(os.path.join(outdir, name + "_input.npy"), x)
     np.save(os.path.join(outdir, name + "_output.npy"), y)
+    if name == "cnn_relu":
+        # Calibration data for `hgqc quantize` and the float model's argmax as labels.
+        xc = rng.standard_normal((256,) + tuple(shape[1:])).astype(np.float32)
+        with torch.no_grad():
+            yc = model(torch.from_numpy(xc)).numpy().argmax(axis=1).astype(np.int64)
+        np.save(os.path.join(outdir, name + "_calib.npy"), xc)
+        np.save(os.path.join(outdir, name + "_calib_labels.npy"), yc)
 
     # Noise floor: same model and input in float64.
     m64 = copy.deepcopy(model).double().eval()

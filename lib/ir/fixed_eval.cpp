@@ -188,6 +188,21 @@ FixedRun evaluate_fixed(const Graph &g, const RangeAnalysis &ra, std::vector<Ten
   return run;
 }
 
+std::vector<double> node_ebops(const Graph &g, const RangeAnalysis &ra) {
+  std::vector<double> r(g.nodes.size(), 0.0);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node &n = g.nodes[i];
+    const OpDef &d = op_def(n.op);
+    if (!d.ebops)
+      continue;
+    std::vector<const ValueRange *> in;
+    for (ValueId v : n.inputs)
+      in.push_back(v == kNoValue || !ra.ranges[v] ? nullptr : &*ra.ranges[v]);
+    r[i] = d.ebops(n, in);
+  }
+  return r;
+}
+
 Tensor fixed_to_tensor(const FixedTensor &t, const ValueRange &r) {
   Tensor out(DType::Float64, t.shape);
   auto idx = range_index(r.dims, t.shape);

@@ -34,6 +34,10 @@ FixedRun evaluate_fixed(const Graph &g, const RangeAnalysis &ra, std::vector<Ten
 /// The values q * 2^-f of an emulator tensor as a float64 tensor (exact below 2^53).
 Tensor fixed_to_tensor(const FixedTensor &t, const ValueRange &r);
 
+/// EBOPs of each node (by node index; 0 for nodes that multiply nothing), from the
+/// element widths of the range analysis (method.md §2).
+std::vector<double> node_ebops(const Graph &g, const RangeAnalysis &ra);
+
 /// True when `g` has at least one FixedQuant node.
 bool is_quantized(const Graph &g);
 

@@ -12,7 +12,8 @@ namespace hgqc {
 /// Replaces foldable nodes whose inputs are all constant by their values. Shape
 /// computations that depend only on the batch dimension (PyTorch's
 /// Shape/Gather/Unsqueeze/Concat/Reshape flatten) are folded into Reshape targets
-/// that copy the batch dimension. Returns the number of nodes folded.
+/// that copy the batch dimension. Folded values are rounded to their element type, as a
+/// runtime computing in that type stores them. Returns the number of nodes folded.
 int fold_constants(Graph &g);
 
 /// Recomputes every value's static type from the graph inputs and constants.
@@ -23,7 +24,8 @@ int remove_identities(Graph &g);
 
 /// Folds BatchNormalization into a preceding Gemm, MatMul (rank 2) or Conv with
 /// constant weights whose result feeds only that BatchNormalization (for Gemm and
-/// Conv also through an Unsqueeze of axes >= 2). Returns how many.
+/// Conv also through an Unsqueeze of axes >= 2). The new weights and biases are rounded to
+/// their element type. Returns how many.
 int fold_batchnorm(Graph &g);
 
 /// Removes Squeeze(Unsqueeze(x, axes), axes) pairs whose intermediate has no other use

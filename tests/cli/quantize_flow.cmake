@@ -1,0 +1,31 @@
+# The PTQ flow: `hgqc quantize` writes a model and reports the emulator's accuracy against
+# labels; `hgqc run --fixed` of the written file must report exactly the same accuracy, and
+# `hgqc inspect` must show its EBOPs. The accuracy must reach MIN.
+#   cmake -DHGQC=... -DMODEL=... -DDATA=... -DLABELS=... -DBITS=W,A -DOUTFILE=... -DMIN=0.9
+#         -P quantize_flow.cmake
+file(REMOVE ${OUTFILE})
+function(run_step var)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message(STATUS "${ARGN}\nexit ${rc}\nstdout: ${out}\nstderr: ${err}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "step failed")
+  endif()
+  set(${var} "${out}" PARENT_SCOPE)
+endfunction()
+run_step(q ${HGQC} quantize ${MODEL} --data ${DATA} --bits ${BITS} -o ${OUTFILE} --labels ${LABELS})
+run_step(r ${HGQC} run --fixed ${OUTFILE} -i ${DATA} --labels ${LABELS})
+run_step(i ${HGQC} inspect ${OUTFILE})
+string(REGEX MATCH "accuracy: ([0-9.]+)" _ "${q}")
+set(acc_q ${CMAKE_MATCH_1})
+string(REGEX MATCH "accuracy: ([0-9.]+)" _ "${r}")
+set(acc_r ${CMAKE_MATCH_1})
+if(NOT acc_q OR NOT acc_q STREQUAL acc_r)
+  message(FATAL_ERROR "quantize reported accuracy '${acc_q}', run --fixed '${acc_r}'")
+endif()
+if(acc_q LESS MIN)
+  message(FATAL_ERROR "accuracy ${acc_q} below ${MIN}")
+endif()
+if(NOT i MATCHES "total EBOPs: [1-9]")
+  message(FATAL_ERROR "inspect shows no EBOPs")
+endif()
+message(STATUS "agreement with the float model: ${acc_q}")

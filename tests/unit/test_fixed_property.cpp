@@ -1,0 +1,200 @@
+// Property test: for random quantized MLPs and CNNs the integer emulator equals the double
+// evaluation of the same quantized model bit for bit, in range and with inputs scaled x2.
+#include "ir/eval.h"
+#include "ir/fixed_eval.h"
+#include "ir/passes/passes.h"
+#include "onnx_builder.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+using namespace hgqc;
+using hgqc::test::ModelBuilder;
+
+namespace {
+const char *const kRound[] = {"TRN", "RND", "RND_CONV"};
+const char *const kOverflow[] = {"WRAP", "SAT", "SAT_SYM"};
+
+// Builds random models with a FixedQuant (random per-element formats, some pruned) on
+// every input, weight, bias and activation.
+class RandomModel {
+public:
+  explicit RandomModel(unsigned seed) : rng_(seed) {}
+
+  int uni(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  double gauss() { return std::normal_distribution<double>(0.0, 1.0)(rng_); }
+
+  // x -> FixedQuant with per-element formats of shape `fd` (broadcast over x).
+  std::string quant(const std::string &x, const std::vector<int64_t> &fd, int max_bits,
+                    bool allow_prune, bool sign = true) {
+    std::string q = x + "_q" + std::to_string(count_++);
+    int64_t n = 1;
+    for (int64_t d : fd)
+      n *= d;
+    std::vector<double> k, i, f;
+    for (int64_t e = 0; e < n; ++e) {
+      int kk = sign ? 1 : uni(0, 1);
+      int b = allow_prune && uni(0, 9) == 0 ? uni(-2, 0) : uni(1, max_bits);
+      int ii = uni(-2, 3);
+      k.push_back(kk);
+      i.push_back(ii);
+      f.push_back(b - kk - ii);
+    }
+    b_.init(q + "_k", fd, k, true).init(q + "_i", fd, i, true).init(q + "_f", fd, f, true);
+    auto &node = b_.node("FixedQuant", {x, q + "_k", q + "_i", q + "_f"}, {q}, q + "_node");
+    node.set_domain("hgqc");
+    attr_str(node, "round_mode", kRound[uni(0, 2)]);
+    attr_str(node, "overflow_mode", kOverflow[uni(0, 2)]);
+    return q;
+  }
+
+  std::string weight(const std::string &name, std::vector<int64_t> dims) {
+    int64_t n = 1;
+    for (int64_t d : dims)
+      n *= d;
+    std::vector<double> w;
+    for (int64_t e = 0; e < n; ++e)
+      w.push_back(gauss() * 0.7);
+    b_.init(name, dims, w);
+    return quant(name, dims, 6, true);
+  }
+
+  // A dense layer [N, in] -> [N, out] as Gemm (transB, bias) or MatMul + Add.
+  std::string dense(const std::string &x, int in, int out) {
+    std::string y = "dense" + std::to_string(count_++);
+    if (uni(0, 1)) {
+      std::string w = weight(y + "_w", {out, in}), bias = weight(y + "_b", {out});
+      auto &n = b_.node("Gemm", {x, w, bias}, {y});
+      ModelBuilder::attr_int(n, "transB", 1);
+    } else {
+      std::string w = weight(y + "_w", {in, out}), bias = weight(y + "_b", {out});
+      b_.node("MatMul", {x, w}, {y + "_mm"});
+      b_.node("Add", {y + "_mm", bias}, {y});
+    }
+    return y;
+  }
+
+  std::string relu_quant(const std::string &x, std::vector<int64_t> per_sample) {
+    std::string r = x + "_relu";
+    b_.node("Relu", {x}, {r});
+    return quant(r, per_sample, 6, true, false);
+  }
+
+  Graph mlp() {
+    int in = uni(2, 8), h1 = uni(2, 10), h2 = uni(2, 8), out = uni(2, 5);
+    b_.input("x", {-1, in});
+    in_shape_ = {in};
+    std::string x = quant("x", {uni(0, 1) ? 1 : in}, 8, false);
+    x = relu_quant(dense(x, in, h1), {1, h1});
+    std::string skip = x;
+    x = relu_quant(dense(x, h1, h2), {h2});
+    if (h2 == h1 && uni(0, 1)) { // a residual Add
+      b_.node("Add", {x, skip}, {"res"});
+      x = "res";
+    }
+    b_.node("Identity", {dense(x, h2, out)}, {"y"});
+    b_.output("y");
+    return finish();
+  }
+
+  Graph cnn() {
+    int c = uni(1, 2), h = 2 * uni(3, 4), w = 2 * uni(3, 4), c1 = uni(2, 4);
+    b_.input("x", {-1, c, h, w});
+    in_shape_ = {c, h, w};
+    std::string x = quant("x", {1, c, 1, 1}, 8, false);
+    std::string w1 = weight("conv1_w", {c1, c, 3, 3}), b1 = weight("conv1_b", {c1});
+    auto &cv = b_.node("Conv", {x, w1, b1}, {"conv1"});
+    ModelBuilder::attr_ints(cv, "pads", {1, 1, 1, 1});
+    x = relu_quant("conv1", {1, c1, h, w});
+    auto &pool = b_.node(uni(0, 1) ? "MaxPool" : "AveragePool", {x}, {"pool"});
+    ModelBuilder::attr_ints(pool, "kernel_shape", {2, 2});
+    ModelBuilder::attr_ints(pool, "strides", {2, 2});
+    std::string w2 = weight("conv2_w", {c1, 1, 3, 3});
+    auto &dw = b_.node("Conv", {"pool", w2}, {"conv2"});
+    ModelBuilder::attr_int(dw, "group", c1);
+    x = relu_quant("conv2", {1, c1, 1, 1});
+    auto &fl = b_.node("Flatten", {x}, {"flat"});
+    ModelBuilder::attr_int(fl, "axis", 1);
+    int feat = c1 * (h / 2 - 2) * (w / 2 - 2);
+    b_.node("Identity", {dense("flat", feat, uni(2, 4))}, {"y"});
+    b_.output("y");
+    return finish();
+  }
+
+  // Random inputs on (or near) the input grid, scaled by `scale`.
+  Tensor inputs(int64_t n, double scale) {
+    Dims d{n};
+    d.insert(d.end(), in_shape_.begin(), in_shape_.end());
+    Tensor t(DType::Float32, d);
+    for (double &v : t.data())
+      v = static_cast<float>(scale * gauss() * 2.0);
+    return t;
+  }
+
+private:
+  static void attr_str(onnx::NodeProto &n, const std::string &k, const std::string &v) {
+    auto *a = n.add_attribute();
+    a->set_name(k);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(v);
+  }
+  Graph finish() {
+    Graph g = b_.import();
+    normalize(g);
+    return g;
+  }
+
+  std::mt19937 rng_;
+  ModelBuilder b_;
+  int count_ = 0;
+  Dims in_shape_;
+};
+
+// Checks emulator == double evaluation on random inputs at scale 1 and 2; returns the
+// number of quantizer overflows seen at scale 2.
+int64_t check_model(RandomModel &rm, const Graph &g) {
+  RangeAnalysis ra = analyze_ranges(g);
+  int max_width = 0;
+  for (const auto &r : ra.ranges)
+    if (r)
+      for (const Interval &iv : r->el)
+        max_width = std::max(max_width, iv.width());
+  REQUIRE(max_width <= 53); // double evaluation is exact below 2^53
+  int64_t over = 0;
+  for (double scale : {1.0, 2.0}) {
+    Tensor x = rm.inputs(64, scale);
+    Tensor ref = evaluate(g, {x}).at(0);
+    FixedRun run = evaluate_fixed(g, ra, {x});
+    Tensor got = fixed_to_tensor(run.outputs.at(0), *ra.ranges[g.outputs[0]]);
+    REQUIRE(got.shape() == ref.shape());
+    TensorDiff d = compare(got, ref, 0, 0);
+    CHECK_MESSAGE(d.mismatches == 0, "scale ", scale, ": ", d.mismatches, " mismatches, max ",
+                  d.max_abs);
+    if (scale == 2.0)
+      for (int64_t o : run.overflows)
+        over += o;
+  }
+  return over;
+}
+} // namespace
+
+TEST_CASE("fixed property: random quantized MLPs, emulator equals double evaluation") {
+  int64_t over = 0;
+  for (unsigned seed = 1; seed <= 40; ++seed) {
+    CAPTURE(seed);
+    RandomModel rm(seed);
+    over += check_model(rm, rm.mlp());
+  }
+  CHECK(over > 0); // scaling the inputs by 2 did force overflows
+}
+
+TEST_CASE("fixed property: random quantized CNNs, emulator equals double evaluation") {
+  int64_t over = 0;
+  for (unsigned seed = 100; seed < 125; ++seed) {
+    CAPTURE(seed);
+    RandomModel rm(seed);
+    over += check_model(rm, rm.cnn());
+  }
+  CHECK(over > 0);
+}

@@ -136,6 +136,49 @@ def qonnx_mlp():
     np.save(os.path.join(ROOT, "qonnx", "quant_mlp_output.npy"), y.astype(np.float32))
 
 
+def qonnx_pow2_cnn():
+    """A QONNX CNN with power-of-two scales, scalar and per channel, for the fixed-point path:
+    Quant(x) -> Conv(Quant per-channel w) -> BatchNormalization -> Relu -> Quant (unsigned,
+    FLOOR) -> MaxPool -> Flatten -> MatMul(Quant per-column w, narrow) -> Add(Quant b)."""
+    rng = np.random.default_rng(11)
+    dom = "qonnx.custom_op.general"
+    wc = rng.normal(size=(4, 1, 3, 3)).astype(np.float32)
+    s_wc = np.array([0.25, 0.125, 0.5, 0.0625], np.float32).reshape(4, 1, 1, 1)
+    wd = (rng.normal(size=(64, 5)) * 0.3).astype(np.float32)
+    s_wd = np.array([[0.125, 0.0625, 0.25, 0.125, 0.03125]], np.float32)
+    bd = rng.normal(size=(5,)).astype(np.float32)
+    bn = [rng.uniform(0.5, 1.5, 4), rng.normal(size=4) * 0.2, rng.normal(size=4) * 0.3,
+          rng.uniform(0.5, 2.0, 4)]
+    nodes = [
+        helper.make_node("Quant", ["x", "s_in", "z0", "bw8"], ["xq"], domain=dom, name="q_in",
+                         signed=1, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Quant", ["wc", "s_wc", "z0", "bw4"], ["wcq"], domain=dom, name="q_wc",
+                         signed=1, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Conv", ["xq", "wcq"], ["c"], name="conv", pads=[1, 1, 1, 1],
+                         kernel_shape=[3, 3]),
+        helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["cb"], name="bn"),
+        helper.make_node("Relu", ["cb"], ["cr"], name="relu"),
+        helper.make_node("Quant", ["cr", "s_act", "z0", "bw4"], ["cq"], domain=dom, name="q_act",
+                         signed=0, narrow=0, rounding_mode="FLOOR"),
+        helper.make_node("MaxPool", ["cq"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["p"], ["f"], name="flat", axis=1),
+        helper.make_node("Quant", ["wd", "s_wd", "z0", "bw4"], ["wdq"], domain=dom, name="q_wd",
+                         signed=1, narrow=1, rounding_mode="ROUND"),
+        helper.make_node("MatMul", ["f", "wdq"], ["d"], name="dense"),
+        helper.make_node("Quant", ["bd", "s_b", "z0", "bw8"], ["bdq"], domain=dom, name="q_bd",
+                         signed=1, narrow=0, rounding_mode="HALF_UP"),
+        helper.make_node("Add", ["d", "bdq"], ["y"], name="bias"),
+    ]
+    inits = [init("wc", wc), init("s_wc", s_wc), init("wd", wd), init("s_wd", s_wd),
+             init("bd", bd), init("s_in", np.float32(0.0625)), init("s_act", np.float32(0.125)),
+             init("s_b", np.float32(0.03125)), init("z0", np.float32(0)),
+             init("bw8", np.float32(8)), init("bw4", np.float32(4)),
+             init("g", bn[0].astype(np.float32)), init("b", bn[1].astype(np.float32)),
+             init("m", bn[2].astype(np.float32)), init("v", bn[3].astype(np.float32))]
+    m = model(nodes, [vi("x", [1, 1, 8, 8])], [vi("y", [1, 5])], inits=inits)
+    save(m, "qonnx", "pow2_cnn.onnx")
+
+
 def two_inputs():
     nodes = [helper.make_node("Relu", ["a"], ["r"], name="relu0"),
              helper.make_node("Sub", ["r", "b"], ["y"], name="sub0")]
@@ -176,5 +219,6 @@ def fixed_errors():
 if __name__ == "__main__":
     errors()
     fixed_errors()
+    qonnx_pow2_cnn()
     two_inputs()
     qonnx_mlp()

@@ -5,6 +5,9 @@
 
 namespace hgqc {
 namespace {
+// ONNX's default epsilon, an attribute of type float: 1e-5 rounded to float32.
+constexpr double kDefaultEpsilon = static_cast<float>(1e-5);
+
 void import(Node &n, ImportContext &ctx) {
   check_known_attrs(
       n, {"epsilon", "momentum", "spatial", "training_mode", "is_test", "consumed_inputs"});
@@ -17,7 +20,7 @@ void import(Node &n, ImportContext &ctx) {
     throw UserError("spatial = 0 is not supported");
   if (n.outputs.size() > 1)
     throw UserError("the training outputs (running mean/variance) are not supported");
-  double eps = attr_float(n, "epsilon", 1e-5);
+  double eps = attr_float(n, "epsilon", kDefaultEpsilon);
   n.attrs.clear();
   n.attrs["epsilon"] = eps;
 }
@@ -47,7 +50,7 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   for (int i = 1; i < 5; ++i)
     tp.push_back(&ts[i]);
   infer(n, tp, {});
-  double eps = attr_float(n, "epsilon", 1e-5);
+  double eps = attr_float(n, "epsilon", kDefaultEpsilon);
   int64_t nb = x.shape()[0], c = x.shape()[1], inner = x.numel() / std::max<int64_t>(nb * c, 1);
   Tensor r(x.dtype(), x.shape());
   for (int64_t ch = 0; ch < c; ++ch) {

@@ -354,6 +354,14 @@ std::vector<FixedFormat> broadcast_formats(const Tensor &k, const Tensor &i, con
   return r;
 }
 
+RangeMap::RangeMap(const Dims &rd, const Dims &shape) : per_(dims_numel(rd)) {
+  bool fast = rd.size() == shape.size() &&
+              (rd.empty() || ((rd[0] == shape[0] || rd[0] == 1) &&
+                              std::equal(rd.begin() + 1, rd.end(), shape.begin() + 1)));
+  if (!fast)
+    idx_ = range_index(rd, shape);
+}
+
 Dims range_dims(const Dims &dims) {
   Dims r = dims;
   for (auto &d : r)

@@ -128,6 +128,19 @@ struct FixedTensor {
 /// For each element of a run-time tensor of shape `shape`, the index of its element in
 /// a range of dims `range_dims` (which broadcast to `shape`).
 std::vector<int64_t> range_index(const Dims &range_dims, const Dims &shape);
+/// range_index without the vector in the common case: a tensor whose shape differs from
+/// its range's only in the leading (batch) dimension maps element j to j % (range size).
+class RangeMap {
+public:
+  RangeMap(const Dims &range_dims, const Dims &shape);
+  /// The range element of run-time element j.
+  int64_t operator[](int64_t j) const { return idx_.empty() ? (per_ ? j % per_ : 0) : idx_[j]; }
+
+private:
+  int64_t per_ = 0;
+  std::vector<int64_t> idx_; ///< empty on the fast path
+};
+
 /// Static dims of a range: `dims` with kDynamic replaced by 1.
 Dims range_dims(const Dims &dims);
 

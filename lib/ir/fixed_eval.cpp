@@ -163,9 +163,9 @@ FixedRun evaluate_fixed(const Graph &g, const RangeAnalysis &ra, std::vector<Ten
                       t.q.size() == static_cast<size_t>(dims_numel(t.shape)),
                   n.name + ": output shape " + dims_str(t.shape));
       // The contract of the range analysis: no value leaves its interval.
-      auto idx = range_index(r.dims, t.shape);
+      RangeMap idx(r.dims, t.shape);
       for (size_t j = 0; j < t.q.size(); ++j) {
-        const Interval &iv = r.el[idx[j]];
+        const Interval &iv = r.el[idx[static_cast<int64_t>(j)]];
         HGQC_ASSERT(t.q[j] >= iv.lo && t.q[j] <= iv.hi, n.name + ": element " + std::to_string(j) +
                                                             " = " + std::to_string(t.q[j]) +
                                                             " outside its range " + iv.str());
@@ -205,9 +205,9 @@ std::vector<double> node_ebops(const Graph &g, const RangeAnalysis &ra) {
 
 Tensor fixed_to_tensor(const FixedTensor &t, const ValueRange &r) {
   Tensor out(DType::Float64, t.shape);
-  auto idx = range_index(r.dims, t.shape);
+  RangeMap idx(r.dims, t.shape);
   for (size_t j = 0; j < t.q.size(); ++j)
-    out[static_cast<int64_t>(j)] = fixed_to_double(t.q[j], r.el[idx[j]].f);
+    out[static_cast<int64_t>(j)] = fixed_to_double(t.q[j], r.el[idx[static_cast<int64_t>(j)]].f);
   return out;
 }
 

@@ -110,13 +110,14 @@ std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *
   RoundMode r = rnd_of(n);
   OverflowMode o = ovf_of(n);
   FixedTensor y{shape, std::vector<int64_t>(static_cast<size_t>(dims_numel(shape)))};
-  auto idx = range_index(orng.dims, shape);
+  RangeMap idx(orng.dims, shape);
   int64_t over = 0;
   for (size_t j = 0; j < y.q.size(); ++j) {
-    const FixedFormat &fm = fmts[idx[j]];
+    int64_t e = idx[static_cast<int64_t>(j)];
+    const FixedFormat &fm = fmts[e];
     QuantResult q;
     if (in[0]) {
-      q = quantize_int(in[0]->q[j], ctx.in_ranges[0]->el[idx[j]].f, fm, r, o);
+      q = quantize_int(in[0]->q[j], ctx.in_ranges[0]->el[e].f, fm, r, o);
     } else {
       double x = (*ctx.real_in[0])[static_cast<int64_t>(j)];
       if (!std::isfinite(x))

@@ -135,6 +135,14 @@ Graph load_fixed_model(const std::string &path, const ToFixedOptions &opt) {
   return g;
 }
 
+RangeAnalysis analyze_model_ranges(const Graph &g, const std::string &path) {
+  try {
+    return analyze_ranges(g);
+  } catch (const UserError &e) {
+    throw e.with_location(Location{path});
+  }
+}
+
 void add_fixed_options(CLI::App *cmd, ToFixedOptions &, std::string &input_format,
                        std::string &input_round, std::string &input_overflow) {
   cmd->add_option("--input-format", input_format,

@@ -1,6 +1,7 @@
 // Helpers shared by the CLI commands: input data, fixed-point model loading and options.
 #pragma once
 
+#include "ir/fixed_eval.h"
 #include "ir/graph.h"
 #include "ir/passes/passes.h"
 
@@ -27,6 +28,9 @@ FixedFormat parse_format(const std::string &s, const std::string &flag);
 /// Imports `path`, normalises it and lowers it to fixed point (to_fixed). Refuses a model
 /// with no quantizer. Notes of the lowering are logged at info level.
 Graph load_fixed_model(const std::string &path, const ToFixedOptions &opt);
+
+/// analyze_ranges(g) with errors located in the model file `path`.
+RangeAnalysis analyze_model_ranges(const Graph &g, const std::string &path);
 
 /// Adds --input-format, --input-round and --input-overflow to `cmd`, filling `opt`.
 void add_fixed_options(CLI::App *cmd, ToFixedOptions &opt, std::string &input_format,

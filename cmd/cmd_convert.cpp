@@ -30,7 +30,8 @@ void add_convert(CLI::App &app, Action &action) {
       if (!o->output.ends_with(".onnx"))
         throw UserError("output file must end in .onnx", {o->output});
       Graph g = load_fixed_model(o->model, o->fx);
-      analyze_ranges(g); // refuses what the emulator cannot hold before anything is written
+      analyze_model_ranges(
+          g, o->model); // refuses what the emulator cannot hold before anything is written
       export_onnx(g, o->output);
       std::cout << "wrote " << o->output << "\n";
     };

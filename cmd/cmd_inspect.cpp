@@ -25,7 +25,7 @@ struct InspectOptions {
 // Per node of the fixed-point form: output widths from the range analysis and EBOPs.
 void print_fixed_summary(const InspectOptions &o) {
   Graph g = load_fixed_model(o.model, o.fx);
-  RangeAnalysis ra = analyze_ranges(g);
+  RangeAnalysis ra = analyze_model_ranges(g, o.model);
   std::vector<double> eb = node_ebops(g, ra);
   std::cout << "\nfixed point (exact ranges of each node's output; EBOPs per layer):\n";
   std::vector<std::array<std::string, 5>> rows{{"node", "op", "output", "width", "EBOPs"}};

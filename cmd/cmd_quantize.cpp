@@ -62,7 +62,7 @@ void quantize(const QuantizeOptions &o) {
     spdlog::debug("{}", l);
   for (const std::string &n : to_fixed(g))
     spdlog::info("{}", n);
-  RangeAnalysis ra = analyze_ranges(g);
+  RangeAnalysis ra = analyze_model_ranges(g, o.model);
   double total = 0;
   for (double e : node_ebops(g, ra))
     total += e;

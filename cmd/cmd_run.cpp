@@ -58,7 +58,7 @@ void run(const RunOptions &o) {
   std::vector<Tensor> out;
   if (o.fixed) {
     g = load_fixed_model(o.model, o.fx);
-    RangeAnalysis ra = analyze_ranges(g);
+    RangeAnalysis ra = analyze_model_ranges(g, o.model);
     FixedRun r = evaluate_fixed(g, ra, load_inputs(g, o.inputs));
     for (size_t i = 0; i < r.outputs.size(); ++i)
       out.push_back(fixed_to_tensor(r.outputs[i], *ra.ranges[g.outputs[i]]));

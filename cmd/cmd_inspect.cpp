@@ -83,8 +83,14 @@ void add_inspect(CLI::App &app, Action &action) {
       bool quantized = false;
       for (const Node &n : g.nodes)
         quantized |= n.op == OpKind::Quant || n.op == OpKind::FixedQuant;
-      if (quantized && !o->raw)
-        print_fixed_summary(*o);
+      if (quantized && !o->raw) {
+        // The graph is shown either way; a model without a fixed-point form says why.
+        try {
+          print_fixed_summary(*o);
+        } catch (const UserError &e) {
+          std::cout << "\nfixed point: not available: " << e.what() << "\n";
+        }
+      }
     };
   });
 }

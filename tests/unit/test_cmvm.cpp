@@ -1,0 +1,264 @@
+// Tests of the CMVM optimiser (lib/backend/cmvm.*, csd.*): CSD properties and exact agreement of
+// the adder graphs with the direct matrix product.
+#include "backend/cmvm.h"
+#include "backend/csd.h"
+#include "ir/error.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace hgqc;
+using namespace hgqc::backend;
+
+namespace {
+
+/// A random rows x cols matrix with entries in [-lim, lim], about `zero_pct`% of them zero.
+IntMatrix random_matrix(int rows, int cols, int64_t lim, int zero_pct, std::mt19937_64 &rng) {
+  IntMatrix m{rows, cols, std::vector<int64_t>(static_cast<size_t>(rows) * cols)};
+  for (int64_t &e : m.data)
+    e = static_cast<int>(rng() % 100) < zero_pct
+            ? 0
+            : static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * lim + 1)) - lim;
+  return m;
+}
+
+int64_t in_min(const InputFormat &f) { return f.is_signed ? -(int64_t{1} << (f.width - 1)) : 0; }
+int64_t in_max(const InputFormat &f) {
+  return f.is_signed ? (int64_t{1} << (f.width - 1)) - 1 : (int64_t{1} << f.width) - 1;
+}
+
+/// Checks `g` on extreme inputs (all min, all max, alternating, the sign pattern of each row)
+/// and on `random_count` random inputs.
+void check_graph(const AdderGraph &g, const IntMatrix &m, const std::vector<InputFormat> &fmt,
+                 std::mt19937_64 &rng, int random_count) {
+  std::vector<std::vector<int64_t>> xs;
+  const int n = m.cols;
+  std::vector<int64_t> lo(n), hi(n), alt(n), alt2(n);
+  for (int j = 0; j < n; ++j) {
+    lo[j] = in_min(fmt[j]);
+    hi[j] = in_max(fmt[j]);
+    alt[j] = j % 2 ? lo[j] : hi[j];
+    alt2[j] = j % 2 ? hi[j] : lo[j];
+  }
+  xs = {lo, hi, alt, alt2, std::vector<int64_t>(n, 0)};
+  for (int i = 0; i < m.rows; ++i) { // inputs reaching each output's max and min
+    std::vector<int64_t> up(n), down(n);
+    for (int j = 0; j < n; ++j) {
+      up[j] = m.at(i, j) >= 0 ? hi[j] : lo[j];
+      down[j] = m.at(i, j) >= 0 ? lo[j] : hi[j];
+    }
+    xs.push_back(up);
+    xs.push_back(down);
+  }
+  for (int k = 0; k < random_count; ++k) {
+    std::vector<int64_t> x(n);
+    for (int j = 0; j < n; ++j)
+      x[j] = lo[j] + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi[j] - lo[j] + 1));
+    xs.push_back(x);
+  }
+  for (const auto &x : xs) {
+    const std::string err = check_adder_graph(g, m, x);
+    REQUIRE_MESSAGE(err.empty(), err);
+  }
+}
+
+std::vector<InputFormat> formats_of(const CmvmOptions &opt, int cols) {
+  return opt.inputs.empty() ? std::vector<InputFormat>(cols, InputFormat{}) : opt.inputs;
+}
+
+} // namespace
+
+TEST_CASE("csd: value preserved and no adjacent non-zero digits, |v| < 2^12") {
+  for (int64_t v = -(1 << 12) + 1; v < (1 << 12); ++v) {
+    const std::vector<CsdDigit> d = csd_digits(v);
+    int64_t sum = 0;
+    for (size_t k = 0; k < d.size(); ++k) {
+      REQUIRE((d[k].sign == 1 || d[k].sign == -1));
+      REQUIRE(d[k].shift >= 0);
+      if (k > 0)
+        REQUIRE(d[k].shift >= d[k - 1].shift + 2);
+      sum += d[k].sign * (int64_t{1} << d[k].shift);
+    }
+    REQUIRE(sum == v);
+    REQUIRE(csd_weight(v) == static_cast<int>(d.size()));
+  }
+  CHECK(csd_digits(0).empty());
+  CHECK(csd_weight(7) == 2);  // 8 - 1
+  CHECK(csd_weight(-7) == 2); // -8 + 1
+  CHECK(csd_weight(0b1010101) == 4);
+  const int64_t big = (int64_t{1} << 61) - 1;
+  CHECK(csd_weight(big) == 2);
+}
+
+TEST_CASE("cmvm: random matrices equal the direct product, with and without sharing") {
+  for (uint64_t seed : {1u, 2u, 3u, 4u, 5u}) {
+    std::mt19937_64 rng(seed);
+    for (int rows = 1; rows <= 16; rows += (rows < 4 ? 1 : 5)) {
+      for (int cols = 1; cols <= 16; cols += (cols < 4 ? 1 : 5)) {
+        const int64_t lim = (seed % 2) ? 255 : 100000;
+        const IntMatrix m = random_matrix(rows, cols, lim, 25, rng);
+        for (int mode = 0; mode < 4; ++mode) {
+          CmvmOptions opt;
+          opt.share = mode != 0;
+          opt.min_depth = mode == 2;
+          if (mode == 3) { // mixed input formats
+            for (int j = 0; j < cols; ++j)
+              opt.inputs.push_back(InputFormat{1 + static_cast<int>(rng() % 32), rng() % 2 == 0});
+          }
+          CAPTURE(seed);
+          CAPTURE(rows);
+          CAPTURE(cols);
+          CAPTURE(mode);
+          const AdderGraph g = optimise_cmvm(m, opt);
+          check_graph(g, m, formats_of(opt, cols), rng, 20);
+          if (opt.min_depth)
+            CHECK(g.depth() <= cmvm_min_depth(m));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("cmvm: sharing never costs more adders than plain CSD and is deterministic") {
+  std::mt19937_64 rng(42);
+  for (int n : {4, 8, 12}) {
+    IntMatrix m{n, n, std::vector<int64_t>(static_cast<size_t>(n) * n)};
+    for (int64_t &e : m.data)
+      e = 129 + static_cast<int64_t>(rng() % 127);
+    CmvmOptions plain;
+    plain.share = false;
+    const AdderGraph a = optimise_cmvm(m, plain);
+    const AdderGraph b = optimise_cmvm(m, {});
+    CHECK(b.adders.size() < a.adders.size());
+    const AdderGraph c = optimise_cmvm(m, {});
+    REQUIRE(b.adders.size() == c.adders.size());
+    for (size_t k = 0; k < b.adders.size(); ++k) {
+      CHECK(b.adders[k].a == c.adders[k].a);
+      CHECK(b.adders[k].b == c.adders[k].b);
+      CHECK(b.adders[k].shift == c.adders[k].shift);
+      CHECK(b.adders[k].subtract == c.adders[k].subtract);
+    }
+    // Plain CSD: one adder per CSD term beyond the first of each row.
+    size_t terms = 0;
+    for (int i = 0; i < n; ++i) {
+      size_t t = 0;
+      for (int j = 0; j < n; ++j)
+        t += csd_digits(m.at(i, j)).size();
+      terms += t - 1;
+    }
+    CHECK(a.adders.size() == terms);
+  }
+}
+
+TEST_CASE("cmvm: depth limit respected") {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int n = 2 + static_cast<int>(rng() % 12);
+    const IntMatrix m = random_matrix(n, n, 255, 10, rng);
+    const int need = cmvm_min_depth(m);
+    for (int extra : {0, 1, 2}) {
+      CmvmOptions opt;
+      opt.max_depth = need + extra;
+      const AdderGraph g = optimise_cmvm(m, opt);
+      CHECK(g.depth() <= need + extra);
+      for (const AdderOp &a : g.adders)
+        CHECK(a.depth <= need + extra);
+      check_graph(g, m, formats_of(opt, n), rng, 5);
+    }
+    CmvmOptions plain;
+    plain.share = false;
+    CHECK(optimise_cmvm(m, plain).depth() == need); // balanced trees reach the minimum
+    if (need > 0) {
+      CmvmOptions too_low;
+      too_low.max_depth = need - 1;
+      CHECK_THROWS_AS(optimise_cmvm(m, too_low), UserError);
+    }
+  }
+}
+
+TEST_CASE("cmvm: zero rows and columns produce no adders") {
+  IntMatrix zero{3, 4, std::vector<int64_t>(12, 0)};
+  const AdderGraph z = optimise_cmvm(zero, {});
+  CHECK(z.adders.empty());
+  for (const OutputRef &o : z.outputs)
+    CHECK(o.value == -1);
+  std::mt19937_64 rng(3);
+  check_graph(z, zero, formats_of({}, 4), rng, 3);
+
+  // Single-digit entries (powers of two, +-) in one row: shifts only, no adders.
+  IntMatrix pow2{2, 3, {0, -8, 0, 4, 0, 0}};
+  const AdderGraph p = optimise_cmvm(pow2, {});
+  CHECK(p.adders.empty());
+  CHECK(p.outputs[0].negate);
+  CHECK(p.outputs[0].shift == 3);
+  check_graph(p, pow2, formats_of({}, 3), rng, 10);
+
+  // Zero rows and columns inside a matrix (order kept) change nothing but the indices.
+  const IntMatrix core = random_matrix(5, 5, 255, 0, rng);
+  IntMatrix padded{7, 8, std::vector<int64_t>(56, 0)};
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 5; ++j)
+      padded.data[static_cast<size_t>(i + 1) * 8 + (1 + j + (j >= 2))] = core.at(i, j);
+  const AdderGraph gc = optimise_cmvm(core, {});
+  const AdderGraph gp = optimise_cmvm(padded, {});
+  CHECK(gp.adders.size() == gc.adders.size());
+  CHECK(gp.outputs[0].value == -1);
+  CHECK(gp.outputs[6].value == -1);
+  check_graph(gp, padded, formats_of({}, 8), rng, 10);
+}
+
+TEST_CASE("cmvm: adder widths are the exact ranges") {
+  // y = 3 x0 - 5 x1 with 4-bit unsigned x0 and 3-bit signed x1.
+  IntMatrix m{1, 2, {3, -5}};
+  CmvmOptions opt;
+  opt.inputs = {InputFormat{4, false}, InputFormat{3, true}};
+  const AdderGraph g = optimise_cmvm(m, opt);
+  REQUIRE(!g.adders.empty());
+  const int last = g.outputs[0].value - g.num_inputs;
+  REQUIRE(last >= 0);
+  const AdderOp &a = g.adders[last];
+  const Int128 scale = Int128{1} << g.outputs[0].shift;
+  Int128 lo = a.min * scale, hi = a.max * scale;
+  if (g.outputs[0].negate) {
+    const Int128 t = -hi;
+    hi = -lo;
+    lo = t;
+  }
+  CHECK(lo == -15);     // 3*0 - 5*3
+  CHECK(hi == 45 + 20); // 3*15 + 5*4
+  CHECK(a.is_signed);
+}
+
+TEST_CASE("cmvm: malformed input is a user error") {
+  CHECK_THROWS_AS(optimise_cmvm(IntMatrix{2, 2, {1, 2, 3}}, {}), UserError);
+  CHECK_THROWS_AS(optimise_cmvm(IntMatrix{1, 1, {int64_t{1} << 50}}, {}), UserError);
+  CmvmOptions opt;
+  opt.inputs = {InputFormat{8, true}};
+  CHECK_THROWS_AS(optimise_cmvm(IntMatrix{1, 2, {1, 2}}, opt), UserError);
+  opt.inputs = {InputFormat{0, true}, InputFormat{8, true}};
+  CHECK_THROWS_AS(optimise_cmvm(IntMatrix{1, 2, {1, 2}}, opt), UserError);
+}
+
+TEST_CASE("cmvm: the checker catches a wrong graph") {
+  IntMatrix m{2, 3, {129, 200, -77, 0, 255, 131}};
+  AdderGraph g = optimise_cmvm(m, {});
+  const std::vector<int64_t> x{-128, 127, 5};
+  REQUIRE(check_adder_graph(g, m, x).empty());
+  REQUIRE(!g.adders.empty());
+  AdderGraph bad = g;
+  bad.adders.back().shift += 1;
+  CHECK(!check_adder_graph(bad, m, x).empty());
+  bad = g;
+  bad.adders.front().subtract = !bad.adders.front().subtract;
+  CHECK(!check_adder_graph(bad, m, x).empty());
+  bad = g;
+  bad.outputs[1].negate = !bad.outputs[1].negate;
+  CHECK(!check_adder_graph(bad, m, x).empty());
+  bad = g;
+  bad.adders.front().max = bad.adders.front().min; // range no longer holds the value
+  CHECK(!check_adder_graph(bad, m, std::vector<int64_t>{127, 127, 127}).empty());
+}

@@ -14,6 +14,15 @@ ValueId Graph::add_value(std::string nm, ValueType type, std::optional<Tensor> c
   return static_cast<ValueId>(values.size() - 1);
 }
 
+ValueId Graph::add_constant(const std::string &base, Tensor t) {
+  ValueType ty{t.dtype(), t.shape()};
+  return add_value(fresh_value_name(base), ty, std::move(t));
+}
+
+const Tensor *Graph::constant_of(ValueId v) const {
+  return v == kNoValue || !values[v].constant ? nullptr : &*values[v].constant;
+}
+
 std::vector<int> Graph::producers() const {
   std::vector<int> p(values.size(), -1);
   for (size_t i = 0; i < nodes.size(); ++i)

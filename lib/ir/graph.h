@@ -63,6 +63,10 @@ struct Graph {
 
   /// Adds a value and returns its id.
   ValueId add_value(std::string name, ValueType type, std::optional<Tensor> constant = {});
+  /// Adds a constant value holding `t`, named after `base` (made unique); returns its id.
+  ValueId add_constant(const std::string &base, Tensor t);
+  /// The constant held by value `v`, or nullptr (also for kNoValue).
+  const Tensor *constant_of(ValueId v) const;
   /// The node that defines each value (-1 for inputs and constants), by value id.
   std::vector<int> producers() const;
   /// Number of uses of each value by nodes and graph outputs, by value id.

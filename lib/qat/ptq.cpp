@@ -3,6 +3,7 @@
 
 #include "ir/eval.h"
 #include "ir/op.h"
+#include "ir/passes/passes.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,26 +37,6 @@ FixedFormat format_for(Stats s, int bits, double cover) {
 
 bool is_linear(OpKind k) { return k == OpKind::MatMul || k == OpKind::Gemm || k == OpKind::Conv; }
 
-// Inserts `x -> FixedQuant(fmt) -> new value` before node `at`; returns the new value.
-ValueId insert_quant(Graph &g, size_t at, ValueId x, FixedFormat fmt, RoundMode r, OverflowMode o) {
-  const std::string base = g.values[x].name;
-  auto scalar = [&](const char *suffix, int v) {
-    return g.add_value(g.fresh_value_name(base + suffix), ValueType{DType::Int64, {}},
-                       Tensor::scalar(DType::Int64, v));
-  };
-  ValueId k = scalar("_k", fmt.k), i = scalar("_i", fmt.i), f = scalar("_f", fmt.f);
-  ValueId out = g.add_value(g.fresh_value_name(base + "_q"), g.values[x].type);
-  Node n;
-  n.name = base + "_quant";
-  n.op = OpKind::FixedQuant;
-  n.source_op = "hgqc.FixedQuant";
-  n.inputs = {x, k, i, f};
-  n.outputs = {out};
-  n.attrs["round_mode"] = std::string(round_mode_name(r));
-  n.attrs["overflow_mode"] = std::string(overflow_mode_name(o));
-  g.nodes.insert(g.nodes.begin() + static_cast<long>(at), n);
-  return out;
-}
 } // namespace
 
 PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const PtqOptions &opt) {
@@ -111,7 +92,7 @@ PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const Ptq
     FixedFormat f = format_for(s, opt.act_bits, opt.cover_factor);
     size_t at = prod[v] < 0 ? 0 : static_cast<size_t>(prod[v]) + 1;
     describe(v, f, s);
-    ValueId q = insert_quant(g, at, v, f, opt.round, opt.act_overflow);
+    ValueId q = insert_fixed_quant(g, at, v, f, opt.round, opt.act_overflow);
     for (Node &n : g.nodes)
       if (!(n.op == OpKind::FixedQuant && n.outputs[0] == q))
         std::replace(n.inputs.begin(), n.inputs.end(), v, q);
@@ -132,7 +113,7 @@ PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const Ptq
       Stats s = stats_of(*g.values[w].constant);
       FixedFormat f = format_for(s, opt.weight_bits, 1.0);
       describe(w, f, s);
-      ValueId q = insert_quant(g, ni, w, f, opt.round, OverflowMode::SAT);
+      ValueId q = insert_fixed_quant(g, ni, w, f, opt.round, OverflowMode::SAT);
       ++ni; // the node moved one place down
       g.nodes[ni].inputs[j] = q;
       ++rep.weight_quantizers;

@@ -74,8 +74,10 @@ int run(int argc, char **argv) {
     return kSkip;
   }
   std::string cmd = std::string(kPython) + " " + quote(script) + " " + quote(out);
-  for (const std::string &e : expected)
-    cmd += " " + quote(e);
+  for (const std::string &e : expected) {
+    cmd += ' ';
+    cmd += quote(e);
+  }
   int rc = std::system(cmd.c_str());
   return rc == 0 ? 0 : 1;
 }

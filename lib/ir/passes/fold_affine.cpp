@@ -11,15 +11,6 @@
 namespace hgqc {
 
 namespace {
-const Tensor *const_of(const Graph &g, ValueId v) {
-  return v == kNoValue || !g.values[v].constant ? nullptr : &*g.values[v].constant;
-}
-
-ValueId add_const(Graph &g, const std::string &base, Tensor t) {
-  ValueType ty{t.dtype(), t.shape()};
-  return g.add_value(g.fresh_value_name(base), ty, std::move(t));
-}
-
 // BatchNormalization with constant parameters becomes Mul(x, A) + B in place (the node
 // becomes the Mul, an Add is inserted after it). Returns how many.
 int expand_batchnorm(Graph &g, std::set<ValueId> &derived) {
@@ -29,12 +20,12 @@ int expand_batchnorm(Graph &g, std::set<ValueId> &derived) {
       continue;
     bool all_const = true;
     for (int j = 1; j < 5; ++j)
-      all_const &= const_of(g, g.nodes[i].inputs[j]) != nullptr;
+      all_const &= g.constant_of(g.nodes[i].inputs[j]) != nullptr;
     if (!all_const)
       continue;
     Node bn = g.nodes[i];
-    const Tensor scale = *const_of(g, bn.inputs[1]), bias = *const_of(g, bn.inputs[2]),
-                 mean = *const_of(g, bn.inputs[3]), var = *const_of(g, bn.inputs[4]);
+    const Tensor scale = *g.constant_of(bn.inputs[1]), bias = *g.constant_of(bn.inputs[2]),
+                 mean = *g.constant_of(bn.inputs[3]), var = *g.constant_of(bn.inputs[4]);
     double eps = attr_float(bn, "epsilon", 1e-5);
     int64_t rank = static_cast<int64_t>(g.values[bn.inputs[0]].type.dims.size());
     Dims d{scale.numel()};
@@ -44,7 +35,7 @@ int expand_batchnorm(Graph &g, std::set<ValueId> &derived) {
       a[c] = scale[c] / std::sqrt(var[c] + eps);
       b[c] = bias[c] - mean[c] * a[c];
     }
-    ValueId av = add_const(g, bn.name + "_scale", a), bv = add_const(g, bn.name + "_shift", b);
+    ValueId av = g.add_constant(bn.name + "_scale", a), bv = g.add_constant(bn.name + "_shift", b);
     derived.insert(av);
     derived.insert(bv);
     ValueId out = bn.outputs[0];
@@ -69,20 +60,20 @@ int expand_batchnorm(Graph &g, std::set<ValueId> &derived) {
 // Sub(x, c) -> Add(x, -c) and Div(x, c) -> Mul(x, 1/c) for constant c.
 void canonicalize(Graph &g, std::set<ValueId> &derived) {
   for (Node &n : g.nodes) {
-    if ((n.op != OpKind::Sub && n.op != OpKind::Div) || !const_of(g, n.inputs[1]) ||
-        const_of(g, n.inputs[0]) || !is_float(g.values[n.inputs[1]].type.dtype))
+    if ((n.op != OpKind::Sub && n.op != OpKind::Div) || !g.constant_of(n.inputs[1]) ||
+        g.constant_of(n.inputs[0]) || !is_float(g.values[n.inputs[1]].type.dtype))
       continue;
-    Tensor c = *const_of(g, n.inputs[1]);
+    Tensor c = *g.constant_of(n.inputs[1]);
     bool div = n.op == OpKind::Div;
     for (double &v : c.data())
       v = div ? 1.0 / v : -v;
     bool exact = true;
     if (div)
-      for (double v : const_of(g, n.inputs[1])->data()) {
+      for (double v : g.constant_of(n.inputs[1])->data()) {
         int e;
         exact &= std::frexp(std::fabs(v), &e) == 0.5;
       }
-    ValueId cv = add_const(g, g.values[n.inputs[1]].name + (div ? "_recip" : "_neg"), c);
+    ValueId cv = g.add_constant(g.values[n.inputs[1]].name + (div ? "_recip" : "_neg"), c);
     if (!exact)
       derived.insert(cv);
     n.op = div ? OpKind::Mul : OpKind::Add;
@@ -94,7 +85,7 @@ void canonicalize(Graph &g, std::set<ValueId> &derived) {
 int const_operand(const Graph &g, const Node &n) {
   if ((n.op != OpKind::Add && n.op != OpKind::Mul) || n.inputs.size() != 2)
     return -1;
-  bool c0 = const_of(g, n.inputs[0]), c1 = const_of(g, n.inputs[1]);
+  bool c0 = g.constant_of(n.inputs[0]), c1 = g.constant_of(n.inputs[1]);
   if (c0 == c1)
     return -1;
   return c0 ? 0 : 1;
@@ -118,7 +109,7 @@ int merge_chains(Graph &g, std::set<ValueId> &derived) {
     int cp = const_operand(g, p);
     if (cp < 0)
       continue;
-    const Tensor &a = *const_of(g, p.inputs[cp]), &b = *const_of(g, n.inputs[cn]);
+    const Tensor &a = *g.constant_of(p.inputs[cp]), &b = *g.constant_of(n.inputs[cn]);
     Dims d;
     if (!broadcast_dims(a.shape(), b.shape(), d) || d.size() > g.values[x].type.dims.size())
       continue;
@@ -127,7 +118,7 @@ int merge_chains(Graph &g, std::set<ValueId> &derived) {
       bool mul = n.op == OpKind::Mul;
       Tensor c = ops::map_binary(a, b, DType::Float32,
                                  [mul](double u, double v) { return mul ? u * v : u + v; });
-      ValueId cv = add_const(g, g.values[n.inputs[cn]].name + "_merged", c);
+      ValueId cv = g.add_constant(g.values[n.inputs[cn]].name + "_merged", c);
       derived.insert(cv);
       Node &n2 = g.nodes[i];
       n2.inputs = {px, cv};
@@ -137,7 +128,7 @@ int merge_chains(Graph &g, std::set<ValueId> &derived) {
       // (x + a) * b = x * b + a * b: p becomes the Mul, n the Add.
       Tensor ab = ops::map_binary(a, b, DType::Float32, [](double u, double v) { return u * v; });
       ValueId bv = n.inputs[cn];
-      ValueId abv = add_const(g, g.values[bv].name + "_shift", ab);
+      ValueId abv = g.add_constant(g.values[bv].name + "_shift", ab);
       derived.insert(abv);
       Node &p2 = g.nodes[pi];
       p2.op = OpKind::Mul;

@@ -26,22 +26,16 @@ bool bn_affine(const Graph &g, const Node &bn, std::vector<double> &a, std::vect
   return true;
 }
 
-const Tensor *const_of(const Graph &g, ValueId v) {
-  return v == kNoValue || !g.values[v].constant ? nullptr : &*g.values[v].constant;
-}
-
 // A new constant, its values rounded to its element type (so that it is what it says).
-ValueId add_const(Graph &g, const std::string &base, Tensor t) {
-  t = t.cast(t.dtype());
-  ValueType ty{t.dtype(), t.shape()};
-  return g.add_value(g.fresh_value_name(base), ty, std::move(t));
+ValueId add_const(Graph &g, const std::string &base, const Tensor &t) {
+  return g.add_constant(base, t.cast(t.dtype()));
 }
 
 // Rewrites producer `p` so that it computes a*y + b per channel; true on success.
 bool fold_into(Graph &g, Node &p, const std::vector<double> &a, const std::vector<double> &b) {
   if ((p.op != OpKind::Conv && p.op != OpKind::Gemm) || p.inputs.size() < 2)
     return false;
-  const Tensor *w = const_of(g, p.inputs[1]);
+  const Tensor *w = g.constant_of(p.inputs[1]);
   if (!w)
     return false;
   auto C = static_cast<int64_t>(a.size());
@@ -49,7 +43,7 @@ bool fold_into(Graph &g, Node &p, const std::vector<double> &a, const std::vecto
   if (p.op == OpKind::Conv) {
     if (w->shape()[0] != C)
       return false;
-    const Tensor *bias = p.inputs.size() > 2 ? const_of(g, p.inputs[2]) : nullptr;
+    const Tensor *bias = p.inputs.size() > 2 ? g.constant_of(p.inputs[2]) : nullptr;
     if (p.inputs.size() > 2 && p.inputs[2] != kNoValue && !bias)
       return false;
     Tensor nw = *w;
@@ -70,7 +64,7 @@ bool fold_into(Graph &g, Node &p, const std::vector<double> &a, const std::vecto
     bool tb = attr_int(p, "transB", 0);
     if (w->rank() != 2 || (tb ? w->shape()[0] : w->shape()[1]) != C)
       return false;
-    const Tensor *c0 = p.inputs.size() > 2 ? const_of(g, p.inputs[2]) : nullptr;
+    const Tensor *c0 = p.inputs.size() > 2 ? g.constant_of(p.inputs[2]) : nullptr;
     if (p.inputs.size() > 2 && p.inputs[2] != kNoValue && !c0)
       return false;
     if (c0 && !(c0->numel() == 1 || (c0->numel() == C && c0->shape().back() == C)))
@@ -121,7 +115,7 @@ int fold_batchnorm(Graph &g) {
     Node &p = g.nodes[producer[x]];
     if (!unsqueeze && p.op == OpKind::MatMul && p.inputs.size() == 2) {
       // Rank-2 MatMul with a constant [K, N] weight: scale columns, then add the shift.
-      const Tensor *w = const_of(g, p.inputs[1]);
+      const Tensor *w = g.constant_of(p.inputs[1]);
       if (!w || w->rank() != 2 || g.values[x].type.dims.size() != 2 ||
           w->shape()[1] != static_cast<int64_t>(a.size()))
         continue;

@@ -65,6 +65,11 @@ struct InputQuantizer {
   RoundMode round = RoundMode::TRN;
   OverflowMode overflow = OverflowMode::SAT;
 };
+/// Inserts `x -> FixedQuant(fmt, r, o) -> new value` (scalar k, i, f initializers) at
+/// position `at` of g.nodes, named after x; returns the new value. Uses of x are unchanged.
+ValueId insert_fixed_quant(Graph &g, size_t at, ValueId x, FixedFormat fmt, RoundMode r,
+                           OverflowMode o);
+
 /// Adds a FixedQuant on every float graph input used by anything but a FixedQuant.
 int quantize_inputs(Graph &g, const InputQuantizer &q, std::vector<std::string> *notes);
 

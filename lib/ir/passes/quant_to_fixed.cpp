@@ -8,8 +8,7 @@ namespace hgqc {
 
 namespace {
 ValueId int_const(Graph &g, const std::string &base, const Dims &d, std::vector<double> v) {
-  Tensor t(DType::Int64, d, std::move(v));
-  return g.add_value(g.fresh_value_name(base), ValueType{DType::Int64, d}, std::move(t));
+  return g.add_constant(base, Tensor(DType::Int64, d, std::move(v)));
 }
 
 // Rounding of a QONNX rounding_mode in hgqc's terms, or throws.

@@ -1,5 +1,6 @@
-// Constant matrix-vector products as adder graphs: CSD terms, greedy common-subexpression
-// elimination of two-term patterns, then depth-aware (Huffman by depth) reduction trees.
+// Constant matrix-vector products as adder graphs: CSD terms (unconstrained depth: of a
+// column-difference decomposition M x = D z), greedy common-subexpression elimination of
+// two-term patterns, then depth-aware (Huffman by depth) reduction trees.
 #include "backend/cmvm.h"
 
 #include "backend/csd.h"
@@ -114,8 +115,10 @@ public:
         }
   }
 
-  AdderGraph run(std::optional<int> depth_limit) {
+  AdderGraph run(std::optional<int> depth_limit, int levels = 0) {
     limit_ = depth_limit;
+    if (levels > 0)
+      decompose_columns(levels);
     if (opt_.share)
       eliminate_common_subexpressions();
     AdderGraph g;
@@ -129,6 +132,104 @@ public:
   }
 
 private:
+  // ---- column-difference decomposition ----------------------------------------------
+
+  /// Rewrites M x as D z: a spanning tree over the columns (cost of an edge: CSD weight
+  /// of the column difference plus the adder it needs; a root column costs its own CSD
+  /// weight) gives c_j = c_parent + d_j, so M x = sum_k d_k z_k with z_k the sum of the
+  /// inputs in the subtree of k. The z_k are built first, then the rows hold the CSD
+  /// terms of D over the z_k.
+  void decompose_columns(int levels) {
+    const int n = m_.cols;
+    std::vector<int64_t> mat = m_.data;
+    std::vector<int> ids(n);
+    for (int j = 0; j < n; ++j)
+      ids[j] = j;
+    for (int level = 0; level < levels; ++level)
+      if (!decompose_once(mat, ids))
+        break;
+    for (int i = 0; i < m_.rows; ++i) {
+      rows_[i].clear();
+      load_[i] = 0;
+      for (int k = 0; k < n; ++k)
+        for (const CsdDigit &dg : csd_digits(mat[static_cast<size_t>(i) * n + k])) {
+          rows_[i].push_back(Term{ids[k], dg.shift, dg.sign});
+          load_[i] += uint64_t{1} << values_[ids[k]].depth;
+        }
+    }
+  }
+
+  /// One level of the decomposition on `mat` (rows x cols over the values `ids`); false
+  /// (and nothing changed) when the spanning tree uses no edge between columns.
+  bool decompose_once(std::vector<int64_t> &mat, std::vector<int> &ids) {
+    const int n = m_.cols;
+    auto at = [&](int i, int j) { return mat[static_cast<size_t>(i) * n + j]; };
+    auto col_diff = [&](int j, int k) {
+      int64_t w = 0;
+      for (int i = 0; i < m_.rows; ++i)
+        w += csd_weight(at(i, j) - (k < 0 ? 0 : at(i, k)));
+      return w;
+    };
+    // Prim from a virtual zero column; deterministic ties by index.
+    std::vector<int> parent(n, -1);
+    std::vector<int64_t> best(n);
+    std::vector<char> done(n, 0);
+    for (int j = 0; j < n; ++j)
+      best[j] = col_diff(j, -1);
+    bool any = false;
+    for (int step = 0; step < n; ++step) {
+      int u = -1;
+      for (int j = 0; j < n; ++j)
+        if (!done[j] && (u < 0 || best[j] < best[u]))
+          u = j;
+      done[u] = 1;
+      any = any || parent[u] >= 0;
+      for (int j = 0; j < n; ++j) {
+        if (done[j])
+          continue;
+        const int64_t w = col_diff(j, u) + 1;
+        if (w < best[j]) {
+          best[j] = w;
+          parent[j] = u;
+        }
+      }
+    }
+    if (!any)
+      return false;
+    // z_k = x_k + sum of z over the children of k, children first (post-order).
+    std::vector<std::vector<int>> children(n);
+    for (int j = 0; j < n; ++j)
+      if (parent[j] >= 0)
+        children[parent[j]].push_back(j);
+    std::vector<int> order;
+    std::vector<int> stack;
+    for (int j = n - 1; j >= 0; --j)
+      if (parent[j] < 0)
+        stack.push_back(j);
+    while (!stack.empty()) {
+      const int u = stack.back();
+      stack.pop_back();
+      order.push_back(u);
+      for (int c : children[u])
+        stack.push_back(c);
+    }
+    std::reverse(order.begin(), order.end());
+    std::vector<int> z(n, -1);
+    for (int k : order) {
+      std::vector<Term> terms{Term{ids[k], 0, 1}};
+      for (int c : children[k])
+        terms.push_back(Term{z[c], 0, 1});
+      z[k] = sum_terms(terms).id;
+    }
+    std::vector<int64_t> out(mat.size());
+    for (int i = 0; i < m_.rows; ++i)
+      for (int k = 0; k < n; ++k)
+        out[static_cast<size_t>(i) * n + k] = at(i, k) - (parent[k] < 0 ? 0 : at(i, parent[k]));
+    mat = std::move(out);
+    ids = std::move(z);
+    return true;
+  }
+
   // ---- values -------------------------------------------------------------------------
 
   /// The value lo + g * (hi << d), made once (hash-consed when sharing).
@@ -329,12 +430,18 @@ private:
 
   /// Sums the remaining terms of row `i`, always combining the two shallowest.
   OutputRef reduce_row(int i) {
+    if (rows_[i].empty())
+      return OutputRef{};
+    const Term t = sum_terms(rows_[i]);
+    return OutputRef{t.id, t.shift, t.sign < 0, values_[t.id].depth};
+  }
+
+  /// Sums non-empty `terms`, always combining the two shallowest; the sum as one term.
+  Term sum_terms(const std::vector<Term> &terms) {
     using Entry = std::tuple<int, int, int, int>; // depth, id, shift, sign
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> q;
-    for (const Term &t : rows_[i])
+    for (const Term &t : terms)
       q.emplace(values_[t.id].depth, t.id, t.shift, t.sign);
-    if (q.empty())
-      return OutputRef{};
     while (q.size() > 1) {
       const auto [d1, id1, s1, g1] = q.top();
       q.pop();
@@ -351,7 +458,8 @@ private:
       q.emplace(values_[v].depth, v, lo.shift, lo.sign);
     }
     const auto [d, id, s, g] = q.top();
-    return OutputRef{id, s, g < 0, d};
+    (void)d;
+    return Term{id, s, g};
   }
 
   const IntMatrix &m_;
@@ -431,7 +539,21 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
                       " is below the " + std::to_string(need) + " levels this matrix needs");
     limit = std::min(*options.max_depth, kMaxDepth);
   }
-  return CmvmBuilder(m, options).run(limit);
+  if (!options.share || limit || m.cols < 2)
+    return CmvmBuilder(m, options).run(limit);
+  // Unconstrained depth: column-difference decompositions of one and two levels, and
+  // (for matrices up to 1024 entries, where it is cheap) the plain greedy; the fewest
+  // adders wins, earlier on ties.
+  AdderGraph g = CmvmBuilder(m, options).run(limit, 1);
+  AdderGraph d = CmvmBuilder(m, options).run(limit, 2);
+  if (d.adders.size() < g.adders.size())
+    g = std::move(d);
+  if (static_cast<int64_t>(m.rows) * m.cols <= 1024) {
+    AdderGraph p = CmvmBuilder(m, options).run(limit);
+    if (p.adders.size() < g.adders.size())
+      g = std::move(p);
+  }
+  return g;
 }
 
 std::vector<Int128> evaluate_adder_graph(const AdderGraph &g, std::span<const int64_t> x) {

@@ -2,43 +2,19 @@
 // Relu, LeakyRelu, Clip, Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat, Identity,
 // Dropout): exact intervals on hand-computed cases, the emulator against the float
 // evaluator bit for bit, and the refusals.
-#include "ir/eval.h"
-#include "ir/fixed_eval.h"
-#include "onnx_builder.h"
+#include "fixed_test_util.h"
 
 #include <doctest/doctest.h>
 
 #include <random>
 
 using namespace hgqc;
-using hgqc::test::ModelBuilder;
+using namespace hgqc::test;
 
 namespace {
-void attr_s(onnx::NodeProto &n, const std::string &k, const std::string &v) {
-  auto *a = n.add_attribute();
-  a->set_name(k);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-
-void attr_f(onnx::NodeProto &n, const std::string &k, float v) {
-  auto *a = n.add_attribute();
-  a->set_name(k);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
-
-// y = FixedQuant(x) with formats k, i, f (int64 initializers of shape `dims`), RND, SAT.
-void quant(ModelBuilder &b, const std::string &x, const std::string &y, std::vector<int64_t> dims,
-           std::vector<double> k, std::vector<double> i, std::vector<double> f) {
-  b.init(y + "_k", dims, std::move(k), true)
-      .init(y + "_i", dims, std::move(i), true)
-      .init(y + "_f", dims, std::move(f), true);
-  auto &n = b.node("FixedQuant", {x, y + "_k", y + "_i", y + "_f"}, {y}, "q_" + y);
-  n.set_domain("hgqc");
-  attr_s(n, "round_mode", "RND");
-  attr_s(n, "overflow_mode", "SAT");
-}
+// The elementwise tests: 20 batches of 1..3 samples with values in [-10, 10].
+const MatchOptions kElementwise{
+    .trials = 20, .lo = -10.0, .hi = 10.0, .max_batch = 3, .seed = 1234};
 
 // The elementwise test input: x [N,4] with element formats fixed<1,2,2> ([-16,15] * 2^-2),
 // fixed<1,3,4> ([-128,127] * 2^-4), fixed<0,1,0> ([0,1]) and a pruned one (the constant 0);
@@ -51,84 +27,6 @@ ModelBuilder elementwise_model(int opset = 13) {
   return b;
 }
 
-const ValueRange &range_of(const Graph &g, const RangeAnalysis &ra, const std::string &name) {
-  for (ValueId v = 0; v < static_cast<ValueId>(g.values.size()); ++v)
-    if (g.values[v].name == name) {
-      REQUIRE(ra.ranges[v].has_value());
-      return *ra.ranges[v];
-    }
-  FAIL("no value " << name);
-  throw 0;
-}
-
-Interval iv(int64_t lo, int64_t hi, int f) { return Interval{lo, hi, f}; }
-
-void check_range(const Graph &g, const RangeAnalysis &ra, const std::string &name, const Dims &dims,
-                 const std::vector<Interval> &want) {
-  const ValueRange &r = range_of(g, ra, name);
-  INFO("value " << name);
-  CHECK(r.dims == dims);
-  REQUIRE(r.el.size() == want.size());
-  for (size_t e = 0; e < want.size(); ++e) {
-    INFO("element " << e << ": " << r.el[e].str() << ", expected " << want[e].str());
-    CHECK(r.el[e] == want[e]);
-  }
-}
-
-// Runs the emulator and the float evaluator on random batches and compares every output
-// bit for bit. Inputs are float32 values in [-mag, mag]: half on a 2^-6 grid (ties of every
-// rounding), half arbitrary; values beyond the formats exercise saturation.
-void check_matches_float(const Graph &g, int trials = 20, double mag = 10.0) {
-  RangeAnalysis ra = analyze_ranges(g);
-  std::mt19937 rng(1234);
-  std::uniform_real_distribution<double> u(-mag, mag);
-  std::uniform_int_distribution<int> batch(1, 3), coin(0, 1);
-  for (int t = 0; t < trials; ++t) {
-    int64_t bsz = batch(rng);
-    std::vector<Tensor> in;
-    for (ValueId v : g.inputs) {
-      Dims d = g.values[v].type.dims;
-      for (auto &x : d)
-        if (x == kDynamic)
-          x = bsz;
-      Tensor x(DType::Float32, d);
-      for (int64_t j = 0; j < x.numel(); ++j) {
-        double r = u(rng);
-        x[j] = round_to_dtype(coin(rng) ? std::round(r * 64) / 64 : r, DType::Float32);
-      }
-      in.push_back(std::move(x));
-    }
-    std::vector<Tensor> want = evaluate(g, in);
-    FixedRun run = evaluate_fixed(g, ra, in);
-    REQUIRE(run.outputs.size() == want.size());
-    for (size_t o = 0; o < want.size(); ++o) {
-      INFO("trial " << t << " batch " << bsz << " output " << g.values[g.outputs[o]].name);
-      Tensor got = fixed_to_tensor(run.outputs[o], *ra.ranges[g.outputs[o]]);
-      REQUIRE(got.shape() == want[o].shape());
-      int64_t bad = 0, first = -1;
-      for (int64_t j = 0; j < got.numel(); ++j)
-        if (got[j] != want[o][j] && bad++ == 0)
-          first = j;
-      INFO("first mismatch at " << first << ": " << (first >= 0 ? got[first] : 0.0) << " vs "
-                                << (first >= 0 ? want[o][first] : 0.0));
-      CHECK(bad == 0);
-    }
-  }
-}
-
-// The message of the UserError that analyze_ranges throws ("" when it throws none).
-std::string range_error(const Graph &g) {
-  try {
-    analyze_ranges(g);
-  } catch (const UserError &e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string &s, const std::string &part) {
-  return s.find(part) != std::string::npos;
-}
 } // namespace
 
 TEST_CASE("fixed ops: Add and Sub align to the finer exponent and ignore pruned terms") {
@@ -148,7 +46,7 @@ TEST_CASE("fixed ops: Add and Sub align to the finer exponent and ignore pruned 
   // c = [1 * 2^-1, -3, 0, 1 * 2^1]: the zero term and the pruned x[3] leave the other side.
   check_range(g, ra, "addc", {1, 4}, {iv(-14, 17, 2), iv(-176, 79, 4), iv(0, 1, 0), iv(1, 1, -1)});
   check_range(g, ra, "subc", {1, 4}, {iv(-13, 18, 2), iv(-175, 80, 4), iv(-1, 0, 0), iv(1, 1, -1)});
-  check_matches_float(g);
+  check_matches_float(g, kElementwise);
 }
 
 TEST_CASE("fixed ops: binary ops broadcast constants over and around the batch") {
@@ -165,7 +63,7 @@ TEST_CASE("fixed ops: binary ops broadcast constants over and around the batch")
   // Element (1, 0, 1): x[1] + -0.125 = [-130, 125] * 2^-4, times y: [-2000, 2080] * 2^-7,
   // divided by -4 = -1 * 2^2: [-2080, 2000] * 2^-9.
   CHECK(range_of(g, ra, "q").el[5] == iv(-2080, 2000, 9));
-  check_matches_float(g);
+  check_matches_float(g, kElementwise);
 }
 
 TEST_CASE("fixed ops: Mul is the exact product of its operands' corners") {
@@ -180,7 +78,7 @@ TEST_CASE("fixed ops: Mul is the exact product of its operands' corners") {
               {iv(-240, 256, 5), iv(-2032, 2048, 7), iv(-16, 15, 3), iv(0, 0, 3)});
   // -0.75 = -3 * 2^-2, 0, 5, 1.
   check_range(g, ra, "mc", {1, 4}, {iv(-45, 48, 4), iv(0, 0, 4), iv(0, 5, 0), iv(0, 0, 0)});
-  check_matches_float(g);
+  check_matches_float(g, kElementwise);
 }
 
 TEST_CASE("fixed ops: Div by +-2^e moves the exponent, anything else is refused") {
@@ -192,7 +90,7 @@ TEST_CASE("fixed ops: Div by +-2^e moves the exponent, anything else is refused"
     Graph g = b.import();
     RangeAnalysis ra = analyze_ranges(g);
     check_range(g, ra, "d", {1, 4}, {iv(-16, 15, 3), iv(-127, 128, 2), iv(0, 1, 0), iv(0, 0, 3)});
-    check_matches_float(g);
+    check_matches_float(g, kElementwise);
   }
   auto div_error = [](std::vector<double> c, bool by_value) {
     ModelBuilder b = elementwise_model();
@@ -238,7 +136,7 @@ TEST_CASE("fixed ops: Relu and LeakyRelu") {
               {iv(-16 * 5033165LL, 15LL << 24, 26), iv(-128 * 5033165LL, 127LL << 24, 28),
                iv(0, 1, 0), iv(0, 0, 0)});
   CHECK(range_of(g, ra, "ld").el[0].f == 2 + *exact_exponent(0.01f));
-  check_matches_float(g);
+  check_matches_float(g, kElementwise);
 
   // A long alpha on a wide input needs more than 62 bits.
   ModelBuilder w;
@@ -266,7 +164,7 @@ TEST_CASE("fixed ops: Clip clamps exactly to constant bounds") {
   check_range(g, ra, "c", {1, 4}, {iv(-6, 9, 2), iv(-24, 36, 4), iv(0, 1, 0), iv(0, 0, 0)});
   check_range(g, ra, "relu6", {1, 4}, {iv(0, 15, 2), iv(0, 96, 4), iv(0, 1, 0), iv(0, 0, 0)});
   check_range(g, ra, "upper", {1, 4}, {iv(-16, 9, 2), iv(-128, 36, 4), iv(0, 1, 0), iv(0, 0, 0)});
-  check_matches_float(g);
+  check_matches_float(g, kElementwise);
 
   // Opset 6: bounds as attributes; bounds finer than x, and x entirely below the bound.
   ModelBuilder a = elementwise_model(6);
@@ -286,7 +184,7 @@ TEST_CASE("fixed ops: Clip clamps exactly to constant bounds") {
   check_range(ga, rb, "two", {1, 4}, {iv(8, 12, 2), iv(32, 48, 4), iv(1, 1, -1), iv(1, 1, -1)});
   check_range(ga, rb, "fine", {1, 4},
               {iv(-22, 19, 5), iv(-22, 19, 5), iv(-22, 19, 5), iv(-22, 19, 5)});
-  check_matches_float(ga);
+  check_matches_float(ga, kElementwise);
 
   // A bound computed at run time has no fixed-point form.
   ModelBuilder d;
@@ -350,7 +248,7 @@ TEST_CASE("fixed ops: copy ops move intervals with their elements") {
     cat.push_back(x2.el[r]);
   }
   check_range(g, ra, "cat", {1, 2, 5}, cat);
-  check_matches_float(g);
+  check_matches_float(g, kElementwise);
 }
 
 TEST_CASE("fixed ops: copy ops that move or merge the batch are refused") {

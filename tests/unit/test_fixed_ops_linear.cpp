@@ -1,44 +1,16 @@
 // Unit tests of the fixed-point hooks of the linear ops and the pools (MatMul, Gemm, Conv,
 // MaxPool, AveragePool, GlobalAveragePool): exact intervals and EBOPs on hand-computed
 // cases, the emulator against the float evaluator bit for bit, and the refusals.
-#include "ir/eval.h"
-#include "ir/fixed_eval.h"
-#include "onnx_builder.h"
+#include "fixed_test_util.h"
 
 #include <doctest/doctest.h>
 
 #include <random>
 
 using namespace hgqc;
-using hgqc::test::ModelBuilder;
+using namespace hgqc::test;
 
 namespace {
-void attr_s(onnx::NodeProto &n, const std::string &k, const std::string &v) {
-  auto *a = n.add_attribute();
-  a->set_name(k);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-
-void attr_f(onnx::NodeProto &n, const std::string &k, float v) {
-  auto *a = n.add_attribute();
-  a->set_name(k);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
-
-// y = FixedQuant(x) with formats k, i, f (int64 initializers of shape `dims`), RND, SAT.
-void quant(ModelBuilder &b, const std::string &x, const std::string &y, std::vector<int64_t> dims,
-           std::vector<double> k, std::vector<double> i, std::vector<double> f) {
-  b.init(y + "_k", dims, std::move(k), true)
-      .init(y + "_i", dims, std::move(i), true)
-      .init(y + "_f", dims, std::move(f), true);
-  auto &n = b.node("FixedQuant", {x, y + "_k", y + "_i", y + "_f"}, {y}, "q_" + y);
-  n.set_domain("hgqc");
-  attr_s(n, "round_mode", "RND");
-  attr_s(n, "overflow_mode", "SAT");
-}
-
 int64_t numel(const std::vector<int64_t> &d) {
   int64_t n = 1;
   for (int64_t x : d)
@@ -73,16 +45,6 @@ void random_weight(ModelBuilder &b, std::mt19937 &rng, const std::string &name,
   random_quant(b, rng, name + "_w", name, dims, 6, prune);
 }
 
-const ValueRange &range_of(const Graph &g, const RangeAnalysis &ra, const std::string &name) {
-  for (ValueId v = 0; v < static_cast<ValueId>(g.values.size()); ++v)
-    if (g.values[v].name == name) {
-      REQUIRE(ra.ranges[v].has_value());
-      return *ra.ranges[v];
-    }
-  FAIL("no value " << name);
-  throw 0;
-}
-
 double ebops_of(const Graph &g, const RangeAnalysis &ra, const std::string &node) {
   std::vector<double> e = node_ebops(g, ra);
   for (size_t i = 0; i < g.nodes.size(); ++i)
@@ -90,82 +52,6 @@ double ebops_of(const Graph &g, const RangeAnalysis &ra, const std::string &node
       return e[i];
   FAIL("no node " << node);
   return 0;
-}
-
-Interval iv(int64_t lo, int64_t hi, int f) { return Interval{lo, hi, f}; }
-
-void check_range(const Graph &g, const RangeAnalysis &ra, const std::string &name, const Dims &dims,
-                 const std::vector<Interval> &want) {
-  const ValueRange &r = range_of(g, ra, name);
-  INFO("value " << name);
-  CHECK(r.dims == dims);
-  REQUIRE(r.el.size() == want.size());
-  for (size_t e = 0; e < want.size(); ++e) {
-    INFO("element " << e << ": " << r.el[e].str() << ", expected " << want[e].str());
-    CHECK(r.el[e] == want[e]);
-  }
-}
-
-// Runs the emulator and the float evaluator on random batches (sizes 1..7, so that the
-// emulator's blocks of four samples and their remainders both run) and compares every
-// output bit for bit. Inputs are float32 values in [lo, hi]: half on a 2^-6 grid (ties of
-// every rounding), half arbitrary; values beyond the formats exercise saturation.
-void check_matches_float(const Graph &g, int trials = 12, double lo = -6.0, double hi = 6.0) {
-  RangeAnalysis ra = analyze_ranges(g);
-  int max_width = 0;
-  for (const auto &r : ra.ranges)
-    if (r)
-      for (const Interval &v : r->el)
-        max_width = std::max(max_width, v.width());
-  REQUIRE(max_width <= 53); // the float evaluator is exact below 2^53
-  std::mt19937 rng(4321);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::uniform_int_distribution<int> batch(1, 7), coin(0, 1);
-  for (int t = 0; t < trials; ++t) {
-    int64_t bsz = t == 0 ? 1 : batch(rng);
-    std::vector<Tensor> in;
-    for (ValueId v : g.inputs) {
-      Dims d = g.values[v].type.dims;
-      for (auto &x : d)
-        if (x == kDynamic)
-          x = bsz;
-      Tensor x(DType::Float32, d);
-      for (int64_t j = 0; j < x.numel(); ++j) {
-        double r = u(rng);
-        x[j] = round_to_dtype(coin(rng) ? std::round(r * 64) / 64 : r, DType::Float32);
-      }
-      in.push_back(std::move(x));
-    }
-    std::vector<Tensor> want = evaluate(g, in);
-    FixedRun run = evaluate_fixed(g, ra, in);
-    REQUIRE(run.outputs.size() == want.size());
-    for (size_t o = 0; o < want.size(); ++o) {
-      INFO("trial " << t << " batch " << bsz << " output " << g.values[g.outputs[o]].name);
-      Tensor got = fixed_to_tensor(run.outputs[o], *ra.ranges[g.outputs[o]]);
-      REQUIRE(got.shape() == want[o].shape());
-      int64_t bad = 0, first = -1;
-      for (int64_t j = 0; j < got.numel(); ++j)
-        if (got[j] != want[o][j] && bad++ == 0)
-          first = j;
-      INFO("first mismatch at " << first << ": " << (first >= 0 ? got[first] : 0.0) << " vs "
-                                << (first >= 0 ? want[o][first] : 0.0));
-      CHECK(bad == 0);
-    }
-  }
-}
-
-// The message of the UserError that analyze_ranges throws ("" when it throws none).
-std::string range_error(const Graph &g) {
-  try {
-    analyze_ranges(g);
-  } catch (const UserError &e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string &s, const std::string &part) {
-  return s.find(part) != std::string::npos;
 }
 
 // x [N,3]: x0 fixed<1,2,2> ([-16, 15] * 2^-2), x1 fixed<0,1,3> ([0, 15] * 2^-3), x2 pruned
@@ -296,7 +182,7 @@ TEST_CASE("fixed linear: a MatMul larger than one compiled chunk") {
   random_weight(b, rng, "w", {260, 256}, false);
   b.node("MatMul", {"x", "w"}, {"y"});
   b.output("y");
-  check_matches_float(b.import(), 5);
+  check_matches_float(b.import(), {.trials = 5});
 }
 
 TEST_CASE("fixed linear: Conv sums every position's own products exactly") {
@@ -393,7 +279,7 @@ TEST_CASE("fixed linear: MaxPool takes the exact maximum; padding never wins") {
   Graph g = b.import();
   check_matches_float(g);
   // All inputs negative: a padded position taken as 0 would win at the borders.
-  check_matches_float(g, 6, -6.0, -0.5);
+  check_matches_float(g, {.trials = 6, .lo = -6.0, .hi = -0.5});
 }
 
 TEST_CASE("fixed linear: AveragePool moves the exact window sum's exponent") {

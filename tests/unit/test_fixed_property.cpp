@@ -1,9 +1,7 @@
 // Property test: for random quantized MLPs and CNNs the integer emulator equals the double
 // evaluation of the same quantized model bit for bit, in range and with inputs scaled x2.
-#include "ir/eval.h"
-#include "ir/fixed_eval.h"
+#include "fixed_test_util.h"
 #include "ir/passes/passes.h"
-#include "onnx_builder.h"
 
 #include <doctest/doctest.h>
 
@@ -44,8 +42,8 @@ public:
     b_.init(q + "_k", fd, k, true).init(q + "_i", fd, i, true).init(q + "_f", fd, f, true);
     auto &node = b_.node("FixedQuant", {x, q + "_k", q + "_i", q + "_f"}, {q}, q + "_node");
     node.set_domain("hgqc");
-    attr_str(node, "round_mode", kRound[uni(0, 2)]);
-    attr_str(node, "overflow_mode", kOverflow[uni(0, 2)]);
+    hgqc::test::attr_s(node, "round_mode", kRound[uni(0, 2)]);
+    hgqc::test::attr_s(node, "overflow_mode", kOverflow[uni(0, 2)]);
     return q;
   }
 
@@ -133,12 +131,6 @@ public:
   }
 
 private:
-  static void attr_str(onnx::NodeProto &n, const std::string &k, const std::string &v) {
-    auto *a = n.add_attribute();
-    a->set_name(k);
-    a->set_type(onnx::AttributeProto::STRING);
-    a->set_s(v);
-  }
   Graph finish() {
     Graph g = b_.import();
     normalize(g);

@@ -57,18 +57,9 @@ Pattern pattern_of(const Term &t, const Term &u, bool *t_is_lo = nullptr) {
   return Pattern{lo.id, hi.id, hi.shift - lo.shift, lo.sign * hi.sign};
 }
 
-/// Bits needed to hold every integer in [lo, hi] (two's complement when lo < 0).
-int bits_for(Int128 lo, Int128 hi) {
-  int w = 1;
-  if (lo < 0) {
-    while (!(lo >= -(Int128{1} << (w - 1)) && hi <= (Int128{1} << (w - 1)) - 1))
-      ++w;
-  } else {
-    while (hi > (Int128{1} << w) - 1)
-      ++w;
-  }
-  return w;
-}
+/// Bits needed to hold every integer in [lo, hi] (two's complement when lo < 0): the
+/// interval rule of the fixed-point core, at least 1 (a constant zero still has a wire).
+int bits_for(Int128 lo, Int128 hi) { return std::max(1, Interval{lo, hi, 0}.width()); }
 
 /// A value of the graph during optimisation: its exact linear form over the inputs.
 struct Value {

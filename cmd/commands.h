@@ -18,6 +18,10 @@ void add_run(CLI::App &app, Action &action);
 void add_quantize(CLI::App &app, Action &action);
 /// `hgqc convert MODEL -o OUT`: a quantized model to hgqc's quantized model file.
 void add_convert(CLI::App &app, Action &action);
+/// `hgqc emit-verilog MODEL -o DIR`: pipelined Verilog and report.json.
+void add_emit_verilog(CLI::App &app, Action &action);
+/// `hgqc verify DIR --model MODEL`: Verilator co-simulation against the emulator.
+void add_verify(CLI::App &app, Action &action);
 /// `hgqc ops`: lists the supported ops.
 void add_ops(CLI::App &app, Action &action);
 

@@ -34,6 +34,8 @@ int main(int argc, char **argv) {
   hgqc::cli::add_run(app, action);
   hgqc::cli::add_quantize(app, action);
   hgqc::cli::add_convert(app, action);
+  hgqc::cli::add_emit_verilog(app, action);
+  hgqc::cli::add_verify(app, action);
   hgqc::cli::add_ops(app, action);
   try {
     app.parse(argc, argv);

@@ -11,6 +11,9 @@ packages=(
   doctest-dev                 # unit tests
   libonnx-testdata            # ONNX backend node tests (/usr/share/libonnx-testdata)
   dataset-fashion-mnist       # IDX data (/usr/share/datasets/fashion-mnist)
+  nlohmann-json3-dev          # report.json
+  verilator                   # hgqc verify: cycle-accurate co-simulation
+  iverilog yosys              # second simulator and synthesis checks of emitted Verilog
 )
 
 missing=()

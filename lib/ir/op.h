@@ -3,7 +3,9 @@
 
 #include "ir/fixed.h"
 #include "ir/graph.h"
+#include "ir/netlist.h"
 
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,40 @@ struct FixedContext {
   std::span<const Tensor *const> real_in;
   /// Quantizers add the number of elements that overflowed their format here.
   int64_t *overflows = nullptr;
+};
+
+/// A constant matrix-vector product that an op's lowering asks the backend to build
+/// (method.md §3): output r is the sum over columns c of m[r * x.size() + c] times the
+/// integer of node x[c], a value on the grid 2^-row_f[r].
+struct CmvmRequest {
+  std::vector<NetId> x;   ///< columns: distinct nodes that are not constants
+  int64_t rows = 0;       ///< number of outputs
+  std::vector<int64_t> m; ///< rows * x.size() integer coefficients, row-major
+  std::vector<int> row_f; ///< exponent of each output
+};
+
+/// One output of a built CMVM: its value is `ref`, negated when `negate`.
+struct CmvmRow {
+  NetRef ref;
+  bool negate = false;
+};
+
+/// Builds a CmvmRequest into the netlist as shift-and-add logic (the backend's optimiser).
+using CmvmBuildFn = std::function<std::vector<CmvmRow>(Netlist &, const CmvmRequest &)>;
+
+/// What an op's lowering hook sees besides the node.
+struct LowerContext {
+  Netlist &net; ///< the netlist being built (records the node's layer)
+  /// Exact ranges of the inputs (null for omitted inputs) and outputs.
+  std::span<const ValueRange *const> in_ranges;
+  std::span<const ValueRange *const> out_ranges;
+  /// The inputs' signals, one per element of their range (constants as Const nodes);
+  /// null for omitted inputs.
+  std::span<const std::vector<NetRef> *const> in;
+  /// Constant inputs (or null).
+  std::span<const Tensor *const> consts;
+  /// The backend's constant matrix-vector product builder.
+  const CmvmBuildFn &cmvm;
 };
 
 /// Context handed to an op's import hook.
@@ -119,6 +155,10 @@ struct OpDef {
   /// of its exact range (Interval::width; 0 for pruned elements). Null for ops that
   /// multiply nothing (they cost no EBOPs). `in` as for range.
   double (*ebops)(const Node &n, std::span<const ValueRange *const> in) = nullptr;
+  /// Hardware lowering (method.md §3): the output signals, one per element of each output's
+  /// range, whose values equal the emulator's bit for bit. Throws UserError when the node
+  /// cannot be built (e.g. a product of two run-time values). Null when the op has none.
+  std::vector<std::vector<NetRef>> (*lower)(const Node &n, LowerContext &ctx) = nullptr;
   /// The node as ONNX nodes (default domain at kExportOpset, or the op's own domain)
   /// whose import gives back this canonical node, or one that computes the same (several
   /// nodes where the opset has no single node for it). Throws UserError when the node

@@ -97,10 +97,26 @@ std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *
   return {y};
 }
 
+// Hardware: each window's sum as shift-and-add logic (overlapping windows share partial
+// sums), its divisor a move of the binary point.
+std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
+  const ValueRange &rx = *ctx.in_ranges[0], &ry = *ctx.out_ranges[0];
+  RangeGeom g = range_geom(n, rx);
+  auto shift = [&](int64_t e) { return g.shift[e % g.win.osz]; };
+  std::vector<NetRef> y = lin::lower_sum(
+      ctx, dims_numel(g.win.out), *ctx.in[0], nullptr, nullptr,
+      [&](int64_t e) { return ry.el[e].f - shift(e); }, terms_of(g), lin::no_bias);
+  for (size_t e = 0; e < y.size(); ++e)
+    if (!y[e].zero())
+      y[e].f += shift(static_cast<int64_t>(e));
+  return {y};
+}
+
 constexpr OpDef make_averagepool() {
   OpDef d{"AveragePool", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
+  d.lower = &lower;
   d.export_form = &export_form;
   return d;
 }

@@ -167,6 +167,19 @@ struct ClipFixed {
       return ops::to_grid(p.hi.q, p.hi.f, y.f);
     return ops::to_grid(q, x.f, y.f);
   }
+  // Hardware: a clamp on the output grid, whose reachable bounds lie on it (an unreachable
+  // bound is rounded inwards, which keeps it unreachable).
+  static NetRef lower(const P &p, LowerContext &c, NetRef x, const Interval &, const Interval &y) {
+    if (p.lo.on && p.hi.on && ops::cmp_fixed(p.lo.q, p.lo.f, p.hi.q, p.hi.f) > 0)
+      throw UserError("min > max: the hardware backend builds Clip only with min <= max");
+    if (!x.zero() && x.f > y.f)
+      throw UserError("the output grid 2^-" + std::to_string(y.f) +
+                      " is coarser than the input's: the hardware backend cannot build it");
+    constexpr Int128 kOpen = Int128{1} << 100;
+    Int128 lo = p.lo.on ? on_grid(p.lo, y.f, true) : -kOpen;
+    Int128 hi = p.hi.on ? on_grid(p.hi, y.f, false) : kOpen;
+    return c.net.clamp(x, lo, hi, y.f);
+  }
 };
 
 // Opset 13 takes the bounds as inputs: constant bounds (attributes) become scalar
@@ -187,19 +200,13 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
 }
 } // namespace
 
-const OpDef op_def_Clip = {"Clip",
-                           OpDomain::Onnx,
-                           1,
-                           3,
-                           1,
-                           1,
-                           true,
-                           &import,
-                           &infer,
-                           &eval,
-                           &ops::unary_range<ClipFixed>,
-                           &ops::unary_eval_fixed<ClipFixed>,
-                           nullptr,
-                           &export_form};
+const OpDef op_def_Clip = [] {
+  OpDef d{"Clip", OpDomain::Onnx, 1, 3, 1, 1, true, &import, &infer, &eval};
+  d.range = &ops::unary_range<ClipFixed>;
+  d.eval_fixed = &ops::unary_eval_fixed<ClipFixed>;
+  d.lower = &ops::unary_lower<ClipFixed>;
+  d.export_form = &export_form;
+  return d;
+}();
 
 } // namespace hgqc

@@ -66,17 +66,7 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
 }
 } // namespace
 
-const OpDef op_def_Concat = {"Concat",
-                             OpDomain::Onnx,
-                             1,
-                             1 << 20,
-                             1,
-                             1,
-                             true,
-                             &import,
-                             &infer,
-                             &eval,
-                             &ops::copy_range_hook<&eval, -1>,
-                             &ops::copy_eval_fixed_hook<&eval, -1>};
+const OpDef op_def_Concat = ops::with_copy_hooks<&eval, -1>(
+    {"Concat", OpDomain::Onnx, 1, 1 << 20, 1, 1, true, &import, &infer, &eval});
 
 } // namespace hgqc

@@ -177,11 +177,21 @@ std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *
   return {y};
 }
 
+// Hardware: fully unrolled, one constant matrix-vector product per output position.
+std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
+  RangeGeom g = range_geom(n, ctx.in_ranges);
+  const ValueRange &ry = *ctx.out_ranges[0];
+  return {lin::lower_sum(
+      ctx, dims_numel(g.out), *ctx.in[0], ctx.in[1], ctx.in.size() > 2 ? ctx.in[2] : nullptr,
+      [&](int64_t e) { return ry.el[e].f; }, terms_of(g), bias_of(g))};
+}
+
 constexpr OpDef make_conv() {
   OpDef d{"Conv", OpDomain::Onnx, 2, 3, 1, 1, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.ebops = &ebops;
+  d.lower = &lower;
   d.export_form = &export_form;
   return d;
 }

@@ -34,6 +34,15 @@ struct DivImpl {
                            const Interval &) {
     return static_cast<Int128>(qa) * qb;
   }
+  // Hardware: a's bits at another exponent (negated for a negative divisor).
+  static NetRef lower(LowerContext &c, NetRef a, NetRef b, const Interval &) {
+    auto d = ops::const_value(c.net, b);
+    HGQC_ASSERT(d && (*d == 1 || *d == -1), "Div lowering by a non-power-of-two");
+    if (a.zero())
+      return a;
+    NetRef y{a.node, a.f - b.f};
+    return *d < 0 ? c.net.neg(y) : y;
+  }
 };
 } // namespace
 

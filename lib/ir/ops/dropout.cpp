@@ -48,8 +48,12 @@ std::vector<ValueRange> range(const Node &n, ops::Ranges in, ops::Consts c) {
 }
 } // namespace
 
-const OpDef op_def_Dropout = {
-    "Dropout", OpDomain::Onnx, 1,      3,     1,      2,
-    true,      &import,        &infer, &eval, &range, &ops::copy_eval_fixed_hook<&eval, 1>};
+const OpDef op_def_Dropout = [] {
+  OpDef d{"Dropout", OpDomain::Onnx, 1, 3, 1, 2, true, &import, &infer, &eval};
+  d.range = &range;
+  d.eval_fixed = &ops::copy_eval_fixed_hook<&eval, 1>;
+  d.lower = &ops::copy_lower_hook<&eval, 1>;
+  return d;
+}();
 
 } // namespace hgqc

@@ -254,4 +254,50 @@ std::vector<FixedTensor> copy_eval_fixed(EvalFn eval, int n_data, const Node &n,
   return out;
 }
 
+std::vector<std::vector<NetRef>> copy_lower(EvalFn eval, int n_data, const Node &n,
+                                            LowerContext &ctx) {
+  std::vector<std::optional<Dims>> shapes(ctx.in.size());
+  std::vector<const Tensor *> others(ctx.in.size(), nullptr);
+  for (size_t j = 0; j < ctx.in.size(); ++j) {
+    if (!ctx.in_ranges[j])
+      continue;
+    if (is_data(n_data, j))
+      shapes[j] = ctx.in_ranges[j]->dims;
+    else
+      others[j] = ctx.consts[j];
+  }
+  CopyMap map = trace_copy(eval, n, shapes, others);
+  std::vector<std::vector<NetRef>> out(copy_outputs(n));
+  out[0].resize(map.input.size());
+  for (size_t k = 0; k < map.input.size(); ++k)
+    out[0][k] = (*ctx.in[map.input[k]])[map.element[k]];
+  return out;
+}
+
+std::optional<Int128> const_value(const Netlist &net, NetRef r) {
+  if (r.zero())
+    return Int128{0};
+  if (net.node(r).op != NetOp::Const)
+    return std::nullopt;
+  return net.node(r).lo;
+}
+
+NetRef lower_const_mul(LowerContext &ctx, NetRef x, NetRef c) {
+  auto cv = const_value(ctx.net, c);
+  HGQC_ASSERT(cv, "lower_const_mul with a run-time factor");
+  if (x.zero() || *cv == 0)
+    return {};
+  if (auto xv = const_value(ctx.net, x))
+    return ctx.net.constant(*xv * *cv, x.f + c.f);
+  if (*cv > INT64_MAX || *cv < -INT64_MAX)
+    throw UserError("constant factor " + int128_str(*cv) + " is too large for shift-and-add logic");
+  CmvmRequest rq;
+  rq.x = {x.node};
+  rq.rows = 1;
+  rq.m = {static_cast<int64_t>(*cv)};
+  rq.row_f = {x.f + c.f};
+  CmvmRow row = ctx.cmvm(ctx.net, rq).at(0);
+  return row.negate ? ctx.net.neg(row.ref) : row.ref;
+}
+
 } // namespace hgqc::ops

@@ -58,11 +58,27 @@ std::vector<FixedTensor> unary_eval_fixed(const Node &n, FixedIns in, const Fixe
   return {y};
 }
 
-/// ops::unary_op with the fixed-point hooks of the unary family.
+/// The lowering hook of the unary family: Impl provides `static NetRef lower(const P &,
+/// LowerContext &, NetRef x, const Interval &x_range, const Interval &y_range)`.
+template <class Impl>
+std::vector<std::vector<NetRef>> unary_lower(const Node &n, LowerContext &ctx) {
+  auto p = Impl::fixed_params(n, ctx.in_ranges);
+  const ValueRange &rx = *ctx.in_ranges[0], &ry = *ctx.out_ranges[0];
+  const std::vector<NetRef> &x = *ctx.in[0];
+  std::vector<NetRef> y(x.size());
+  for (size_t e = 0; e < x.size(); ++e)
+    y[e] = Impl::lower(p, ctx, x[e], rx.el[e], ry.el[e]);
+  return {y};
+}
+
+/// ops::unary_op with the fixed-point hooks of the unary family (and its lowering when
+/// Impl has one).
 template <class Impl> constexpr OpDef fixed_unary_op(std::string_view name) {
   OpDef d = unary_op<Impl>(name);
   d.range = &unary_range<Impl>;
   d.eval_fixed = &unary_eval_fixed<Impl>;
+  if constexpr (requires { &Impl::lower; })
+    d.lower = &unary_lower<Impl>;
   return d;
 }
 
@@ -107,13 +123,36 @@ std::vector<FixedTensor> binary_eval_fixed(const Node &, FixedIns in, const Fixe
   return {y};
 }
 
-/// ops::binary_op with the fixed-point hooks of the binary family.
+/// The lowering hook of the binary family: Impl provides `static NetRef lower(LowerContext &,
+/// NetRef a, NetRef b, const Interval &y_range)`.
+template <class Impl>
+std::vector<std::vector<NetRef>> binary_lower(const Node &, LowerContext &ctx) {
+  const ValueRange &ra = *ctx.in_ranges[0], &rb = *ctx.in_ranges[1], &ry = *ctx.out_ranges[0];
+  auto ia = range_index(ra.dims, ry.dims), ib = range_index(rb.dims, ry.dims);
+  const std::vector<NetRef> &a = *ctx.in[0], &b = *ctx.in[1];
+  std::vector<NetRef> y(ry.el.size());
+  for (size_t e = 0; e < y.size(); ++e)
+    y[e] = Impl::lower(ctx, a[ia[e]], b[ib[e]], ry.el[e]);
+  return {y};
+}
+
+/// ops::binary_op with the fixed-point hooks of the binary family (and its lowering when
+/// Impl has one).
 template <class Impl> constexpr OpDef fixed_binary_op(std::string_view name) {
   OpDef d = binary_op<Impl>(name);
   d.range = &binary_range<Impl>;
   d.eval_fixed = &binary_eval_fixed<Impl>;
+  if constexpr (requires { &Impl::lower; })
+    d.lower = &binary_lower<Impl>;
   return d;
 }
+
+/// The product of a signal and a constant signal (a Const node or zero), as a one-by-one
+/// constant product built by the backend (shifts and adds).
+NetRef lower_const_mul(LowerContext &ctx, NetRef x, NetRef c);
+/// The value of a signal that must be a constant (a Const node or the zero ref), as an
+/// integer at the ref's exponent; nullopt when it is computed at run time.
+std::optional<Int128> const_value(const Netlist &net, NetRef r);
 
 /// Exact interval of a + b (a - b when `negate_b`): aligned to the
 /// finest exponent of the non-zero terms; a zero term is ignored.
@@ -125,6 +164,9 @@ Int128 sum_fixed(int64_t qa, const Interval &a, int64_t qb, const Interval &b, c
 /// Binary-family Impl part for exact aligned sums (Add) and differences (Sub).
 template <bool Negate> struct AlignedSum {
   static Interval range(const Interval &a, const Interval &b) { return sum_interval(a, b, Negate); }
+  static NetRef lower(LowerContext &ctx, NetRef a, NetRef b, const Interval &) {
+    return ctx.net.add(a, b, Negate);
+  }
   static Int128 eval_fixed(int64_t qa, const Interval &a, int64_t qb, const Interval &b,
                            const Interval &y) {
     return sum_fixed(qa, a, qb, b, y, Negate);
@@ -144,6 +186,15 @@ std::vector<ValueRange> copy_range(EvalFn eval, int n_data, const Node &n, Range
 std::vector<FixedTensor> copy_eval_fixed(EvalFn eval, int n_data, const Node &n, FixedIns in,
                                          const FixedContext &ctx);
 
+/// The copy family's lowering hook: output elements are the signals of the input elements
+/// they copy (no logic).
+std::vector<std::vector<NetRef>> copy_lower(EvalFn eval, int n_data, const Node &n,
+                                            LowerContext &ctx);
+
+/// The copy family's hooks (range, eval_fixed, lower) added to `d`, the op whose float
+/// evaluation is `Eval`, with data inputs 0..NData-1 (all when NData < 0).
+template <EvalFn Eval, int NData> constexpr OpDef with_copy_hooks(OpDef d);
+
 /// copy_range as an OpDef hook for the op whose float evaluation is `Eval`.
 template <EvalFn Eval, int NData>
 std::vector<ValueRange> copy_range_hook(const Node &n, Ranges in, Consts c) {
@@ -153,6 +204,19 @@ std::vector<ValueRange> copy_range_hook(const Node &n, Ranges in, Consts c) {
 template <EvalFn Eval, int NData>
 std::vector<FixedTensor> copy_eval_fixed_hook(const Node &n, FixedIns in, const FixedContext &ctx) {
   return copy_eval_fixed(Eval, NData, n, in, ctx);
+}
+
+/// copy_lower as an OpDef hook for the op whose float evaluation is `Eval`.
+template <EvalFn Eval, int NData>
+std::vector<std::vector<NetRef>> copy_lower_hook(const Node &n, LowerContext &ctx) {
+  return copy_lower(Eval, NData, n, ctx);
+}
+
+template <EvalFn Eval, int NData> constexpr OpDef with_copy_hooks(OpDef d) {
+  d.range = &copy_range_hook<Eval, NData>;
+  d.eval_fixed = &copy_eval_fixed_hook<Eval, NData>;
+  d.lower = &copy_lower_hook<Eval, NData>;
+  return d;
 }
 
 } // namespace hgqc::ops

@@ -1,9 +1,12 @@
 // Fixed-point machinery shared by the sums of products and the window reductions.
 #include "ir/ops/fixed_linear.h"
 
+#include "ir/ops/fixed_common.h"
+
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <map>
 
 namespace hgqc::ops::linear {
 
@@ -204,6 +207,119 @@ int log2_exact(int64_t n) {
   return n > 0 && std::has_single_bit(static_cast<uint64_t>(n))
              ? std::countr_zero(static_cast<uint64_t>(n))
              : -1;
+}
+
+namespace {
+// q * 2^s for a coefficient; UserError when it leaves the 62 bits shift-and-add logic takes.
+Int128 coef_shift(Int128 q, int s) {
+  HGQC_ASSERT(s >= 0, "a product term on a finer grid than its output");
+  if (q == 0)
+    return 0;
+  Int128 m = q < 0 ? -q : q;
+  if (s > 62 || (m >> (62 - s)) != 0)
+    throw UserError("a constant coefficient " + int128_str(q) + " * 2^" + std::to_string(s) +
+                    " exceeds the 62 bits the hardware backend takes: the operand exponents are "
+                    "too far apart");
+  return q << s;
+}
+
+struct LoweredRow {
+  std::vector<std::pair<NetId, Int128>> coef; // by node, merged
+  std::vector<NetId> reads;                   // run-time nodes the output reads (its block key)
+  Int128 cst = 0;                             // constant part on the row's grid
+  NetRef var_bias;                            // a bias computed at run time
+};
+} // namespace
+
+std::vector<NetRef> lower_sum_terms(LowerContext &ctx, const std::vector<NetRef> &x,
+                                    const std::vector<NetRef> *w, const std::vector<NetRef> *b,
+                                    const SumTerms &t) {
+  Netlist &net = ctx.net;
+  const size_t n_out = t.F.size();
+  std::vector<LoweredRow> rows(n_out);
+  auto cval = [&](NetRef r) { return const_value(net, r); };
+  for (size_t e = 0; e < n_out; ++e) {
+    LoweredRow &row = rows[e];
+    const int F = t.F[e];
+    for (int64_t k = t.begin[e]; k < t.begin[e + 1]; ++k) {
+      NetRef rx = x[t.xe[k]];
+      NetRef rw = t.we[k] < 0 ? NetRef{} : (*w)[t.we[k]];
+      bool unit = t.we[k] < 0;
+      auto cx = cval(rx);
+      auto cw = unit ? std::optional<Int128>(1) : cval(rw);
+      int fw = unit ? 0 : rw.f;
+      if (!cx && !cw)
+        throw UserError("a product of two values computed at run time needs a multiplier, which "
+                        "the hardware backend does not build: one factor must be a constant");
+      if (cx && cw) {
+        row.cst += coef_shift(*cx * *cw, F - rx.f - fw);
+        continue;
+      }
+      NetRef var = cx ? rw : rx;
+      Int128 c = cx ? *cx : *cw;
+      row.reads.push_back(var.node);
+      if (c != 0)
+        row.coef.emplace_back(var.node, coef_shift(c, F - rx.f - fw));
+    }
+    if (t.bias_el[e] >= 0) {
+      NetRef rb = (*b)[t.bias_el[e]];
+      if (auto cb = cval(rb))
+        row.cst += coef_shift(*cb, F - rb.f);
+      else
+        row.var_bias = rb;
+    }
+    std::sort(row.coef.begin(), row.coef.end());
+    size_t m = 0;
+    for (size_t j = 0; j < row.coef.size(); ++j) {
+      if (m > 0 && row.coef[m - 1].first == row.coef[j].first)
+        row.coef[m - 1].second += row.coef[j].second;
+      else
+        row.coef[m++] = row.coef[j];
+    }
+    row.coef.resize(m);
+    std::erase_if(row.coef, [](const auto &p) { return p.second == 0; });
+    std::sort(row.reads.begin(), row.reads.end());
+    row.reads.erase(std::unique(row.reads.begin(), row.reads.end()), row.reads.end());
+  }
+
+  // Blocks: outputs that read the same run-time signals share one CMVM.
+  std::map<std::vector<NetId>, std::vector<size_t>> blocks;
+  for (size_t e = 0; e < n_out; ++e)
+    if (!rows[e].coef.empty())
+      blocks[rows[e].reads].push_back(e);
+  std::vector<CmvmRow> built(n_out);
+  for (const auto &[reads, outs] : blocks) {
+    CmvmRequest rq;
+    for (size_t e : outs)
+      for (const auto &p : rows[e].coef)
+        rq.x.push_back(p.first);
+    std::sort(rq.x.begin(), rq.x.end());
+    rq.x.erase(std::unique(rq.x.begin(), rq.x.end()), rq.x.end());
+    rq.rows = static_cast<int64_t>(outs.size());
+    rq.m.assign(outs.size() * rq.x.size(), 0);
+    for (size_t r = 0; r < outs.size(); ++r) {
+      rq.row_f.push_back(t.F[outs[r]]);
+      for (const auto &p : rows[outs[r]].coef) {
+        size_t c =
+            static_cast<size_t>(std::lower_bound(rq.x.begin(), rq.x.end(), p.first) - rq.x.begin());
+        rq.m[r * rq.x.size() + c] = static_cast<int64_t>(p.second);
+      }
+    }
+    std::vector<CmvmRow> got = ctx.cmvm(net, rq);
+    HGQC_ASSERT(got.size() == outs.size(), "CMVM builder returned the wrong number of rows");
+    for (size_t r = 0; r < outs.size(); ++r)
+      built[outs[r]] = got[r];
+  }
+
+  std::vector<NetRef> y(n_out);
+  for (size_t e = 0; e < n_out; ++e) {
+    const LoweredRow &row = rows[e];
+    NetRef c = row.cst == 0 ? NetRef{} : net.constant(row.cst, t.F[e]);
+    const CmvmRow &v = built[e];
+    NetRef s = v.negate ? net.add(c, v.ref, true) : net.add(v.ref, c);
+    y[e] = net.add(s, row.var_bias);
+  }
+  return y;
 }
 
 } // namespace hgqc::ops::linear

@@ -271,4 +271,65 @@ void run_product_blocks(std::span<const ProductBlock> blocks, const FixedTensor 
 /// s such that n = 2^s, or -1 when n is not a power of two.
 int log2_exact(int64_t n);
 
+// ---- Hardware lowering -------------------------------------------------------------------
+
+/// Sums of products collected for lowering: output e has its grid F[e], its bias element
+/// bias_el[e] (< 0: none) and the terms [begin[e], begin[e + 1]) of (x element, w element)
+/// pairs (w element < 0: the factor 1).
+struct SumTerms {
+  std::vector<int> F;
+  std::vector<int64_t> bias_el;
+  std::vector<int64_t> begin{0};
+  std::vector<int64_t> xe, we;
+};
+
+/// Lowers collected sums (method.md §3): in each term one factor must be a constant; outputs
+/// that read the same run-time signals form one constant matrix-vector product built by
+/// ctx.cmvm (a dense layer is one, a convolution one per output position); constant terms and
+/// the bias are added after. Output e's signal is on the grid F[e] or a coarser one.
+std::vector<NetRef> lower_sum_terms(LowerContext &ctx, const std::vector<NetRef> &x,
+                                    const std::vector<NetRef> *w, const std::vector<NetRef> *b,
+                                    const SumTerms &t);
+
+/// Lowers outputs 0..n_out-1 of a sum of products (see sum_ranges and eval_sum for `exp_of`,
+/// `terms` and `bias_el`); w and b may be null.
+template <class Exp, class Terms, class BiasEl>
+std::vector<NetRef> lower_sum(LowerContext &ctx, int64_t n_out, const std::vector<NetRef> &x,
+                              const std::vector<NetRef> *w, const std::vector<NetRef> *b,
+                              Exp &&exp_of, Terms &&terms, BiasEl &&bias_el) {
+  SumTerms t;
+  for (int64_t e = 0; e < n_out; ++e) {
+    t.F.push_back(exp_of(e));
+    t.bias_el.push_back(bias_el(e));
+    terms(e, [&](int64_t xe, int64_t we) {
+      t.xe.push_back(xe);
+      t.we.push_back(we);
+    });
+    t.begin.push_back(static_cast<int64_t>(t.xe.size()));
+  }
+  return lower_sum_terms(ctx, x, w, b, t);
+}
+
+/// Lowers window maxima (see max_ranges): each output a balanced tree of comparators.
+template <class Taps>
+std::vector<NetRef> lower_max(Netlist &net, int64_t n_out, const std::vector<NetRef> &x,
+                              Taps &&taps) {
+  std::vector<NetRef> y(static_cast<size_t>(n_out));
+  std::vector<NetRef> level;
+  for (int64_t e = 0; e < n_out; ++e) {
+    level.clear();
+    taps(e, [&](int64_t xe) { level.push_back(x[xe]); });
+    while (level.size() > 1) {
+      size_t k = 0;
+      for (size_t j = 0; j + 1 < level.size(); j += 2)
+        level[k++] = net.max(level[j], level[j + 1]);
+      if (level.size() % 2)
+        level[k++] = level.back();
+      level.resize(k);
+    }
+    y[e] = level.empty() ? NetRef{} : level[0];
+  }
+  return y;
+}
+
 } // namespace hgqc::ops::linear

@@ -131,9 +131,26 @@ std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *
     *ctx.overflows += over;
   return {y};
 }
+
+// Hardware: per element, a rounding shift, then wrap or clamp where the range can overflow
+// (a quantizer of a graph input is the input bus itself; the lowering driver builds it).
+std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
+  const ValueRange &ry = *ctx.out_ranges[0];
+  auto fmts = broadcast_formats(*ctx.consts[1], *ctx.consts[2], *ctx.consts[3], ry.dims);
+  const std::vector<NetRef> &x = *ctx.in[0];
+  std::vector<NetRef> y(x.size());
+  for (size_t e = 0; e < x.size(); ++e)
+    y[e] = ctx.net.requantize(x[e], fmts[e], rnd_of(n), ovf_of(n));
+  return {y};
+}
 } // namespace
 
-const OpDef op_def_FixedQuant = {"FixedQuant", OpDomain::Hgqc, 4,      4,     1,      1,
-                                 false,        &import,        &infer, &eval, &range, &eval_fixed};
+const OpDef op_def_FixedQuant = [] {
+  OpDef d{"FixedQuant", OpDomain::Hgqc, 4, 4, 1, 1, false, &import, &infer, &eval};
+  d.range = &range;
+  d.eval_fixed = &eval_fixed;
+  d.lower = &lower;
+  return d;
+}();
 
 } // namespace hgqc

@@ -41,17 +41,7 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
 }
 } // namespace
 
-const OpDef op_def_Flatten = {"Flatten",
-                              OpDomain::Onnx,
-                              1,
-                              1,
-                              1,
-                              1,
-                              true,
-                              &import,
-                              &infer,
-                              &eval,
-                              &ops::copy_range_hook<&eval, 1>,
-                              &ops::copy_eval_fixed_hook<&eval, 1>};
+const OpDef op_def_Flatten = ops::with_copy_hooks<&eval, 1>(
+    {"Flatten", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval});
 
 } // namespace hgqc

@@ -213,11 +213,22 @@ std::vector<FixedTensor> eval_fixed(const Node &nd, std::span<const FixedTensor 
   return {y};
 }
 
+// Hardware: one constant matrix-vector product per row of A (method.md §3).
+std::vector<std::vector<NetRef>> lower(const Node &nd, LowerContext &ctx) {
+  check_scales(nd, bias_range(ctx.in_ranges));
+  RangeGeom g = range_geom(nd, ctx.in_ranges);
+  const ValueRange &ry = *ctx.out_ranges[0];
+  return {lin::lower_sum(
+      ctx, g.m * g.n, *ctx.in[0], ctx.in[1], ctx.in.size() > 2 ? ctx.in[2] : nullptr,
+      [&](int64_t e) { return ry.el[e].f; }, terms_of(g), bias_of(g))};
+}
+
 constexpr OpDef make_gemm() {
   OpDef d{"Gemm", OpDomain::Onnx, 2, 3, 1, 1, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.ebops = &ebops;
+  d.lower = &lower;
   return d;
 }
 } // namespace

@@ -93,11 +93,25 @@ std::vector<FixedTensor> eval_fixed(const Node &, std::span<const FixedTensor *c
   return {y};
 }
 
+// Hardware: each channel's sum as an adder tree, its divisor a move of the binary point.
+std::vector<std::vector<NetRef>> lower(const Node &, LowerContext &ctx) {
+  const ValueRange &ry = *ctx.out_ranges[0];
+  RangeGeom g = range_geom(*ctx.in_ranges[0]);
+  std::vector<NetRef> y = lin::lower_sum(
+      ctx, dims_numel(g.out), *ctx.in[0], nullptr, nullptr,
+      [&](int64_t e) { return ry.el[e].f - g.shift; }, terms_of(g), lin::no_bias);
+  for (NetRef &r : y)
+    if (!r.zero())
+      r.f += g.shift;
+  return {y};
+}
+
 constexpr OpDef make_globalaveragepool() {
   OpDef d{"GlobalAveragePool",   OpDomain::Onnx, 1,    1, 1, 1, true,
           &ops::import_no_attrs, &infer,         &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
+  d.lower = &lower;
   return d;
 }
 } // namespace

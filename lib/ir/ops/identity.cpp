@@ -7,17 +7,8 @@ namespace {
 std::vector<Tensor> eval(const Node &, ops::Vals in) { return {*in[0]}; }
 } // namespace
 
-const OpDef op_def_Identity = {"Identity",
-                               OpDomain::Onnx,
-                               1,
-                               1,
-                               1,
-                               1,
-                               true,
-                               &ops::import_no_attrs,
-                               &ops::infer_like_input0,
-                               &eval,
-                               &ops::copy_range_hook<&eval, 1>,
-                               &ops::copy_eval_fixed_hook<&eval, 1>};
+const OpDef op_def_Identity =
+    ops::with_copy_hooks<&eval, 1>({"Identity", OpDomain::Onnx, 1, 1, 1, 1, true,
+                                    &ops::import_no_attrs, &ops::infer_like_input0, &eval});
 
 } // namespace hgqc

@@ -68,6 +68,18 @@ struct LeakyReluImpl {
     HGQC_ASSERT(y.f == x.f + p.s, "LeakyRelu output exponent");
     return static_cast<Int128>(q) * p.a;
   }
+  // Hardware: alpha * x is shift-and-add logic. For 0 < alpha <= 1 the result is
+  // max(x, alpha * x); otherwise relu(x) - alpha * relu(-x).
+  static NetRef lower(const FP &p, LowerContext &c, NetRef x, const Interval &, const Interval &) {
+    Netlist &net = c.net;
+    if (x.zero() || net.interval(x).lo >= 0)
+      return x;
+    NetRef a = net.constant(p.a, p.s);
+    if (p.a > 0 && p.a <= (Int128{1} << p.s))
+      return net.max(x, ops::lower_const_mul(c, x, a));
+    NetRef neg_part = ops::lower_const_mul(c, net.relu(net.neg(x)), a);
+    return net.add(net.relu(x), neg_part, true);
+  }
 };
 } // namespace
 

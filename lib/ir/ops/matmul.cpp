@@ -206,11 +206,21 @@ std::vector<FixedTensor> eval_fixed(const Node &, std::span<const FixedTensor *c
   return {y};
 }
 
+// Hardware: constant matrix-vector products (one factor must be a constant).
+std::vector<std::vector<NetRef>> lower(const Node &, LowerContext &ctx) {
+  const ValueRange &ra = *ctx.in_ranges[0], &rb = *ctx.in_ranges[1], &ry = *ctx.out_ranges[0];
+  Geom gr = range_geom(ra, rb);
+  return {ops::linear::lower_sum(
+      ctx, dims_numel(gr.out), *ctx.in[0], ctx.in[1], nullptr,
+      [&](int64_t e) { return ry.el[e].f; }, terms_of(gr), ops::linear::no_bias)};
+}
+
 constexpr OpDef make_matmul() {
   OpDef d{"MatMul", OpDomain::Onnx, 2, 2, 1, 1, true, &ops::import_no_attrs, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.ebops = &ebops;
+  d.lower = &lower;
   return d;
 }
 } // namespace

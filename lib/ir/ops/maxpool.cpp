@@ -73,10 +73,17 @@ std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *
   return {y};
 }
 
+// Hardware: each window a balanced tree of comparators and muxes.
+std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
+  ops::PoolRangeGeom g = range_geom(n, *ctx.in_ranges[0]);
+  return {ops::linear::lower_max(ctx.net, dims_numel(g.out), *ctx.in[0], taps_of(g))};
+}
+
 constexpr OpDef make_maxpool() {
   OpDef d{"MaxPool", OpDomain::Onnx, 1, 1, 1, 2, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
+  d.lower = &lower;
   d.export_form = &export_form;
   return d;
 }

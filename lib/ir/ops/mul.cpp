@@ -19,6 +19,15 @@ struct MulImpl {
                            const Interval &) {
     return static_cast<Int128>(qa) * qb;
   }
+  // Hardware: only products with a constant factor (shift-and-add logic).
+  static NetRef lower(LowerContext &c, NetRef a, NetRef b, const Interval &) {
+    if (ops::const_value(c.net, b))
+      return ops::lower_const_mul(c, a, b);
+    if (ops::const_value(c.net, a))
+      return ops::lower_const_mul(c, b, a);
+    throw UserError("a product of two values computed at run time needs a multiplier, which the "
+                    "hardware backend does not build: one factor must be a constant");
+  }
 };
 
 // EBOPs: every elementwise product costs the product of its operands' widths.

@@ -1,4 +1,4 @@
-// Relu: max(x, 0). Fixed point: max(q, 0) at x's exponent.
+// Relu: max(x, 0). Fixed point: max(q, 0) at x's exponent; hardware: a mux on the sign bit.
 #include "ir/ops/fixed_common.h"
 
 #include <algorithm>
@@ -17,6 +17,9 @@ struct ReluImpl {
   }
   static Int128 eval_fixed(const P &, int64_t q, const Interval &, const Interval &) {
     return std::max<int64_t>(q, 0);
+  }
+  static NetRef lower(const P &, LowerContext &c, NetRef x, const Interval &, const Interval &) {
+    return c.net.relu(x);
   }
 };
 } // namespace

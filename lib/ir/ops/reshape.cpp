@@ -145,19 +145,11 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
 }
 } // namespace
 
-const OpDef op_def_Reshape = {"Reshape",
-                              OpDomain::Onnx,
-                              2,
-                              2,
-                              1,
-                              1,
-                              true,
-                              &import,
-                              &infer,
-                              &eval,
-                              &ops::copy_range_hook<&eval, 1>,
-                              &ops::copy_eval_fixed_hook<&eval, 1>,
-                              nullptr,
-                              &export_form};
+const OpDef op_def_Reshape = [] {
+  OpDef d = ops::with_copy_hooks<&eval, 1>(
+      {"Reshape", OpDomain::Onnx, 2, 2, 1, 1, true, &import, &infer, &eval});
+  d.export_form = &export_form;
+  return d;
+}();
 
 } // namespace hgqc

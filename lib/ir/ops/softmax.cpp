@@ -85,8 +85,8 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
 }
 } // namespace
 
-const OpDef op_def_Softmax = {"Softmax", OpDomain::Onnx, 1,       1,           1,
-                              1,         true,           &import, &infer,      &eval,
-                              nullptr,   nullptr,        nullptr, &export_form};
+const OpDef op_def_Softmax = {"Softmax", OpDomain::Onnx, 1,       1,       1,
+                              1,         true,           &import, &infer,  &eval,
+                              nullptr,   nullptr,        nullptr, nullptr, &export_form};
 
 } // namespace hgqc

@@ -1,0 +1,31 @@
+// The backend's constant matrix-vector product builder for lowering: optimise_cmvm adder
+// graphs turned into netlist adders, with a cache for repeated products (convolutions).
+#pragma once
+
+#include "backend/cmvm.h"
+#include "ir/op.h"
+
+#include <memory>
+
+namespace hgqc::backend {
+
+/// What the CMVM builder did, for reports.
+struct CmvmStats {
+  int64_t products = 0;        ///< products requested
+  int64_t cache_hits = 0;      ///< of those, answered from the cache
+  int64_t adders = 0;          ///< adders placed in the netlist (before dead-code removal)
+  double optimise_seconds = 0; ///< time spent in optimise_cmvm
+};
+
+/// Options of the builder.
+struct CmvmLowerOptions {
+  bool share = true; ///< greedy common-subexpression elimination (false: plain CSD)
+};
+
+/// A CmvmBuildFn that optimises each product with optimise_cmvm (operand widths from the
+/// nodes' exact bounds) and adds its adders to the netlist; `stats` (optional) collects
+/// figures. Throws UserError for operands wider than 32 bits.
+CmvmBuildFn make_cmvm_builder(const CmvmLowerOptions &options = {},
+                              std::shared_ptr<CmvmStats> stats = nullptr);
+
+} // namespace hgqc::backend

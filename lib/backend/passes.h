@@ -1,0 +1,40 @@
+// Netlist passes of the backend (one per file): dead-node removal and pipeline scheduling.
+#pragma once
+
+#include "ir/netlist.h"
+
+#include <optional>
+
+namespace hgqc::backend {
+
+/// Removes the nodes no output reads (dead_nodes.cpp); node ids are renumbered in order.
+Netlist remove_dead_nodes(const Netlist &net);
+
+/// Adder levels a node adds on its path (method.md §3: one adder level is one unit of
+/// delay): 1 for adders, subtracters, comparators and rounding adds, 0 for wires, muxes on a
+/// sign bit and truncations.
+int adder_levels(const NetNode &n);
+
+/// How to cut the netlist into pipeline stages.
+struct PipelineOptions {
+  std::optional<int> max_adder_depth; ///< adder levels per stage (unset: all in one stage)
+  std::optional<int> stages;          ///< number of stages instead (levels spread evenly)
+};
+
+/// The pipeline of a netlist (pipeline.cpp): the combinational logic of stage s reads the
+/// inputs (s = 0) or the registers that end stage s - 1; every output is registered at the
+/// end of the last stage, so the latency is `stages` clock cycles at one new input per clock.
+struct Schedule {
+  std::vector<int> stage;   ///< by node (constants: 0; they are never registered)
+  std::vector<int> level;   ///< by node: adder levels from the inputs
+  std::vector<int> need;    ///< by node: the last stage whose input reads it (stage: no register)
+  int stages = 1;           ///< pipeline stages = latency in cycles
+  int depth = 0;            ///< adder levels of the longest path
+  int levels_per_stage = 0; ///< the limit used (depth when unconstrained)
+};
+
+/// Cuts `net` into stages of at most `max_adder_depth` adder levels (or into `stages`
+/// stages). Throws UserError for a limit below 1.
+Schedule schedule_pipeline(const Netlist &net, const PipelineOptions &options);
+
+} // namespace hgqc::backend

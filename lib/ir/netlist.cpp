@@ -1,0 +1,346 @@
+// The netlist's builders (exact bounds, constant folding) and its integer interpreter.
+#include "ir/netlist.h"
+
+#include "ir/error.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace hgqc {
+
+namespace {
+using u128 = UInt128;
+
+int bit_len(u128 v) {
+  uint64_t hi = static_cast<uint64_t>(v >> 64), lo = static_cast<uint64_t>(v);
+  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
+}
+
+// v * 2^s for the bounded values of the netlist (asserts that the result fits).
+Int128 shl(Int128 v, int s) {
+  HGQC_ASSERT(s >= 0, "negative shift in the netlist");
+  if (v == 0 || s == 0)
+    return v;
+  HGQC_ASSERT(bit_len(static_cast<u128>(v < 0 ? -v : v)) + s <= 124,
+              "netlist value exceeds 124 bits");
+  return v * (Int128{1} << s);
+}
+
+// floor((q + c) / 2^s) with the rounding constant of `rnd` (s > 0); monotone in q.
+Int128 round_shift(Int128 q, int s, RoundMode rnd) {
+  Int128 c = 0;
+  if (rnd == RoundMode::RND)
+    c = Int128{1} << (s - 1);
+  else if (rnd == RoundMode::RND_CONV)
+    c = (Int128{1} << (s - 1)) - 1 + ((q >> s) & 1);
+  return (q + c) >> s; // arithmetic: floor (C++20)
+}
+
+Int128 wrap_bits(Int128 v, int bits, bool is_signed) {
+  u128 u = static_cast<u128>(v) & ((u128{1} << bits) - 1);
+  Int128 r = static_cast<Int128>(u);
+  if (is_signed && u >= (u128{1} << (bits - 1)))
+    r -= Int128{1} << bits;
+  return r;
+}
+
+void eff_range(FixedFormat fmt, OverflowMode ovf, Int128 &lo, Int128 &hi) {
+  lo = fmt.qmin();
+  hi = fmt.qmax();
+  if (ovf == OverflowMode::SAT_SYM && fmt.k)
+    lo = -hi;
+}
+} // namespace
+
+const char *net_op_name(NetOp op) {
+  switch (op) {
+  case NetOp::Input:
+    return "input";
+  case NetOp::Const:
+    return "const";
+  case NetOp::Add:
+    return "add";
+  case NetOp::Sub:
+    return "sub";
+  case NetOp::Neg:
+    return "neg";
+  case NetOp::Relu:
+    return "relu";
+  case NetOp::Max:
+    return "max";
+  case NetOp::Round:
+    return "round";
+  case NetOp::Wrap:
+    return "wrap";
+  case NetOp::Clamp:
+    return "clamp";
+  }
+  return "?";
+}
+
+int int_width(Int128 lo, Int128 hi) {
+  HGQC_ASSERT(lo <= hi, "empty netlist interval");
+  if (lo >= 0)
+    return bit_len(static_cast<u128>(hi));
+  int pos = hi > 0 ? bit_len(static_cast<u128>(hi)) : 0;
+  int neg = bit_len(static_cast<u128>(-(lo + 1)));
+  return 1 + std::max(pos, neg);
+}
+
+int NetNode::width() const { return int_width(lo, hi); }
+
+Interval Netlist::interval(NetRef r) const {
+  if (r.zero())
+    return Interval{};
+  const NetNode &n = node(r);
+  return Interval{n.lo, n.hi, r.f};
+}
+
+NetRef Netlist::push(NetNode n, int f) {
+  HGQC_ASSERT(n.lo <= n.hi, "netlist node with empty bounds");
+  if (n.lo == 0 && n.hi == 0)
+    return {};
+  n.f = f;
+  n.layer = layer;
+  nodes.push_back(n);
+  return NetRef{static_cast<NetId>(nodes.size() - 1), f};
+}
+
+// Nodes whose operands are all constants become constants.
+NetRef Netlist::fold_or_push(NetNode n, int f) {
+  bool ca = n.a == kNoNet || nodes[static_cast<size_t>(n.a)].op == NetOp::Const;
+  bool cb = n.b == kNoNet || nodes[static_cast<size_t>(n.b)].op == NetOp::Const;
+  if (ca && cb && n.op != NetOp::Input) {
+    // Operands renumbered 0 and 1 in a two-element value list.
+    Int128 vals[2] = {n.a == kNoNet ? 0 : nodes[static_cast<size_t>(n.a)].lo,
+                      n.b == kNoNet ? 0 : nodes[static_cast<size_t>(n.b)].lo};
+    NetNode m = n;
+    m.a = n.a == kNoNet ? kNoNet : 0;
+    m.b = n.b == kNoNet ? kNoNet : 1;
+    return constant(eval_net_node(m, vals, {}), f);
+  }
+  return push(n, f);
+}
+
+NetRef Netlist::input(int64_t index, const Interval &r) {
+  NetNode n;
+  n.op = NetOp::Input;
+  n.index = index;
+  n.lo = r.lo;
+  n.hi = r.hi;
+  return push(n, r.f);
+}
+
+NetRef Netlist::constant(Int128 q, int f) {
+  NetNode n;
+  n.op = NetOp::Const;
+  n.lo = n.hi = q;
+  return push(n, f);
+}
+
+NetRef Netlist::add(NetRef a, NetRef b, bool sub) {
+  if (b.zero())
+    return a;
+  if (a.zero())
+    return sub ? neg(b) : b;
+  int F = std::max(a.f, b.f);
+  const NetNode &na = node(a), &nb = node(b);
+  NetNode n;
+  n.op = sub ? NetOp::Sub : NetOp::Add;
+  n.a = a.node;
+  n.b = b.node;
+  n.sa = F - a.f;
+  n.sb = F - b.f;
+  Int128 la = shl(na.lo, n.sa), ha = shl(na.hi, n.sa), lb = shl(nb.lo, n.sb), hb = shl(nb.hi, n.sb);
+  n.lo = sub ? la - hb : la + lb;
+  n.hi = sub ? ha - lb : ha + hb;
+  return fold_or_push(n, F);
+}
+
+NetRef Netlist::neg(NetRef a) {
+  if (a.zero())
+    return a;
+  const NetNode &na = node(a);
+  NetNode n;
+  n.op = NetOp::Neg;
+  n.a = a.node;
+  n.lo = -na.hi;
+  n.hi = -na.lo;
+  return fold_or_push(n, a.f);
+}
+
+NetRef Netlist::relu(NetRef a) {
+  if (a.zero())
+    return a;
+  const NetNode &na = node(a);
+  if (na.lo >= 0)
+    return a;
+  if (na.hi <= 0)
+    return {};
+  NetNode n;
+  n.op = NetOp::Relu;
+  n.a = a.node;
+  n.lo = 0;
+  n.hi = na.hi;
+  return fold_or_push(n, a.f);
+}
+
+NetRef Netlist::max(NetRef a, NetRef b) {
+  if (a.zero())
+    return relu(b);
+  if (b.zero())
+    return relu(a);
+  int F = std::max(a.f, b.f);
+  const NetNode &na = node(a), &nb = node(b);
+  NetNode n;
+  n.op = NetOp::Max;
+  n.a = a.node;
+  n.b = b.node;
+  n.sa = F - a.f;
+  n.sb = F - b.f;
+  Int128 la = shl(na.lo, n.sa), ha = shl(na.hi, n.sa), lb = shl(nb.lo, n.sb), hb = shl(nb.hi, n.sb);
+  if (la >= hb)
+    return a;
+  if (lb >= ha)
+    return b;
+  n.lo = std::max(la, lb);
+  n.hi = std::max(ha, hb);
+  return fold_or_push(n, F);
+}
+
+NetRef Netlist::clamp(NetRef a, Int128 lo, Int128 hi, int f) {
+  HGQC_ASSERT(lo <= hi, "clamp with lo > hi");
+  int F = a.zero() ? f : std::max(a.f, f);
+  Int128 L = shl(lo, F - f), H = shl(hi, F - f);
+  if (a.zero())
+    return constant(std::min(std::max<Int128>(0, L), H), F);
+  const NetNode &na = node(a);
+  NetNode n;
+  n.op = NetOp::Clamp;
+  n.a = a.node;
+  n.sa = F - a.f;
+  Int128 la = shl(na.lo, n.sa), ha = shl(na.hi, n.sa);
+  if (la >= L && ha <= H)
+    return a;
+  if (ha <= L)
+    return constant(L, F);
+  if (la >= H)
+    return constant(H, F);
+  n.clo = L;
+  n.chi = H;
+  n.lo = std::max(la, L);
+  n.hi = std::min(ha, H);
+  return fold_or_push(n, F);
+}
+
+NetRef Netlist::requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMode ovf) {
+  if (fmt.pruned() || a.zero())
+    return {};
+  if (node(a).op == NetOp::Const)
+    return constant(quantize_int128(node(a).lo, a.f, fmt, rnd, ovf).q, fmt.f);
+  // 1. Onto the grid fmt.f: a rounding shift, or a free left shift (sa below).
+  int s = a.f - fmt.f;
+  NetRef r = a;
+  int sa = 0;
+  if (s > 0) {
+    const NetNode &na = node(a);
+    NetNode n;
+    n.op = NetOp::Round;
+    n.a = a.node;
+    n.shift = s;
+    n.rnd = rnd;
+    n.lo = round_shift(na.lo, s, rnd);
+    n.hi = round_shift(na.hi, s, rnd);
+    r = fold_or_push(n, fmt.f);
+    if (r.zero())
+      return r;
+  } else {
+    sa = -s;
+  }
+  // 2. Overflow: nothing when the rounded range fits the format.
+  const NetNode &nr = node(r);
+  Int128 L = shl(nr.lo, sa), H = shl(nr.hi, sa), qlo, qhi;
+  eff_range(fmt, ovf, qlo, qhi);
+  if (L >= qlo && H <= qhi)
+    return r;
+  if (ovf == OverflowMode::WRAP) {
+    NetNode n;
+    n.op = NetOp::Wrap;
+    n.a = r.node;
+    n.sa = sa;
+    n.bits = fmt.width();
+    n.lo = fmt.qmin();
+    n.hi = fmt.qmax();
+    return fold_or_push(n, fmt.f);
+  }
+  NetNode n;
+  n.op = NetOp::Clamp;
+  n.a = r.node;
+  n.sa = sa;
+  n.clo = qlo;
+  n.chi = qhi;
+  n.lo = std::max(std::min(L, qhi), qlo);
+  n.hi = std::min(std::max(H, qlo), qhi);
+  return fold_or_push(n, fmt.f);
+}
+
+Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
+                     std::span<const int64_t> input_bus) {
+  auto va = [&] { return shl(vals[static_cast<size_t>(n.a)], n.sa); };
+  auto vb = [&] { return shl(vals[static_cast<size_t>(n.b)], n.sb); };
+  switch (n.op) {
+  case NetOp::Input:
+    return input_bus[static_cast<size_t>(n.index)];
+  case NetOp::Const:
+    return n.lo;
+  case NetOp::Add:
+    return va() + vb();
+  case NetOp::Sub:
+    return va() - vb();
+  case NetOp::Neg:
+    return -va();
+  case NetOp::Relu:
+    return std::max<Int128>(va(), 0);
+  case NetOp::Max:
+    return std::max(va(), vb());
+  case NetOp::Round:
+    return round_shift(va(), n.shift, n.rnd);
+  case NetOp::Wrap:
+    return wrap_bits(va(), n.bits, n.lo < 0);
+  case NetOp::Clamp:
+    return std::min(std::max(va(), n.clo), n.chi);
+  }
+  HGQC_ASSERT(false, "unknown netlist op");
+  return 0;
+}
+
+std::vector<Int128> evaluate_netlist(const Netlist &net, std::span<const int64_t> input_bus) {
+  std::vector<Int128> vals(net.nodes.size());
+  for (size_t k = 0; k < net.nodes.size(); ++k) {
+    const NetNode &n = net.nodes[k];
+    Int128 v = eval_net_node(n, vals, input_bus);
+    HGQC_ASSERT(v >= n.lo && v <= n.hi, std::string("netlist node ") + std::to_string(k) + " (" +
+                                            net_op_name(n.op) + ") value " + int128_str(v) +
+                                            " outside [" + int128_str(n.lo) + ", " +
+                                            int128_str(n.hi) + "]");
+    vals[k] = v;
+  }
+  return vals;
+}
+
+Int128 net_value_at(NetRef r, std::span<const Int128> vals, int f) {
+  if (r.zero())
+    return 0;
+  HGQC_ASSERT(r.f <= f, "netlist value on a finer grid than requested");
+  return shl(vals[static_cast<size_t>(r.node)], f - r.f);
+}
+
+int64_t input_bus_size(const Netlist &net) {
+  int64_t n = 0;
+  for (const NetPort &p : net.inputs)
+    for (NetRef r : p.el)
+      n += !r.zero();
+  return n;
+}
+
+} // namespace hgqc

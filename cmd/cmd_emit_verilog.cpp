@@ -17,6 +17,7 @@ namespace {
 struct EmitCliOptions {
   std::string model, out_dir, top;
   int max_depth = 0, stages = 0;
+  std::string slack = "2";
   bool no_reset = false, no_share = false;
   int64_t check = 1000;
   ToFixedOptions fixed;
@@ -41,6 +42,18 @@ void emit(const EmitCliOptions &o) {
                     e.verilog.top + "')");
   e.verilog.reset = !o.no_reset;
   e.cmvm.share = !o.no_share;
+  if (o.slack == "free") {
+    e.cmvm.depth_slack.reset();
+  } else {
+    try {
+      size_t used = 0;
+      e.cmvm.depth_slack = std::stoi(o.slack, &used);
+      if (used != o.slack.size() || *e.cmvm.depth_slack < 0)
+        throw std::invalid_argument(o.slack);
+    } catch (const std::exception &) {
+      throw UserError("--cmvm-depth-slack '" + o.slack + "' is not a count >= 0 or 'free'");
+    }
+  }
   e.check_vectors = o.check;
   e.generator = std::string("hgqc ") + HGQC_VERSION;
   e.verilog.header = {"hgqc " + std::string(HGQC_VERSION) + " from " +
@@ -96,6 +109,10 @@ void add_emit_verilog(CLI::App &app, Action &action) {
   cmd->add_option("--max-adder-depth", o->max_depth,
                   "Adder levels per pipeline stage (default: one stage, all combinational)");
   cmd->add_option("--stages", o->stages, "Number of pipeline stages instead");
+  cmd->add_option("--cmvm-depth-slack", o->slack,
+                  "Adder levels each constant product may use beyond its minimum, or 'free' "
+                  "(fewest adders, deepest logic)")
+      ->capture_default_str();
   cmd->add_flag("--no-reset", o->no_reset, "No rst port (the valid chain is not cleared)");
   cmd->add_flag("--no-share", o->no_share,
                 "Plain CSD adder trees without common-subexpression sharing (a baseline)");

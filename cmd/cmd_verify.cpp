@@ -13,7 +13,7 @@ namespace hgqc::cli {
 
 namespace {
 struct VerifyCliOptions {
-  std::string rtl_dir, model, verilator = "verilator";
+  std::string rtl_dir, model, verilator = "verilator", simulator = "verilator";
   std::vector<std::string> data;
   int64_t vectors = 100000;
   uint64_t seed = 1;
@@ -29,6 +29,7 @@ void verify(const VerifyCliOptions &o) {
   v.vectors = o.vectors;
   v.seed = o.seed;
   v.verilator = o.verilator;
+  v.simulator = o.simulator;
   v.jobs = o.jobs;
   if (!o.data.empty())
     v.data = load_inputs(g, o.data);
@@ -36,7 +37,7 @@ void verify(const VerifyCliOptions &o) {
   std::string kinds;
   for (const auto &[k, n] : r.kinds)
     kinds += (kinds.empty() ? "" : ", ") + std::to_string(n) + " " + k;
-  std::printf("verified %lld vectors (%s): Verilator build %.1f s, simulation %.1f s, first "
+  std::printf("verified %lld vectors (%s): build %.1f s, simulation %.1f s, first "
               "output after %lld cycle(s) (report.json: %d)\n",
               static_cast<long long>(r.vectors), kinds.c_str(), r.build_seconds, r.sim_seconds,
               static_cast<long long>(r.first_valid_cycle), r.latency);
@@ -73,6 +74,9 @@ void add_verify(CLI::App &app, Action &action) {
   cmd->add_option("-j,--jobs", o->jobs, "Parallel jobs of the Verilator build")
       ->capture_default_str();
   cmd->add_option("--verilator", o->verilator, "Verilator executable")->capture_default_str();
+  cmd->add_option("--simulator", o->simulator,
+                  "verilator, or iverilog (Icarus Verilog; a second simulator, much slower)")
+      ->capture_default_str();
   add_fixed_options(cmd, o->fixed, o->input_format, o->input_round, o->input_overflow);
   cmd->callback([&action, o] {
     finish_fixed_options(o->fixed, o->input_format, o->input_round, o->input_overflow);

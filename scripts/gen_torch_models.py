@@ -11,12 +11,13 @@ OUTDIR defaults to testdata/torch. For each model NAME it writes:
     NAME_input.npy    float32, C order, 8 samples drawn from a standard normal
     NAME_output.npy   float32 PyTorch eval-mode output for NAME_input.npy
 
-and for cnn_relu also cnn_relu_calib.npy (256 samples) and cnn_relu_calib_labels.npy
-(PyTorch's argmax on them), the data of the `hgqc quantize` flow test.
+and for cnn_relu and residual also NAME_calib.npy (256 samples) and NAME_calib_labels.npy
+(PyTorch's argmax on them), the data of the `hgqc quantize` flow and co-simulation tests.
 
 Models: mlp (opset 13, declared batch 1), cnn (opset 11, dynamic batch),
 cnn1d (opset 9, declared batch 2), cnn_relu (opset 13, dynamic batch; only ops
-with an exact fixed-point form, for `hgqc quantize`). Exports use TrainingMode.PRESERVE on a model
+with an exact fixed-point form, for `hgqc quantize`), residual (opset 13, dynamic batch;
+a residual Add between two layers, for the Verilog co-simulation tests). Exports use TrainingMode.PRESERVE on a model
 in eval mode: the exported graph is the inference graph, but torch's
 eval-mode peephole pass (which would fold Conv+BatchNormalization before
 writing the file) is skipped, so BatchNormalization nodes stay in the graph.
@@ -145,6 +146,20 @@ class CNNReLU(nn.Module):
         return self.softmax(self.fc(x))
 
 
+class Residual(nn.Module):
+    """Residual MLP 16 -> 32 -> (32 + skip) -> 5: the hardware test of an Add of two layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(16, 32)
+        self.fc2 = nn.Linear(32, 32)
+        self.fc3 = nn.Linear(32, 5)
+
+    def forward(self, x):
+        h = torch.relu(self.fc1(x))
+        return self.fc3(torch.relu(self.fc2(h) + h))
+
+
 def randomize_batchnorm(model, gen):
     """Give every BatchNorm layer non-trivial running stats and affine params."""
     for m in model.modules():
@@ -166,6 +181,7 @@ WEIGHT_GAINS = {
     "cnn": {"conv1": 4.0, "dw": 4.0, "conv3": 4.0, "fc": 5.0},
     "cnn1d": {},
     "cnn_relu": {"conv1": 2.0, "conv2": 2.0, "fc": 3.0},
+    "residual": {"fc3": 2.0},
 }
 
 
@@ -175,6 +191,7 @@ MODELS = [
     ("cnn", CNN, (1, 1, 12, 12), 11, True),
     ("cnn1d", CNN1D, (2, 3, 20), 9, False),
     ("cnn_relu", CNNReLU, (1, 1, 16, 16), 13, True),
+    ("residual", Residual, (1, 16), 13, True),
 ]
 
 
@@ -223,7 +240,7 @@ def export_one(name, ctor, shape, opset, dynamic, outdir, rng, gen):
     y = np.ascontiguousarray(y)
     np.save(os.path.join(outdir, name + "_input.npy"), x)
     np.save(os.path.join(outdir, name + "_output.npy"), y)
-    if name == "cnn_relu":
+    if name in ("cnn_relu", "residual"):
         # Calibration data for `hgqc quantize` and the float model's argmax as labels.
         xc = rng.standard_normal((256,) + tuple(shape[1:])).astype(np.float32)
         with torch.no_grad():

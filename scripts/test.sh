@@ -18,5 +18,6 @@ if [ "${HGQC_NO_SANITIZE:-0}" != 1 ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHGQC_SANITIZE=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-     ctest -j"$jobs" --output-on-failure)
+     ctest -j"$jobs" --output-on-failure -LE cosim && \
+     ctest -j"$jobs" --output-on-failure -L cosim-asan)
 fi

@@ -21,7 +21,9 @@ struct Builder {
     IntMatrix m{static_cast<int>(rq.rows), static_cast<int>(cols), rq.m};
     CmvmOptions co;
     co.share = options.share;
-    std::vector<int64_t> key{rq.rows, static_cast<int64_t>(cols)};
+    if (options.depth_slack)
+      co.max_depth = cmvm_min_depth(m) + *options.depth_slack;
+    std::vector<int64_t> key{rq.rows, static_cast<int64_t>(cols), co.max_depth.value_or(-1)};
     key.insert(key.end(), rq.m.begin(), rq.m.end());
     for (NetId id : rq.x) {
       const NetNode &n = net.nodes[static_cast<size_t>(id)];

@@ -6,6 +6,7 @@
 #include "ir/op.h"
 
 #include <memory>
+#include <optional>
 
 namespace hgqc::backend {
 
@@ -20,6 +21,9 @@ struct CmvmStats {
 /// Options of the builder.
 struct CmvmLowerOptions {
   bool share = true; ///< greedy common-subexpression elimination (false: plain CSD)
+  /// Adder depth of each product at most its minimum (cmvm_min_depth) plus this many
+  /// levels; unset: unconstrained (fewest adders, deepest logic).
+  std::optional<int> depth_slack = 2;
 };
 
 /// A CmvmBuildFn that optimises each product with optimise_cmvm (operand widths from the

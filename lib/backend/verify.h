@@ -14,6 +14,7 @@ struct VerifyOptions {
   uint64_t seed = 1;         ///< seed of the random vectors
   std::vector<Tensor> data;  ///< optional data-set rows, one tensor per graph input
   std::string verilator = "verilator"; ///< the Verilator executable
+  std::string simulator = "verilator"; ///< verilator, or iverilog (Icarus: slower, no bubbles)
   int jobs = 2;              ///< parallel compile jobs of the Verilator build
   size_t report = 10;        ///< mismatches kept in the result and mismatches.json
 };

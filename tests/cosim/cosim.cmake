@@ -1,0 +1,48 @@
+# One co-simulation case: (optionally quantize,) emit Verilog, lint it, verify it.
+#   cmake -DHGQC=... -DMODEL=... [-DQUANT_DATA=... -DBITS=W,A] -DOUTDIR=... [-DEMIT_ARGS=a|b]
+#         [-DDATA=...] [-DVECTORS=N] [-DSIMULATOR=verilator|iverilog] [-DYOSYS=ON] -P cosim.cmake
+file(REMOVE_RECURSE ${OUTDIR})
+file(MAKE_DIRECTORY ${OUTDIR})
+function(step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message(STATUS "${ARGN}\nexit ${rc}\nstdout: ${out}\nstderr: ${err}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "step failed")
+  endif()
+endfunction()
+set(model ${MODEL})
+if(QUANT_DATA)
+  set(model ${OUTDIR}/model.onnx)
+  step(${HGQC} quantize ${MODEL} --data ${QUANT_DATA} --bits ${BITS} -o ${model})
+endif()
+string(REPLACE "|" ";" EMIT_ARGS "${EMIT_ARGS}")
+step(${HGQC} emit-verilog ${model} -o ${OUTDIR}/rtl --top dut ${EMIT_ARGS})
+find_program(VERILATOR verilator)
+if(NOT VERILATOR)
+  message(FATAL_ERROR "verilator is not installed (scripts/install-deps.sh installs it)")
+endif()
+step(${VERILATOR} --lint-only -Wall ${OUTDIR}/rtl/dut.v)
+if(NOT VECTORS)
+  set(VECTORS 100000)
+endif()
+if(NOT SIMULATOR)
+  set(SIMULATOR verilator)
+endif()
+set(data_args)
+if(DATA)
+  set(data_args --data ${DATA})
+endif()
+step(${HGQC} verify ${OUTDIR}/rtl --model ${model} --vectors ${VECTORS} --simulator ${SIMULATOR}
+     ${data_args})
+if(YOSYS)
+  find_program(YOSYS_EXE yosys)
+  if(NOT YOSYS_EXE)
+    message(FATAL_ERROR "yosys is not installed (scripts/install-deps.sh installs it)")
+  endif()
+  # Synthesis for Xilinx parts, flattened; no latch of any kind may appear.
+  file(WRITE ${OUTDIR}/synth.ys "read_verilog ${OUTDIR}/rtl/dut.v\n"
+       "synth_xilinx -flatten -top dut\n"
+       "select -assert-none t:LDCE t:LDPE t:$dlatch t:$_DLATCH_*\n"
+       "tee -o ${OUTDIR}/yosys_stat.txt stat\n")
+  step(${YOSYS_EXE} -q -s ${OUTDIR}/synth.ys)
+endif()

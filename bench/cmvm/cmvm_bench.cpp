@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
   std::printf("CMVM, random N x N, entries uniform 129..255, 8-bit signed inputs\n");
   std::printf("averages per matrix; every graph checked exactly on all -128 / all 127 inputs\n\n");
   std::printf("| N | seeds | mode | CSD adders | CSD depth | hgqc adders | hgqc depth (max) | "
-              "ratio | CSD LUT est | hgqc LUT est | hgqc ms |\n");
+              "adder ratio to CSD | CSD LUT est | hgqc LUT est | hgqc ms |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int n : {4, 8, 16, 32, 64}) {
     const int sd = n == 64 ? seeds64 : seeds;

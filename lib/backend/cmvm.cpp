@@ -1,6 +1,6 @@
-// Constant matrix-vector products as adder graphs: CSD terms (unconstrained depth: of a
-// column-difference decomposition M x = D z), greedy common-subexpression elimination of
-// two-term patterns, then depth-aware (Huffman by depth) reduction trees.
+// Constant matrix-vector products as adder graphs: signed-digit terms (unconstrained depth: of
+// row- and column-difference decompositions, several recipes, the best kept), greedy
+// common-subexpression elimination of two-term patterns, then Huffman-by-depth reduction trees.
 #include "backend/cmvm.h"
 
 #include "backend/csd.h"
@@ -61,6 +61,164 @@ Pattern pattern_of(const Term &t, const Term &u, bool *t_is_lo = nullptr) {
 /// interval rule of the fixed-point core, at least 1 (a constant zero still has a wire).
 int bits_for(Int128 lo, Int128 hi) { return std::max(1, Interval{lo, hi, 0}.width()); }
 
+/// A minimal-weight signed-digit representation of `v` (as many non-zero digits as CSD),
+/// least significant first. Where two choices give the same weight, a hash of `seed` and
+/// the position decides, so different seeds give different (equally short) digit sets;
+/// the digits depend only on `v` and `seed`. Requires |v| < 2^62.
+std::vector<CsdDigit> msd_digits(int64_t v, uint64_t seed) {
+  const int sign = v < 0 ? -1 : 1;
+  const uint64_t a = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  constexpr int kBits = 64;
+  // rest[i][c]: fewest digits for the bits from i up, with carry c into bit i.
+  int rest[kBits + 1][2];
+  rest[kBits][0] = 0;
+  rest[kBits][1] = 1;
+  for (int i = kBits - 1; i >= 0; --i)
+    for (int c = 0; c < 2; ++c) {
+      const int t = static_cast<int>((a >> i) & 1) + c;
+      rest[i][c] = t == 1 ? 1 + std::min(rest[i + 1][0], rest[i + 1][1]) : rest[i + 1][t / 2];
+    }
+  std::vector<CsdDigit> out;
+  uint64_t h = (seed + 1) * 0x9E3779B97F4A7C15ull ^ a;
+  int c = 0;
+  for (int i = 0; i < kBits; ++i) {
+    const int t = static_cast<int>((a >> i) & 1) + c;
+    if (t != 1) {
+      c = t / 2;
+      continue;
+    }
+    bool plus = rest[i + 1][0] < rest[i + 1][1];
+    if (rest[i + 1][0] == rest[i + 1][1]) {
+      h ^= h >> 31;
+      h *= 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 29;
+      plus = (h & 1) != 0;
+    }
+    out.push_back(CsdDigit{i, plus ? sign : -sign}); // +1: no carry; -1: carry 1 onwards
+    c = plus ? 0 : 1;
+  }
+  if (c != 0)
+    out.push_back(CsdDigit{kBits, sign});
+  return out;
+}
+
+/// Where the row-difference tree is built relative to the column decompositions.
+enum class RowTree { none, after_columns, before_columns };
+
+/// How one candidate graph is built; unconstrained, the optimiser builds several and keeps
+/// the one with the fewest adders.
+struct Recipe {
+  int column_levels = 0;            ///< column-difference decompositions (0..2)
+  RowTree row_tree = RowTree::none; ///< output-difference tree
+  bool offset = false;              ///< subtract a per-row multiple of the input sum
+  uint64_t digit_seed = 0;          ///< 0: CSD digits; otherwise msd_digits with this seed
+  int pool = 1; ///< tied candidates of the greedy compared by the pairs they destroy
+};
+
+/// The recipes of the unconstrained search, best first (chosen greedily on random 8x8 and
+/// 16x16 matrices, other seeds than the benchmark's, by how much each lowers the minimum
+/// over the ones before it).
+constexpr Recipe kRecipes[] = {
+    {1, RowTree::after_columns, false, 0, 64}, {2, RowTree::before_columns, false, 0, 64},
+    {2, RowTree::after_columns, false, 0, 64}, {0, RowTree::none, true, 0, 64},
+    {1, RowTree::after_columns, false, 1, 64}, {1, RowTree::before_columns, false, 0, 64},
+    {2, RowTree::after_columns, false, 0, 1},  {0, RowTree::after_columns, false, 0, 64},
+    {1, RowTree::none, false, 0, 64},          {0, RowTree::none, true, 1, 64},
+    {2, RowTree::after_columns, false, 2, 64}, {1, RowTree::after_columns, false, 0, 1},
+};
+
+/// Counts per 64-bit key (open addressing, linear probing, backward-shift deletion): the
+/// pattern counts, looked up far more often than anything else. Never iterated.
+class CountMap {
+public:
+  CountMap() : slots_(kInitial) {}
+
+  /// The count of `key` (0 when absent).
+  int get(uint64_t key) const {
+    for (size_t i = index(key);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].key == kEmpty)
+        return 0;
+      if (slots_[i].key == key)
+        return slots_[i].count;
+    }
+  }
+
+  /// Adds `delta` to the count of `key` (dropping it at 0); returns the new count.
+  int add(uint64_t key, int delta) {
+    size_t i = index(key);
+    for (; slots_[i].key != kEmpty; i = (i + 1) & (slots_.size() - 1))
+      if (slots_[i].key == key)
+        break;
+    if (slots_[i].key == kEmpty) {
+      if (delta == 0)
+        return 0;
+      if (2 * (size_ + 1) > slots_.size()) {
+        grow();
+        return add(key, delta);
+      }
+      slots_[i] = Slot{key, 0};
+      ++size_;
+    }
+    const int c = slots_[i].count += delta;
+    if (c == 0)
+      erase_at(i);
+    return c;
+  }
+
+private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  static constexpr size_t kInitial = 1024;
+  struct Slot {
+    uint64_t key = kEmpty;
+    int count = 0;
+  };
+
+  size_t index(uint64_t key) const {
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 32;
+    return static_cast<size_t>(h) & (slots_.size() - 1);
+  }
+
+  void erase_at(size_t i) {
+    const size_t mask = slots_.size() - 1;
+    size_t j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (slots_[j].key == kEmpty)
+        break;
+      const size_t home = index(slots_[j].key);
+      // Move j back into the hole at i unless its home lies cyclically in (i, j].
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Slot{};
+    --size_;
+  }
+
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    size_ = 0;
+    for (const Slot &s : old)
+      if (s.key != kEmpty)
+        add(s.key, s.count);
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
+/// The recipes tried on matrices of more than 1200 entries, where the damage
+/// comparison of the greedy costs too much time.
+constexpr Recipe kLargeRecipes[] = {
+    {1, RowTree::none, false, 0, 1},
+    {2, RowTree::none, false, 0, 1},
+    {1, RowTree::after_columns, false, 0, 1},
+    {2, RowTree::before_columns, false, 0, 1},
+};
+
 /// A value of the graph during optimisation: its exact linear form over the inputs.
 struct Value {
   std::vector<int64_t> coeffs;
@@ -82,6 +240,39 @@ struct Candidate {
   }
 };
 
+/// Prim's minimum spanning tree over `n` nodes from a virtual root: `root_cost(j)` is the
+/// cost of node j alone, `edge_cost(j, u)` that of j hanging below u. Returns the parent
+/// of each node (-1: below the root) and the order the nodes were added (parents first).
+/// Ties go to the lower index.
+template <class RootCost, class EdgeCost>
+std::pair<std::vector<int>, std::vector<int>> spanning_tree(int n, RootCost root_cost,
+                                                            EdgeCost edge_cost) {
+  std::vector<int> parent(n, -1);
+  std::vector<int> order;
+  std::vector<int64_t> best(n);
+  std::vector<char> done(n, 0);
+  for (int j = 0; j < n; ++j)
+    best[j] = root_cost(j);
+  for (int step = 0; step < n; ++step) {
+    int u = -1;
+    for (int j = 0; j < n; ++j)
+      if (!done[j] && (u < 0 || best[j] < best[u]))
+        u = j;
+    done[u] = 1;
+    order.push_back(u);
+    for (int j = 0; j < n; ++j) {
+      if (done[j])
+        continue;
+      const int64_t w = edge_cost(j, u);
+      if (w < best[j]) {
+        best[j] = w;
+        parent[j] = u;
+      }
+    }
+  }
+  return {std::move(parent), std::move(order)};
+}
+
 /// The optimiser state: values, the sums still to build, pattern counts.
 class CmvmBuilder {
 public:
@@ -96,117 +287,108 @@ public:
       v.max = f.is_signed ? (Int128{1} << (f.width - 1)) - 1 : (Int128{1} << f.width) - 1;
       values_.push_back(std::move(v));
     }
+    value_rows_.resize(values_.size());
     rows_.resize(m.rows);
     load_.assign(m.rows, 0);
+    row_parent_.assign(m.rows, -1);
     for (int i = 0; i < m.rows; ++i)
-      for (int j = 0; j < m.cols; ++j)
-        for (const CsdDigit &dg : csd_digits(m.at(i, j))) {
-          rows_[i].push_back(Term{j, dg.shift, dg.sign});
-          load_[i] += 1;
-        }
+      row_order_.push_back(i);
   }
 
-  AdderGraph run(std::optional<int> depth_limit, int levels = 0) {
+  /// Builds the graph: `recipe` (its decompositions only without a depth limit), then the
+  /// greedy sharing (when enabled) and the reduction trees.
+  AdderGraph run(std::optional<int> depth_limit, const Recipe &recipe) {
     limit_ = depth_limit;
-    if (levels > 0)
-      decompose_columns(levels);
+    recipe_ = recipe;
+    if (limit_) {
+      recipe_.column_levels = 0;
+      recipe_.row_tree = RowTree::none;
+      recipe_.offset = false;
+    }
+    if (!opt_.share)
+      recipe_.pool = 1;
+    load_terms();
     if (opt_.share)
       eliminate_common_subexpressions();
     AdderGraph g;
     g.num_inputs = m_.cols;
     g.inputs = formats_;
     g.outputs.resize(m_.rows);
-    for (int i = 0; i < m_.rows; ++i)
+    for (int i : row_order_) { // parents first
+      const int p = row_parent_[i];
+      if (p >= 0 && g.outputs[p].value >= 0) {
+        const OutputRef &o = g.outputs[p];
+        rows_[i].push_back(Term{o.value, o.shift, o.negate ? -1 : 1});
+      }
       g.outputs[i] = reduce_row(i);
+    }
     g.adders = std::move(adders_);
     return g;
   }
 
 private:
-  // ---- column-difference decomposition ----------------------------------------------
+  // ---- decompositions -----------------------------------------------------------------
 
-  /// Rewrites M x as D z: a spanning tree over the columns (cost of an edge: CSD weight
-  /// of the column difference plus the adder it needs; a root column costs its own CSD
-  /// weight) gives c_j = c_parent + d_j, so M x = sum_k d_k z_k with z_k the sum of the
-  /// inputs in the subtree of k. The z_k are built first, then the rows hold the CSD
-  /// terms of D over the z_k.
-  void decompose_columns(int levels) {
+  /// Fills the rows with the signed digits of the matrix after the recipe's decompositions.
+  void load_terms() {
     const int n = m_.cols;
     std::vector<int64_t> mat = m_.data;
     std::vector<int> ids(n);
     for (int j = 0; j < n; ++j)
       ids[j] = j;
-    for (int level = 0; level < levels; ++level)
-      if (!decompose_once(mat, ids))
+    if (recipe_.row_tree == RowTree::before_columns)
+      decompose_rows(mat);
+    for (int level = 0; level < recipe_.column_levels; ++level)
+      if (!decompose_columns(mat, ids))
         break;
+    if (recipe_.row_tree == RowTree::after_columns)
+      decompose_rows(mat);
+    std::vector<int64_t> offsets(m_.rows, 0);
+    const int sum_id = recipe_.offset ? subtract_offsets(mat, ids, offsets) : -1;
     for (int i = 0; i < m_.rows; ++i) {
       rows_[i].clear();
       load_[i] = 0;
-      for (int k = 0; k < n; ++k)
-        for (const CsdDigit &dg : csd_digits(mat[static_cast<size_t>(i) * n + k])) {
-          rows_[i].push_back(Term{ids[k], dg.shift, dg.sign});
-          load_[i] += uint64_t{1} << values_[ids[k]].depth;
+      auto add = [&](int id, int64_t e) {
+        const std::vector<CsdDigit> digits =
+            recipe_.digit_seed == 0 ? csd_digits(e) : msd_digits(e, recipe_.digit_seed);
+        for (const CsdDigit &dg : digits) {
+          rows_[i].push_back(Term{id, dg.shift, dg.sign});
+          value_rows_[id].push_back(i);
+          load_[i] += uint64_t{1} << values_[id].depth;
         }
+      };
+      if (sum_id >= 0)
+        add(sum_id, offsets[i]);
+      for (int k = 0; k < n; ++k)
+        add(ids[k], mat[static_cast<size_t>(i) * n + k]);
     }
   }
 
-  /// One level of the decomposition on `mat` (rows x cols over the values `ids`); false
-  /// (and nothing changed) when the spanning tree uses no edge between columns.
-  bool decompose_once(std::vector<int64_t> &mat, std::vector<int> &ids) {
+  /// Rewrites M x as D z: a spanning tree over the columns (cost of an edge: CSD weight
+  /// of the column difference plus the adder it needs; a root column costs its own CSD
+  /// weight) gives c_j = c_parent + d_j, so M x = sum_k d_k z_k with z_k the sum of the
+  /// values in the subtree of k, built here (Huffman by depth). False (and nothing
+  /// changed) when the tree uses no edge between columns.
+  bool decompose_columns(std::vector<int64_t> &mat, std::vector<int> &ids) {
     const int n = m_.cols;
     auto at = [&](int i, int j) { return mat[static_cast<size_t>(i) * n + j]; };
-    auto col_diff = [&](int j, int k) {
+    auto diff = [&](int j, int k) {
       int64_t w = 0;
       for (int i = 0; i < m_.rows; ++i)
         w += csd_weight(at(i, j) - (k < 0 ? 0 : at(i, k)));
       return w;
     };
-    // Prim from a virtual zero column; deterministic ties by index.
-    std::vector<int> parent(n, -1);
-    std::vector<int64_t> best(n);
-    std::vector<char> done(n, 0);
-    for (int j = 0; j < n; ++j)
-      best[j] = col_diff(j, -1);
-    bool any = false;
-    for (int step = 0; step < n; ++step) {
-      int u = -1;
-      for (int j = 0; j < n; ++j)
-        if (!done[j] && (u < 0 || best[j] < best[u]))
-          u = j;
-      done[u] = 1;
-      any = any || parent[u] >= 0;
-      for (int j = 0; j < n; ++j) {
-        if (done[j])
-          continue;
-        const int64_t w = col_diff(j, u) + 1;
-        if (w < best[j]) {
-          best[j] = w;
-          parent[j] = u;
-        }
-      }
-    }
-    if (!any)
+    const auto [parent, order] = spanning_tree(
+        n, [&](int j) { return diff(j, -1); }, [&](int j, int u) { return diff(j, u) + 1; });
+    if (std::all_of(parent.begin(), parent.end(), [](int p) { return p < 0; }))
       return false;
-    // z_k = x_k + sum of z over the children of k, children first (post-order).
     std::vector<std::vector<int>> children(n);
-    for (int j = 0; j < n; ++j)
+    for (int j : order)
       if (parent[j] >= 0)
         children[parent[j]].push_back(j);
-    std::vector<int> order;
-    std::vector<int> stack;
-    for (int j = n - 1; j >= 0; --j)
-      if (parent[j] < 0)
-        stack.push_back(j);
-    while (!stack.empty()) {
-      const int u = stack.back();
-      stack.pop_back();
-      order.push_back(u);
-      for (int c : children[u])
-        stack.push_back(c);
-    }
-    std::reverse(order.begin(), order.end());
     std::vector<int> z(n, -1);
-    for (int k : order) {
+    for (auto it = order.rbegin(); it != order.rend(); ++it) { // children first
+      const int k = *it;
       std::vector<Term> terms{Term{ids[k], 0, 1}};
       for (int c : children[k])
         terms.push_back(Term{z[c], 0, 1});
@@ -219,6 +401,77 @@ private:
     mat = std::move(out);
     ids = std::move(z);
     return true;
+  }
+
+  /// Output differences: a spanning tree over the rows (same costs as for the columns)
+  /// gives r_i = r_parent + e_i, so y_i = y_parent + e_i z: the rows keep the sparser
+  /// e_i and the parent's output is added when the row is summed (parents first).
+  void decompose_rows(std::vector<int64_t> &mat) {
+    const int n = m_.cols;
+    auto at = [&](int i, int j) { return mat[static_cast<size_t>(i) * n + j]; };
+    auto diff = [&](int i, int k) {
+      int64_t w = 0;
+      for (int j = 0; j < n; ++j)
+        w += csd_weight(at(i, j) - (k < 0 ? 0 : at(k, j)));
+      return w;
+    };
+    auto [parent, order] = spanning_tree(
+        m_.rows, [&](int i) { return diff(i, -1); }, [&](int i, int u) { return diff(i, u) + 1; });
+    std::vector<int64_t> out(mat.size());
+    for (int i = 0; i < m_.rows; ++i)
+      for (int k = 0; k < n; ++k)
+        out[static_cast<size_t>(i) * n + k] = at(i, k) - (parent[i] < 0 ? 0 : at(parent[i], k));
+    mat = std::move(out);
+    row_parent_ = std::move(parent);
+    row_order_ = std::move(order);
+  }
+
+  /// Per row, subtracts the multiple c_i of s = (sum of the non-zero columns' values) that
+  /// makes the row's digits fewest (c_i = 0 when nothing is gained or the row's range is
+  /// wider than 2^12), records c_i in `offsets` and returns the value id of s (built here
+  /// when some c_i != 0), or -1.
+  int subtract_offsets(std::vector<int64_t> &mat, const std::vector<int> &ids,
+                       std::vector<int64_t> &offsets) {
+    const int n = m_.cols;
+    std::vector<int> live;
+    for (int k = 0; k < n; ++k)
+      for (int i = 0; i < m_.rows; ++i)
+        if (mat[static_cast<size_t>(i) * n + k] != 0) {
+          live.push_back(k);
+          break;
+        }
+    bool any = false;
+    for (int i = 0; i < m_.rows && !live.empty(); ++i) {
+      int64_t *row = mat.data() + static_cast<size_t>(i) * n;
+      int64_t lo = row[live[0]];
+      int64_t hi = lo;
+      int64_t best = 0;
+      for (int k : live) {
+        lo = std::min(lo, row[k]);
+        hi = std::max(hi, row[k]);
+        best += csd_weight(row[k]);
+      }
+      if (hi - lo > 4096)
+        continue;
+      for (int64_t c = lo; c <= hi; ++c) {
+        int64_t w = csd_weight(c);
+        for (int k : live)
+          w += csd_weight(row[k] - c);
+        if (w < best) {
+          best = w;
+          offsets[i] = c;
+        }
+      }
+      for (int k : live)
+        row[k] -= offsets[i];
+      any = any || offsets[i] != 0;
+    }
+    if (!any)
+      return -1;
+    std::vector<Term> terms;
+    for (int k : live)
+      terms.push_back(Term{ids[k], 0, 1});
+    return sum_terms(terms).id;
   }
 
   // ---- values -------------------------------------------------------------------------
@@ -258,6 +511,7 @@ private:
     adders_.push_back(op);
     const int id = static_cast<int>(values_.size());
     values_.push_back(std::move(v));
+    value_rows_.emplace_back();
     if (opt_.share)
       made_.emplace(key, id);
     return id;
@@ -266,20 +520,13 @@ private:
   // ---- common-subexpression elimination ---------------------------------------------
 
   void bump(uint64_t key, int delta) {
-    auto [it, fresh] = counts_.try_emplace(key, 0);
-    (void)fresh;
-    it->second += delta;
-    HGQC_ASSERT(it->second >= 0, "CMVM: negative pattern count");
-    if (it->second == 0)
-      counts_.erase(it);
+    const int c = counts_.add(key, delta);
+    HGQC_ASSERT(c >= 0, "CMVM: negative pattern count");
     if (delta > 0)
       touched_.push_back(key);
   }
 
-  int raw_count(uint64_t key) const {
-    auto it = counts_.find(key);
-    return it == counts_.end() ? 0 : it->second;
-  }
+  int raw_count(uint64_t key) const { return counts_.get(key); }
 
   /// The count used for selection: the raw pair count, or the real number of disjoint,
   /// depth-feasible occurrences when it was measured at this raw count.
@@ -305,6 +552,7 @@ private:
     for (const Term &u : rows_[row])
       bump(pack(pattern_of(t, u)), +1);
     rows_[row].push_back(t);
+    value_rows_[t.id].push_back(row);
   }
 
   void remove_term(int row, int id, int shift) {
@@ -314,6 +562,8 @@ private:
     HGQC_ASSERT(it != terms.end(), "CMVM: term to remove not found");
     const Term t = *it;
     terms.erase(it);
+    std::vector<int> &vr = value_rows_[id];
+    vr.erase(std::find(vr.begin(), vr.end(), row));
     for (const Term &u : terms)
       bump(pack(pattern_of(t, u)), -1);
   }
@@ -326,27 +576,34 @@ private:
   };
 
   /// Disjoint occurrences of `p`, keeping every row within the depth limit.
-  std::vector<Occurrence> occurrences(const Pattern &p) const {
+  std::vector<Occurrence> occurrences(const Pattern &p) {
     std::vector<Occurrence> out;
     const int dlo = values_[p.lo].depth;
     const int dhi = values_[p.hi].depth;
     const uint64_t grow =
         (uint64_t{1} << (std::max(dlo, dhi) + 1)) - (uint64_t{1} << dlo) - (uint64_t{1} << dhi);
-    for (int i = 0; i < m_.rows; ++i) {
+    std::vector<int> &rows = scratch_rows_;
+    rows = value_rows_[p.lo];
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    std::vector<int> &los = scratch_lo_;
+    std::vector<int> &his = scratch_hi_;
+    for (int i : rows) {
       const std::vector<Term> &terms = rows_[i];
-      std::vector<int> los;
-      std::vector<int> his;
+      los.clear();
+      his.clear();
       for (int k = 0; k < static_cast<int>(terms.size()); ++k) {
         if (terms[k].id == p.lo)
           los.push_back(k);
         if (terms[k].id == p.hi)
           his.push_back(k);
       }
-      if (los.empty() || his.empty())
+      if (his.empty())
         continue;
       std::sort(los.begin(), los.end(),
                 [&](int x, int y) { return terms[x].shift < terms[y].shift; });
-      std::vector<char> used(terms.size(), 0);
+      scratch_used_.assign(terms.size(), 0);
+      std::vector<char> &used = scratch_used_;
       uint64_t load = load_[i];
       for (int k : los) {
         if (used[k])
@@ -368,6 +625,40 @@ private:
       }
     }
     return out;
+  }
+
+  /// Checks a popped heap entry: false when stale, or when fewer disjoint (depth-feasible)
+  /// occurrences exist than its count (the real count is then recorded and re-queued);
+  /// otherwise true with the occurrences in `occ`.
+  bool take(const Candidate &c, std::priority_queue<Candidate> &heap,
+            std::vector<Occurrence> &occ) {
+    const int eff = effective_count(c.key);
+    if (eff != c.count || eff < 2)
+      return false;
+    occ = occurrences(unpack(c.key));
+    const int real = static_cast<int>(occ.size());
+    if (real < eff) {
+      capped_[c.key] = {raw_count(c.key), real};
+      if (real >= 2)
+        heap.push(candidate(c.key, real));
+      return false;
+    }
+    return true;
+  }
+
+  /// How many pairs of terms that form a pattern occurring at least `count` times the
+  /// substitution of `occ` would break.
+  int64_t damage(const std::vector<Occurrence> &occ, int count) const {
+    int64_t d = 0;
+    for (const Occurrence &o : occ)
+      for (const Term &u : rows_[o.row]) {
+        if ((u.id == o.lo.id && u.shift == o.lo.shift) ||
+            (u.id == o.hi.id && u.shift == o.hi.shift))
+          continue;
+        d += raw_count(pack(pattern_of(o.lo, u))) >= count;
+        d += raw_count(pack(pattern_of(o.hi, u))) >= count;
+      }
+    return d;
   }
 
   void eliminate_common_subexpressions() {
@@ -392,18 +683,35 @@ private:
     while (!heap.empty()) {
       const Candidate top = heap.top();
       heap.pop();
-      const int eff = effective_count(top.key);
-      if (eff != top.count || eff < 2)
-        continue; // stale entry
-      const Pattern p = unpack(top.key);
-      std::vector<Occurrence> occ = occurrences(p);
-      const int real = static_cast<int>(occ.size());
-      if (real < eff) {
-        capped_[top.key] = {raw_count(top.key), real};
-        if (real >= 2)
-          heap.push(candidate(top.key, real));
+      std::vector<Occurrence> occ;
+      if (!take(top, heap, occ))
         continue;
+      // Among up to `pool` candidates with the same count (in priority order), take the
+      // one whose occurrences break the fewest pairs of patterns at least that frequent.
+      std::vector<std::pair<Candidate, std::vector<Occurrence>>> pool;
+      pool.emplace_back(top, std::move(occ));
+      while (static_cast<int>(pool.size()) < recipe_.pool && !heap.empty() &&
+             heap.top().count == top.count) {
+        const Candidate c = heap.top();
+        heap.pop();
+        std::vector<Occurrence> o;
+        if (take(c, heap, o))
+          pool.emplace_back(c, std::move(o));
       }
+      size_t best = 0;
+      int64_t best_damage = 0;
+      for (size_t k = 0; k < pool.size() && pool.size() > 1; ++k) {
+        const int64_t d = damage(pool[k].second, top.count);
+        if (k == 0 || d < best_damage) {
+          best_damage = d;
+          best = k;
+        }
+      }
+      for (size_t k = 0; k < pool.size(); ++k)
+        if (k != best)
+          heap.push(pool[k].first);
+      const Pattern p = unpack(pool[best].first.key);
+      occ = std::move(pool[best].second);
       const int v = make_value(p);
       const int dv = values_[v].depth;
       for (const Occurrence &o : occ) {
@@ -460,8 +768,16 @@ private:
   std::vector<Value> values_;
   std::vector<AdderOp> adders_;
   std::vector<std::vector<Term>> rows_;
-  std::vector<uint64_t> load_; ///< per row: sum of 2^depth over its terms
-  std::unordered_map<uint64_t, int> counts_;
+  Recipe recipe_;
+  std::vector<int> row_parent_;              ///< per row: the row whose output it adds, or -1
+  std::vector<int> row_order_;               ///< rows in the order they are summed (parents first)
+  std::vector<uint64_t> load_;               ///< per row: sum of 2^depth over its terms
+  std::vector<std::vector<int>> value_rows_; ///< per value: the row of each of its terms
+  std::vector<int> scratch_rows_;            ///< buffers of occurrences()
+  std::vector<int> scratch_lo_;
+  std::vector<int> scratch_hi_;
+  std::vector<char> scratch_used_;
+  CountMap counts_;
   std::unordered_map<uint64_t, std::pair<int, int>> capped_;
   std::unordered_map<uint64_t, int> made_;
   std::vector<uint64_t> touched_;
@@ -530,19 +846,18 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
                       " is below the " + std::to_string(need) + " levels this matrix needs");
     limit = std::min(*options.max_depth, kMaxDepth);
   }
-  if (!options.share || limit || m.cols < 2)
-    return CmvmBuilder(m, options).run(limit);
-  // Unconstrained depth: column-difference decompositions of one and two levels, and
-  // (for matrices up to 1024 entries, where it is cheap) the plain greedy; the fewest
-  // adders wins, earlier on ties.
-  AdderGraph g = CmvmBuilder(m, options).run(limit, 1);
-  AdderGraph d = CmvmBuilder(m, options).run(limit, 2);
-  if (d.adders.size() < g.adders.size())
-    g = std::move(d);
-  if (static_cast<int64_t>(m.rows) * m.cols <= 1024) {
-    AdderGraph p = CmvmBuilder(m, options).run(limit);
-    if (p.adders.size() < g.adders.size())
-      g = std::move(p);
+  if (!options.share || limit || m.rows == 0 || m.cols == 0)
+    return CmvmBuilder(m, options).run(limit, Recipe{});
+  // Unconstrained depth: the first recipes of kRecipes (kLargeRecipes above 1200 entries),
+  // fewer the larger the matrix to bound the time; the fewest adders wins, earlier on ties.
+  const int64_t entries = static_cast<int64_t>(m.rows) * m.cols;
+  const size_t tries = entries <= 100 ? 12 : entries <= 300 ? 8 : entries <= 1200 ? 4 : 3;
+  AdderGraph g;
+  for (size_t k = 0; k < tries; ++k) {
+    const Recipe &r = entries > 1200 ? kLargeRecipes[k] : kRecipes[k];
+    AdderGraph d = CmvmBuilder(m, options).run(limit, r);
+    if (k == 0 || d.adders.size() < g.adders.size())
+      g = std::move(d);
   }
   return g;
 }

@@ -107,8 +107,10 @@ void add_emit_verilog(CLI::App &app, Action &action) {
       ->required();
   cmd->add_option("--top", o->top, "Top module name (default: the model's file name)");
   cmd->add_option("--max-adder-depth", o->max_depth,
-                  "Adder levels per pipeline stage (default: one stage, all combinational)");
-  cmd->add_option("--stages", o->stages, "Number of pipeline stages instead");
+                  "Adder levels per pipeline stage (default: one stage, all combinational)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--stages", o->stages, "Number of pipeline stages instead")
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--cmvm-depth-slack", o->slack,
                   "Adder levels each constant product may use beyond its minimum, or 'free' "
                   "(fewest adders, deepest logic)")

@@ -3,8 +3,8 @@
 # the bundled default model (a 16-64-32-32-5 jet-tagger-shaped MLP exported from PyTorch):
 # import and normalise it, print the graph, evaluate a batch and check it against PyTorch.
 # Then it quantizes a bundled CNN uniformly (8 and 4/6 bits) from calibration data, prints its
-# fixed-point ranges and EBOPs, and runs it in the exact integer emulator.
-# (Training, Verilog emission and Verilator verification are not implemented yet.)
+# fixed-point ranges and EBOPs, runs it in the exact integer emulator, emits the 8-bit model as
+# pipelined Verilog and verifies it bit for bit under Verilator. (Training is not implemented yet.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -34,3 +34,9 @@ for bits in 8_8 4_6; do
   build/hgqc run --fixed $out/cnn_relu_$bits.onnx -i ${c}_calib.npy --labels ${c}_calib_labels.npy \
     --trace-overflow | tail -3
 done
+echo
+echo "== hgqc emit-verilog $out/cnn_relu_8_8.onnx (3 adder levels per pipeline stage)"
+build/hgqc emit-verilog $out/cnn_relu_8_8.onnx -o $out/rtl --max-adder-depth 3
+echo
+echo "== hgqc verify $out/rtl (Verilator, 100000 vectors: calibration rows, rows x2, random)"
+build/hgqc verify $out/rtl --model $out/cnn_relu_8_8.onnx --data ${c}_calib.npy

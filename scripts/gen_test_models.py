@@ -218,6 +218,21 @@ def fixed_errors():
              init("fw", np.array(20, np.int64)),
              init("w", np.full((4, 4), 3.0, np.float32))]
     save(model(nodes, [x], [y], inits, opsets=hq), "errors", "fixed_accumulator_too_wide.onnx")
+    # Hardware errors (emit-verilog): a product of two run-time values (a multiplier), and a
+    # 36-bit operand of a constant product (the adder-graph optimiser takes at most 32).
+    nodes = [helper.make_node("FixedQuant", ["x", "k", "i8", "f8"], ["xq"], name="fq_x",
+                              domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
+             helper.make_node("Mul", ["xq", "xq"], ["y"], name="square")]
+    inits = [init("k", np.array(1, np.int64)), init("i8", np.array(3, np.int64)),
+             init("f8", np.array(4, np.int64))]
+    save(model(nodes, [x], [y], inits, opsets=hq), "errors", "hw_runtime_product.onnx")
+    nodes = [helper.make_node("FixedQuant", ["x", "k", "ix", "fx"], ["xq"], name="fq_x",
+                              domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
+             helper.make_node("MatMul", ["xq", "w"], ["y"], name="wide_input_mm")]
+    inits = [init("k", np.array(1, np.int64)), init("ix", np.array(16, np.int64)),
+             init("fx", np.array(19, np.int64)),
+             init("w", np.full((4, 4), 3.0, np.float32))]
+    save(model(nodes, [x], [y], inits, opsets=hq), "errors", "hw_operand_too_wide.onnx")
     q = helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="quant0",
                          domain="qonnx.custom_op.general", signed=1, narrow=0,
                          rounding_mode="ROUND")

@@ -99,11 +99,14 @@ Netlist lower_graph(const Graph &g, const RangeAnalysis &ra, const CmvmBuildFn &
         HGQC_ASSERT(out[k].size() == r.el.size(),
                     n.name + ": lowered " + std::to_string(out[k].size()) + " signals for " +
                         std::to_string(r.el.size()) + " elements");
+        // Adder graphs bound their results by interval arithmetic, which can be looser
+        // than the range analysis: narrow every signal to its exact range.
         for (size_t e = 0; e < r.el.size(); ++e) {
-          const NetRef &s = out[k][e];
+          NetRef &s = out[k][e];
           HGQC_ASSERT(s.zero() || r.el[e].zero() || s.f <= r.el[e].f,
                       n.name + ": element " + std::to_string(e) + " on a finer grid (2^-" +
                           std::to_string(s.f) + ") than its range " + r.el[e].str());
+          s = net.tighten(s, r.el[e]);
         }
         sig[v] = std::move(out[k]);
       }

@@ -269,6 +269,7 @@ NetRef Netlist::requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMod
     n.a = r.node;
     n.sa = sa;
     n.bits = fmt.width();
+    n.wrap_signed = fmt.k != 0;
     n.lo = fmt.qmin();
     n.hi = fmt.qmax();
     return fold_or_push(n, fmt.f);
@@ -282,6 +283,21 @@ NetRef Netlist::requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMod
   n.lo = std::max(std::min(L, qhi), qlo);
   n.hi = std::min(std::max(H, qlo), qhi);
   return fold_or_push(n, fmt.f);
+}
+
+NetRef Netlist::tighten(NetRef r, const Interval &iv) {
+  if (r.zero() || iv.zero())
+    return {};
+  HGQC_ASSERT(r.f <= iv.f, "tighten: the signal is on a finer grid than its range");
+  NetNode &n = nodes[static_cast<size_t>(r.node)];
+  int d = iv.f - r.f;                            // node integer = value on iv's grid / 2^d
+  Int128 lo = -((-iv.lo) >> d), hi = iv.hi >> d; // ceil and floor
+  n.lo = std::max(n.lo, lo);
+  n.hi = std::min(n.hi, hi);
+  HGQC_ASSERT(n.lo <= n.hi, "tighten: disjoint bounds");
+  if (n.lo == 0 && n.hi == 0)
+    return {};
+  return r;
 }
 
 Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
@@ -306,7 +322,7 @@ Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
   case NetOp::Round:
     return round_shift(va(), n.shift, n.rnd);
   case NetOp::Wrap:
-    return wrap_bits(va(), n.bits, n.lo < 0);
+    return wrap_bits(va(), n.bits, n.wrap_signed);
   case NetOp::Clamp:
     return std::min(std::max(va(), n.clo), n.chi);
   }

@@ -37,7 +37,7 @@ enum class NetOp : uint8_t {
   Max,   ///< max(a << sa, b << sb)
   Round, ///< floor((a + c) / 2^shift): c = 0 (TRN), 2^(shift-1) (RND), or
          ///< 2^(shift-1) - 1 + bit `shift` of a (RND_CONV: half to even)
-  Wrap,  ///< the low `bits` bits of a << sa, two's complement when lo < 0
+  Wrap,  ///< the low `bits` bits of a << sa, two's complement when `wrap_signed`
   Clamp, ///< min(max(a << sa, clo), chi)
 };
 
@@ -54,6 +54,7 @@ struct NetNode {
   int shift = 0;                  ///< Round: bits shifted out
   RoundMode rnd = RoundMode::TRN; ///< Round: rounding mode
   int bits = 0;                   ///< Wrap: kept bits
+  bool wrap_signed = false;       ///< Wrap: the kept bits are two's complement
   Int128 clo = 0, chi = 0;        ///< Clamp: bounds
   int64_t index = 0;              ///< Input: element of the input bus
   int32_t layer = -1;             ///< IR node (index into Netlist::layers) that built it
@@ -104,6 +105,10 @@ struct Netlist {
   NetRef max(NetRef a, NetRef b);
   /// min(max(a, lo * 2^-f), hi * 2^-f) on the grid f (lo <= hi).
   NetRef clamp(NetRef a, Int128 lo, Int128 hi, int f);
+  /// `r` known (by the exact range analysis) to lie in `iv`: narrows its node's bounds to
+  /// that interval on the ref's grid, or gives the constant zero when iv is zero. Sound for
+  /// every use of the node, since the node's value is the same wherever it is read.
+  NetRef tighten(NetRef r, const Interval &iv);
   /// a quantized to `fmt` exactly as quantize_int does (round, then wrap or saturate);
   /// the result is on the grid fmt.f (or the constant zero).
   NetRef requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMode ovf);

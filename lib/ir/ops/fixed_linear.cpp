@@ -212,9 +212,9 @@ int log2_exact(int64_t n) {
 namespace {
 // q * 2^s for a coefficient; UserError when it leaves the 62 bits shift-and-add logic takes.
 Int128 coef_shift(Int128 q, int s) {
-  HGQC_ASSERT(s >= 0, "a product term on a finer grid than its output");
   if (q == 0)
     return 0;
+  HGQC_ASSERT(s >= 0, "a product term on a finer grid than its output");
   Int128 m = q < 0 ? -q : q;
   if (s > 62 || (m >> (62 - s)) != 0)
     throw UserError("a constant coefficient " + int128_str(q) + " * 2^" + std::to_string(s) +

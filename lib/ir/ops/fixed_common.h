@@ -129,6 +129,9 @@ template <bool Negate> struct AlignedSum {
                            const Interval &y) {
     return sum_fixed(qa, a, qb, b, y, Negate);
   }
+  // Partial derivatives (training).
+  static double da(double, double) { return 1.0; }
+  static double db(double, double) { return Negate ? -1.0 : 1.0; }
 };
 
 // ---- Ops whose outputs copy input elements ---------------------------------------------
@@ -153,6 +156,27 @@ std::vector<ValueRange> copy_range_hook(const Node &n, Ranges in, Consts c) {
 template <EvalFn Eval, int NData>
 std::vector<FixedTensor> copy_eval_fixed_hook(const Node &n, FixedIns in, const FixedContext &ctx) {
   return copy_eval_fixed(Eval, NData, n, in, ctx);
+}
+
+/// The copy family's training forward: output element k is the input element that the op's
+/// float evaluation maps it to (traced on element numbers once per input shapes and cached).
+/// Inputs beyond n_data are read from TrainContext::consts.
+void copy_train_forward(EvalFn eval, int n_data, const Node &n, TrainIns in, TrainOuts out,
+                        TrainContext &ctx);
+/// The copy family's backward: each output gradient is added to the input element it copies.
+void copy_backward(EvalFn eval, int n_data, const Node &n, TrainIns in, TrainIns out, TrainIns dout,
+                   TrainOuts din, TrainContext &ctx);
+
+/// copy_train_forward as an OpDef hook.
+template <EvalFn Eval, int NData>
+void copy_train_forward_hook(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) {
+  copy_train_forward(Eval, NData, n, in, out, ctx);
+}
+/// copy_backward as an OpDef hook.
+template <EvalFn Eval, int NData>
+void copy_backward_hook(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
+                        TrainContext &ctx) {
+  copy_backward(Eval, NData, n, in, out, dout, din, ctx);
 }
 
 } // namespace hgqc::ops

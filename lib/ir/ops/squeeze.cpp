@@ -68,6 +68,8 @@ const OpDef op_def_Squeeze = {"Squeeze",
                               &ops::copy_range_hook<&eval, 1>,
                               &ops::copy_eval_fixed_hook<&eval, 1>,
                               nullptr,
-                              &export_form};
+                              &export_form,
+                              &ops::copy_train_forward_hook<&eval, 1>,
+                              &ops::copy_backward_hook<&eval, 1>};
 
 } // namespace hgqc

@@ -74,6 +74,10 @@ const OpDef op_def_Transpose = {"Transpose",
                                 &infer,
                                 &eval,
                                 &ops::copy_range_hook<&eval, 1>,
-                                &ops::copy_eval_fixed_hook<&eval, 1>};
+                                &ops::copy_eval_fixed_hook<&eval, 1>,
+                                nullptr,
+                                nullptr,
+                                &ops::copy_train_forward_hook<&eval, 1>,
+                                &ops::copy_backward_hook<&eval, 1>};
 
 } // namespace hgqc

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <stdexcept>
 
 namespace hgqc::cli {
 
@@ -20,5 +21,13 @@ void add_quantize(CLI::App &app, Action &action);
 void add_convert(CLI::App &app, Action &action);
 /// `hgqc ops`: lists the supported ops.
 void add_ops(CLI::App &app, Action &action);
+/// `hgqc train MODEL --data D -o DIR`: HGQ training to a Pareto front of quantized models.
+void add_train(CLI::App &app, Action &action);
+
+/// Thrown when the user stopped a command (Ctrl-C) after it left its outputs consistent;
+/// main exits 130.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 } // namespace hgqc::cli

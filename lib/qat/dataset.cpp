@@ -69,12 +69,8 @@ Dataset load_dataset(const DataSource &src, const std::string &input_name, const
   for (int64_t j = 0; j < d.x.numel(); ++j)
     d.xf[static_cast<size_t>(j)] = static_cast<float>(d.x[j]);
 
-  if (!task) {
-    bool ints = y.numel() == d.n && outputs > 1;
-    for (int64_t j = 0; ints && j < y.numel(); ++j)
-      ints = y[j] == std::floor(y[j]);
-    task = ints ? TaskKind::Classify : TaskKind::Regress;
-  }
+  if (!task) // one value per sample for several outputs can only be a class label
+    task = y.numel() == d.n && outputs > 1 ? TaskKind::Classify : TaskKind::Regress;
   if (*task == TaskKind::Classify) {
     if (y.numel() != d.n)
       throw UserError("has " + std::to_string(y.numel()) + " labels for " + std::to_string(d.n) +

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <unistd.h>
 
 namespace hgqc::cli {
@@ -17,7 +18,7 @@ struct TrainArgs {
   TrainOptions o;
   std::vector<std::string> data, val;
   std::string targets, val_targets, task = "auto", optimizer = "adam", beta = "const",
-                                    normalize = "none", init_f = "8", share;
+                                    normalize = "none", init_f = "auto,8", share;
   bool no_calibrate = false;
 };
 
@@ -84,10 +85,16 @@ void run_train(TrainArgs &a) {
     throw UserError("--normalize '" + a.normalize + "' is not none, scale or standard");
   try {
     size_t c = a.init_f.find(','), used = 0;
-    o.init_f_weight = std::stof(a.init_f.substr(0, c), &used);
-    if (used != (c == std::string::npos ? a.init_f.size() : c))
-      throw std::invalid_argument(a.init_f);
-    o.init_f_act = o.init_f_weight;
+    std::string w = a.init_f.substr(0, c);
+    if (w == "auto") {
+      o.init_f_weight = std::numeric_limits<float>::quiet_NaN();
+      o.init_f_act = 8;
+    } else {
+      o.init_f_weight = std::stof(w, &used);
+      if (used != w.size())
+        throw std::invalid_argument(a.init_f);
+      o.init_f_act = o.init_f_weight;
+    }
     if (c != std::string::npos) {
       std::string rest = a.init_f.substr(c + 1);
       o.init_f_act = std::stof(rest, &used);
@@ -170,7 +177,8 @@ void add_train(CLI::App &app, Action &action) {
                   "Calibration widens traced activation ranges by this factor (>= 1)")
       ->capture_default_str();
   cmd->add_option("--init-f", a->init_f,
-                  "Initial fractional bits: F for all, or W,A for weights and activations")
+                  "Initial fractional bits: F for all, or W,A for weights and activations; W = "
+                  "auto: per tensor, those of an 8-bit format covering its largest weight")
       ->capture_default_str();
   cmd->add_option("--share-act-axes", a->share,
                   "Activation quantizers share f along these axes of a sample's dims with the "

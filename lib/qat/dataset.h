@@ -31,7 +31,8 @@ struct DataSource {
 /// outputs per sample: shapes must match (a tensor with the right per-sample size is
 /// reshaped), values must be finite, labels integers in [0, outputs). When `task` is empty it
 /// is decided here and set: one value per sample and more than one output give classification
-/// (the values must then be integer labels), anything else regression. Throws UserError naming the file (and row).
+/// (the values must then be integer labels), anything else regression. Throws UserError naming the
+/// file (and row).
 Dataset load_dataset(const DataSource &src, const std::string &input_name, const Dims &sample,
                      int64_t outputs, std::optional<TaskKind> &task);
 

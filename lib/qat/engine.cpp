@@ -330,9 +330,16 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
         if (!weight && !dyn)
           throw UserError("quantizer of a value that is neither a weight nor computed per sample");
         Dims dims = weight ? g_.values[x].constant->shape() : range_dims(g_.values[x].type.dims);
+        float f0 = weight ? opt.init_f_weight : opt.init_f_act;
+        if (std::isnan(f0)) { // 8 bits with the sign, covering the largest magnitude
+          double mx = 0;
+          for (double v : g_.values[x].constant->data())
+            mx = std::max(mx, std::fabs(v));
+          int i = mx > 0 ? static_cast<int>(std::floor(std::log2(mx))) + 1 : 0;
+          f0 = std::clamp(static_cast<float>(7 - i), kMinFrac, kMaxFrac);
+        }
         m.quant_of[ni] = static_cast<int>(quants_.size());
-        quants_.push_back(make_quantizer(static_cast<int>(ni), weight, dims,
-                                         weight ? opt.init_f_weight : opt.init_f_act,
+        quants_.push_back(make_quantizer(static_cast<int>(ni), weight, dims, f0,
                                          weight ? std::vector<int64_t>{} : opt.act_share_axes));
       }
     } catch (const UserError &e) {

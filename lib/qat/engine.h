@@ -8,6 +8,7 @@
 
 #include <any>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +25,9 @@ enum class TaskKind {
 struct EngineOptions {
   int threads = 1; ///< workers over the batch (results depend on it)
   TaskKind task = TaskKind::Classify;
-  float init_f_weight = 8;   ///< initial fractional bits of weights and biases
+  /// Initial fractional bits of weights and biases; NaN: per tensor, those of an 8-bit format
+  /// covering the tensor's largest magnitude (as `hgqc quantize --bits 8` would choose).
+  float init_f_weight = std::numeric_limits<float>::quiet_NaN();
   float init_f_act = 8;      ///< initial fractional bits of activations and inputs
   float range_decay = 1e-3f; ///< per step, running activation ranges shrink by this factor
   /// Axes (of an activation's dims, batch 1) along which activation quantizers share f;

@@ -167,8 +167,9 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
     throw UserError("--val-split must lie strictly between 0 and 1");
   if (opt.eval_every < 1)
     throw UserError("--eval-every must be at least 1");
-  if (opt.init_f_weight < kMinFrac || opt.init_f_weight > kMaxFrac || opt.init_f_act < kMinFrac ||
-      opt.init_f_act > kMaxFrac)
+  if ((!std::isnan(opt.init_f_weight) &&
+       (opt.init_f_weight < kMinFrac || opt.init_f_weight > kMaxFrac)) ||
+      !(opt.init_f_act >= kMinFrac && opt.init_f_act <= kMaxFrac))
     throw UserError("--init-f must lie in [" + fmt("%g", kMinFrac) + ", " + fmt("%g", kMaxFrac) +
                     "]");
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +46,8 @@ struct TrainOptions {
   double beta0 = 1e-6, beta1 = 1e-3, target_ebops = 0;
   double gamma = 0;
   double cover = 1.0;
-  float init_f_weight = 8, init_f_act = 8;
+  float init_f_weight = std::numeric_limits<float>::quiet_NaN(); ///< NaN: see EngineOptions
+  float init_f_act = 8;
   std::vector<int64_t> act_share_axes; ///< see EngineOptions
   Normalize normalize = Normalize::None;
   int eval_every = 1; ///< evaluate (and maybe save) a checkpoint every this many epochs

@@ -157,7 +157,8 @@ TEST_CASE("Conv backward matches finite differences (2-D pads, strides, groups; 
   {
     ModelBuilder b;
     b.input("x", {-1, 4, 5, 5}).output("y");
-    b.init("w", {6, 2, 3, 3}, std::vector<double>(108, 0.1)).init("b", {6}, std::vector<double>(6, 0.));
+    b.init("w", {6, 2, 3, 3}, std::vector<double>(108, 0.1))
+        .init("b", {6}, std::vector<double>(6, 0.));
     auto &n = b.node("Conv", {"x", "w", "b"}, {"y"});
     ModelBuilder::attr_int(n, "group", 2);
     ModelBuilder::attr_ints(n, "pads", {1, 0, 1, 1});
@@ -268,10 +269,10 @@ TEST_CASE("HGQ activation quantizer: rounding, pruning and the surrogate gradien
   x.shape = {2, 3};
   x.v = {0.3f, -0.61f, 0.01f, 2.9f, 0.124f, 0.004f};
   hgq_act_forward(q, x, y, bmin, bmax);
-  CHECK(y.v[0] == 0.25f);  // round(1.2) / 4
-  CHECK(y.v[1] == -0.5f);  // round(-2.44) / 4
-  CHECK(y.v[2] == 0.0f);   // pruned
-  CHECK(y.v[3] == 3.0f);   // round(11.6) / 4
+  CHECK(y.v[0] == 0.25f); // round(1.2) / 4
+  CHECK(y.v[1] == -0.5f); // round(-2.44) / 4
+  CHECK(y.v[2] == 0.0f);  // pruned
+  CHECK(y.v[3] == 3.0f);  // round(11.6) / 4
   dy.shape = x.shape;
   dy.v = {1, 2, 3, 4, 5, 6};
   std::vector<float> eg(3, 0.0f);

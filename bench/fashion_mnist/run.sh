@@ -34,8 +34,8 @@ q8_acc=$("$hgqc" run --fixed "$work/w8a8.onnx" -i $test_x --labels $test_y | awk
 # 3. HGQ: one run from the float model, beta rising log-linearly.
 rm -rf "$work/hgq"
 start=$(date +%s)
-"$hgqc" train "$work/float.onnx" "${tr[@]}" "${val[@]}" -o "$work/hgq" --epochs 60 --batch 512 \
-  --lr 2e-3 --threads 2 --beta-schedule log --beta0 1e-7 --beta1 3e-4 --init-f auto,4 \
+"$hgqc" train "$work/float.onnx" "${tr[@]}" "${val[@]}" -o "$work/hgq" --epochs 80 --batch 512 \
+  --lr 2e-3 --threads 2 --beta-schedule log --beta0 1e-7 --beta1 3e-5 --init-f auto,4 \
   >"$work/front.txt" 2>"$work/train.log"
 secs=$(( $(date +%s) - start ))
 
@@ -46,7 +46,7 @@ printf '%-46s %10s %12s\n' "hgqc quantize --bits 8,8" "$q8_acc" "$q8_ebops"
 tail -n +2 "$work/hgq/front.csv" | sort -t, -k7 -n | while IFS=, read -r f ep c t acc mse e o; do
   printf '%-46s %10s %12s\n' "hgqc train front: $f" "$acc" "$e"
 done
-echo "(hgqc train: 60 epochs, ${secs} s wall on this machine; front files in $work/hgq)"
+echo "(hgqc train: 80 epochs, ${secs} s wall on this machine; front files in $work/hgq)"
 awk -F, -v fa="$float_acc" -v qa="$q8_acc" -v qe="$q8_ebops" 'NR > 1 {
     if ($5 > best) best = $5
     if ($7 * 10 <= qe && $5 >= qa - 0.02 && (small == "" || $7 < small)) { small = $7; sacc = $5 }

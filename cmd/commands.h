@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <stdexcept>
 
 namespace hgqc::cli {
 
@@ -24,5 +25,13 @@ void add_emit_verilog(CLI::App &app, Action &action);
 void add_verify(CLI::App &app, Action &action);
 /// `hgqc ops`: lists the supported ops.
 void add_ops(CLI::App &app, Action &action);
+/// `hgqc train MODEL --data D -o DIR`: HGQ training to a Pareto front of quantized models.
+void add_train(CLI::App &app, Action &action);
+
+/// Thrown when the user stopped a command (Ctrl-C) after it left its outputs consistent;
+/// main exits 130.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 } // namespace hgqc::cli

@@ -10,7 +10,7 @@
 
 namespace {
 /// Exit codes (docs/cli.md).
-constexpr int kExitOk = 0, kExitInternal = 1, kExitUser = 2, kExitCheck = 3;
+constexpr int kExitOk = 0, kExitInternal = 1, kExitUser = 2, kExitCheck = 3, kExitInterrupted = 130;
 
 std::string one_line(std::string s) {
   for (char &c : s)
@@ -37,6 +37,7 @@ int main(int argc, char **argv) {
   hgqc::cli::add_emit_verilog(app, action);
   hgqc::cli::add_verify(app, action);
   hgqc::cli::add_ops(app, action);
+  hgqc::cli::add_train(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -58,6 +59,9 @@ int main(int argc, char **argv) {
   } catch (const hgqc::UserError &e) {
     std::cerr << "hgqc: error: " << one_line(e.what()) << "\n";
     return kExitUser;
+  } catch (const hgqc::cli::Interrupted &e) {
+    std::cerr << "hgqc: " << one_line(e.what()) << "\n";
+    return kExitInterrupted;
   } catch (const hgqc::CheckFailed &e) {
     std::cerr << "hgqc: check failed: " << one_line(e.what()) << "\n";
     return kExitCheck;

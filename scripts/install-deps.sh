@@ -8,6 +8,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev  # ONNX protobuf classes
   libcli11-dev libspdlog-dev  # command line, logging
   zlib1g-dev                  # .npz and .gz data files
+  libeigen3-dev               # matrix kernels for training (header-only)
   doctest-dev                 # unit tests
   libonnx-testdata            # ONNX backend node tests (/usr/share/libonnx-testdata)
   dataset-fashion-mnist       # IDX data (/usr/share/datasets/fashion-mnist)

@@ -4,6 +4,7 @@
 #include "ir/fixed.h"
 #include "ir/graph.h"
 #include "ir/netlist.h"
+#include "ir/train.h"
 
 #include <functional>
 #include <span>
@@ -164,6 +165,16 @@ struct OpDef {
   /// nodes where the opset has no single node for it). Throws UserError when the node
   /// cannot be written. Null: default_export_node().
   std::vector<ExportNode> (*export_form)(const Node &n, const ExportContext &ctx) = nullptr;
+  /// Training forward in float32 on a chunk of samples (batched values have them in
+  /// dimension 0; weights and other per-model values are whole): computes every output,
+  /// resizing it. Null when the op cannot be trained through (see `backward`).
+  void (*train_forward)(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) = nullptr;
+  /// Reverse-mode derivative of train_forward: from the inputs, the outputs train_forward
+  /// computed and the gradients of the loss with respect to the outputs (`dout`), writes the
+  /// gradient with respect to input j into din[j] for every non-null din[j] (resized to the
+  /// input's shape and overwritten, not accumulated). Null entries of `in`: omitted inputs.
+  void (*backward)(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
+                   TrainContext &ctx) = nullptr;
 };
 
 #define HGQC_OP(name, domain) extern const OpDef op_def_##name;

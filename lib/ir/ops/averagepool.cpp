@@ -1,6 +1,7 @@
 // AveragePool: mean over each window; pads count in the divisor when count_include_pad = 1.
 // Fixed point: the exact sum of the window, divided by its element count 2^s (which must be
 // a power of two at every position) by moving the exponent: the same integer at f + s.
+// Training: the gradient is shared equally by the elements of each window.
 #include "ir/ops/fixed_linear.h"
 #include "ir/ops/pool_common.h"
 
@@ -112,12 +113,59 @@ std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
   return {y};
 }
 
+// ---- Training --------------------------------------------------------------------------
+
+// The divisor of output position p.
+int64_t divisor(const Node &n, const ops::Taps &t, int64_t p) {
+  return attr_int(n, "count_include_pad", 0) ? t.padded[p] : t.begin[p + 1] - t.begin[p];
+}
+
+void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) {
+  const TrainTensor &x = *in[0];
+  const ops::WindowCache &w = ops::window_cache(n, x.shape, *ctx.cache);
+  Dims yd{x.shape[0], x.shape[1]};
+  yd.insert(yd.end(), w.win.out.begin(), w.win.out.end());
+  TrainTensor &y = *out[0];
+  y.resize(yd);
+  int64_t planes = x.shape[0] * x.shape[1], isz = dims_numel(w.win.in), osz = dims_numel(w.win.out);
+  for (int64_t pl = 0; pl < planes; ++pl)
+    for (int64_t p = 0; p < osz; ++p) {
+      float s = 0;
+      for (int64_t t = w.taps.begin[p]; t < w.taps.begin[p + 1]; ++t)
+        s += x.v[pl * isz + w.taps.off[t]];
+      int64_t d = divisor(n, w.taps, p);
+      y.v[pl * osz + p] = d > 0 ? s / static_cast<float>(d) : 0.0f;
+    }
+}
+
+// Each output's gradient, divided by its divisor, goes to every element of its window.
+void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din,
+              TrainContext &ctx) {
+  if (!din[0])
+    return;
+  const TrainTensor &x = *in[0], &dy = *dout[0];
+  const ops::WindowCache &w = ops::window_cache(n, x.shape, *ctx.cache);
+  din[0]->assign(x.shape, 0.0f);
+  int64_t planes = x.shape[0] * x.shape[1], isz = dims_numel(w.win.in), osz = dims_numel(w.win.out);
+  for (int64_t pl = 0; pl < planes; ++pl)
+    for (int64_t p = 0; p < osz; ++p) {
+      int64_t d = divisor(n, w.taps, p);
+      if (d == 0)
+        continue;
+      float g = dy.v[pl * osz + p] / static_cast<float>(d);
+      for (int64_t t = w.taps.begin[p]; t < w.taps.begin[p + 1]; ++t)
+        din[0]->v[pl * isz + w.taps.off[t]] += g;
+    }
+}
+
 constexpr OpDef make_averagepool() {
   OpDef d{"AveragePool", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.lower = &lower;
   d.export_form = &export_form;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
   return d;
 }
 } // namespace

@@ -1,7 +1,10 @@
 // BatchNormalization (inference): y = (x - mean) / sqrt(var + epsilon) * scale + B,
 // per channel (dimension 1). Training mode is rejected. Folded into a preceding
-// Gemm/MatMul/Conv by the fold_batchnorm pass where possible.
+// Gemm/MatMul/Conv by the fold_batchnorm pass where possible. Training keeps the inference
+// form: mean and var stay constants, scale and B (and, if asked, the statistics) get gradients.
 #include "ir/ops/common.h"
+
+#include <algorithm>
 
 namespace hgqc {
 namespace {
@@ -64,9 +67,76 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   }
   return {r};
 }
+
+// ---- Training (inference form: the statistics are constants, not batch statistics) -----
+
+struct Geom {
+  int64_t nb, c, inner;
+};
+Geom geom(const TrainTensor &x) {
+  int64_t nb = x.shape[0], c = x.shape[1];
+  return {nb, c, x.numel() / std::max<int64_t>(nb * c, 1)};
+}
+
+void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &) {
+  const TrainTensor &x = *in[0];
+  double eps = attr_float(n, "epsilon", kDefaultEpsilon);
+  Geom g = geom(x);
+  TrainTensor &y = *out[0];
+  y.resize(x.shape);
+  for (int64_t ch = 0; ch < g.c; ++ch) {
+    double a = in[1]->v[ch] / std::sqrt(in[4]->v[ch] + eps);
+    auto af = static_cast<float>(a), bf = static_cast<float>(in[2]->v[ch] - in[3]->v[ch] * a);
+    for (int64_t b = 0; b < g.nb; ++b)
+      for (int64_t i = 0; i < g.inner; ++i) {
+        int64_t k = (b * g.c + ch) * g.inner + i;
+        y.v[k] = x.v[k] * af + bf;
+      }
+  }
+}
+
+// With s = 1 / sqrt(var + eps) and xh = (x - mean) * s: dx = dy * scale * s,
+// dscale = sum dy * xh, dB = sum dy, dmean = -sum dy * scale * s,
+// dvar = sum dy * (x - mean) * scale * (-s^3 / 2).
+void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
+  const TrainTensor &x = *in[0], &dy = *dout[0];
+  double eps = attr_float(n, "epsilon", kDefaultEpsilon);
+  Geom g = geom(x);
+  if (din[0])
+    din[0]->resize(x.shape);
+  for (int j = 1; j < 5; ++j)
+    if (din[j])
+      din[j]->assign(in[j]->shape, 0.0f);
+  for (int64_t ch = 0; ch < g.c; ++ch) {
+    double s = 1.0 / std::sqrt(in[4]->v[ch] + eps), sc = in[1]->v[ch], mu = in[3]->v[ch];
+    double sum_dy = 0, sum_dyxc = 0;
+    for (int64_t b = 0; b < g.nb; ++b)
+      for (int64_t i = 0; i < g.inner; ++i) {
+        int64_t k = (b * g.c + ch) * g.inner + i;
+        sum_dy += dy.v[k];
+        sum_dyxc += dy.v[k] * (x.v[k] - mu);
+        if (din[0])
+          din[0]->v[k] = static_cast<float>(dy.v[k] * sc * s);
+      }
+    if (din[1])
+      din[1]->v[ch] = static_cast<float>(sum_dyxc * s);
+    if (din[2])
+      din[2]->v[ch] = static_cast<float>(sum_dy);
+    if (din[3])
+      din[3]->v[ch] = static_cast<float>(-sum_dy * sc * s);
+    if (din[4])
+      din[4]->v[ch] = static_cast<float>(sum_dyxc * sc * (-0.5 * s * s * s));
+  }
+}
+
+constexpr OpDef make_batchnorm() {
+  OpDef d{"BatchNormalization", OpDomain::Onnx, 5, 5, 1, 3, true, &import, &infer, &eval};
+  d.train_forward = &train_forward;
+  d.backward = &backward;
+  return d;
+}
 } // namespace
 
-const OpDef op_def_BatchNormalization = {
-    "BatchNormalization", OpDomain::Onnx, 5, 5, 1, 3, true, &import, &infer, &eval};
+const OpDef op_def_BatchNormalization = make_batchnorm();
 
 } // namespace hgqc

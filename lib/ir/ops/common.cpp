@@ -122,4 +122,27 @@ Tensor map_binary(const Tensor &a, const Tensor &b, DType out,
   return r;
 }
 
+BroadcastIndex::BroadcastIndex(const Dims &from, const Dims &to) {
+  size = dims_numel(from);
+  if (from == to)
+    return;
+  bool suffix = from.size() <= to.size();
+  for (size_t i = 0; suffix && i < from.size(); ++i)
+    suffix = from[i] == to[to.size() - from.size() + i];
+  if (suffix && size > 0) {
+    kind = Suffix;
+    return;
+  }
+  kind = General;
+  general = range_index(from, to);
+}
+
+void reduce_broadcast(const std::vector<float> &g, const Dims &d, const Dims &to,
+                      TrainTensor &out) {
+  out.assign(to, 0.0f);
+  BroadcastIndex ix(to, d);
+  for (size_t j = 0; j < g.size(); ++j)
+    out.v[static_cast<size_t>(ix[static_cast<int64_t>(j)])] += g[j];
+}
+
 } // namespace hgqc::ops

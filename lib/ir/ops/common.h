@@ -73,9 +73,38 @@ template <class Impl> std::vector<ValueType> infer_unary(const Node &, Ins in, C
   require_float(in[0]->dtype, "input");
   return {*in[0]};
 }
+/// Training forward of the unary family: Impl::apply per element, in float32.
+template <class Impl>
+void train_forward_unary(const Node &n, TrainIns in, TrainOuts out, TrainContext &) {
+  auto p = Impl::params(n);
+  const TrainTensor &x = *in[0];
+  TrainTensor &y = *out[0];
+  y.resize(x.shape);
+  for (size_t i = 0; i < x.v.size(); ++i)
+    y.v[i] = static_cast<float>(Impl::apply(p, x.v[i]));
+}
+/// Backward of the unary family: dx = dy * Impl::grad(p, x), Impl's derivative at x.
+template <class Impl>
+void backward_unary(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din,
+                    TrainContext &) {
+  if (!din[0])
+    return;
+  auto p = Impl::params(n);
+  const TrainTensor &x = *in[0], &dy = *dout[0];
+  din[0]->resize(x.shape);
+  for (size_t i = 0; i < x.v.size(); ++i)
+    din[0]->v[i] = dy.v[i] * static_cast<float>(Impl::grad(p, x.v[i]));
+}
+/// The unary family's OpDef; with training hooks when Impl has `static double grad(const P&,
+/// double x)`, the derivative of apply at x.
 template <class Impl> constexpr OpDef unary_op(std::string_view name) {
-  return OpDef{
+  OpDef d{
       name, OpDomain::Onnx, 1, 1, 1, 1, true, &Impl::import, &infer_unary<Impl>, &eval_unary<Impl>};
+  if constexpr (requires { &Impl::grad; }) {
+    d.train_forward = &train_forward_unary<Impl>;
+    d.backward = &backward_unary<Impl>;
+  }
+  return d;
 }
 
 /// Family template for elementwise binary ops with numpy broadcasting: Impl provides
@@ -104,17 +133,71 @@ template <class Impl> std::vector<Tensor> eval_binary(const Node &, Vals in) {
     return is_float(t) ? Impl::apply(a, b) : round_to_dtype(Impl::apply(a, b), t);
   })};
 }
+/// Index of output element j in an operand of dims `from` broadcast to `to`: the identity,
+/// a repeat of a suffix (j % size), or the general map in `general` (filled when needed).
+struct BroadcastIndex {
+  enum { Same, Suffix, General } kind = Same;
+  int64_t size = 0;
+  std::vector<int64_t> general;
+  BroadcastIndex(const Dims &from, const Dims &to);
+  int64_t operator[](int64_t j) const {
+    return kind == Same ? j : kind == Suffix ? j % size : general[static_cast<size_t>(j)];
+  }
+};
+
+/// Training forward of the binary family (numpy broadcasting), in float32.
+template <class Impl>
+void train_forward_binary(const Node &, TrainIns in, TrainOuts out, TrainContext &) {
+  const TrainTensor &a = *in[0], &b = *in[1];
+  Dims d;
+  if (!broadcast_dims(a.shape, b.shape, d))
+    throw UserError("shapes " + dims_str(a.shape) + " and " + dims_str(b.shape) +
+                    " do not broadcast");
+  TrainTensor &y = *out[0];
+  y.resize(d);
+  BroadcastIndex ia(a.shape, d), ib(b.shape, d);
+  for (int64_t j = 0; j < y.numel(); ++j)
+    y.v[j] = static_cast<float>(Impl::apply(a.v[ia[j]], b.v[ib[j]]));
+}
+/// Sums `g` (over dims `d`) down to dims `to` (the broadcast's reverse); see train_kernels.
+void reduce_broadcast(const std::vector<float> &g, const Dims &d, const Dims &to, TrainTensor &out);
+/// Backward of the binary family: Impl::da and Impl::db are the partial derivatives of
+/// apply; gradients of broadcast operands are summed over the stretched dimensions.
+template <class Impl>
+void backward_binary(const Node &, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
+                     TrainContext &) {
+  const TrainTensor &a = *in[0], &b = *in[1], &dy = *dout[0];
+  const Dims &d = out[0]->shape;
+  BroadcastIndex ia(a.shape, d), ib(b.shape, d);
+  std::vector<float> full(dy.v.size());
+  for (int k = 0; k < 2; ++k) {
+    if (!din[k])
+      continue;
+    for (size_t j = 0; j < full.size(); ++j) {
+      double x = a.v[ia[j]], z = b.v[ib[j]];
+      full[j] = dy.v[j] * static_cast<float>(k == 0 ? Impl::da(x, z) : Impl::db(x, z));
+    }
+    reduce_broadcast(full, d, k == 0 ? a.shape : b.shape, *din[k]);
+  }
+}
+/// The binary family's OpDef; with training hooks when Impl has `static double da(double a,
+/// double b)` and `db` (the partial derivatives of apply).
 template <class Impl> constexpr OpDef binary_op(std::string_view name) {
-  return OpDef{name,
-               OpDomain::Onnx,
-               2,
-               2,
-               1,
-               1,
-               true,
-               &import_binary,
-               &infer_binary<Impl>,
-               &eval_binary<Impl>};
+  OpDef d{name,
+          OpDomain::Onnx,
+          2,
+          2,
+          1,
+          1,
+          true,
+          &import_binary,
+          &infer_binary<Impl>,
+          &eval_binary<Impl>};
+  if constexpr (requires { &Impl::da; }) {
+    d.train_forward = &train_forward_binary<Impl>;
+    d.backward = &backward_binary<Impl>;
+  }
+  return d;
 }
 
 } // namespace hgqc::ops

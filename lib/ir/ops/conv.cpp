@@ -2,7 +2,9 @@
 // auto_pad and groups (group = 1, depthwise, or any divisor of the channels). Fixed point:
 // fully unrolled, every output position is its own exact sum of products (fixed_linear.h);
 // EBOPs: the product of the factors' widths over every multiplication of every position.
+// Training: im2col and one GEMM per sample and group; backward by the transposed products.
 #include "ir/ops/fixed_linear.h"
+#include "ir/ops/train_kernels.h"
 #include "ir/ops/window.h"
 
 namespace hgqc {
@@ -186,6 +188,93 @@ std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
       [&](int64_t e) { return ry.el[e].f; }, terms_of(g), bias_of(g))};
 }
 
+// ---- Training --------------------------------------------------------------------------
+
+namespace tk = ops::train;
+
+// The geometry of a training chunk: im2col per sample and group, one GEMM each.
+struct TrainGeom {
+  const ops::WindowCache *w;
+  int64_t nb, cin, m, g, cpg, mpg, isz, osz, ksz;
+  Dims out;
+};
+TrainGeom train_geom(const Node &n, const TrainTensor &x, const TrainTensor &w, TrainContext &ctx) {
+  TrainGeom t;
+  t.w = &ops::window_cache(n, x.shape, *ctx.cache);
+  t.nb = x.shape[0];
+  t.cin = x.shape[1];
+  t.m = w.shape[0];
+  t.g = attr_int(n, "group", 1);
+  t.cpg = w.shape[1];
+  t.mpg = t.m / t.g;
+  if (t.cin != t.cpg * t.g)
+    throw UserError("input has " + std::to_string(t.cin) + " channels; weight " +
+                    dims_str(w.shape) + " expects " + std::to_string(t.cpg * t.g));
+  t.isz = dims_numel(t.w->win.in);
+  t.osz = dims_numel(t.w->win.out);
+  t.ksz = dims_numel(t.w->win.kernel);
+  t.out = {t.nb, t.m};
+  t.out.insert(t.out.end(), t.w->win.out.begin(), t.w->win.out.end());
+  return t;
+}
+
+void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) {
+  const TrainTensor &x = *in[0], &w = *in[1];
+  const TrainTensor *b = in.size() > 2 ? in[2] : nullptr;
+  TrainGeom t = train_geom(n, x, w, ctx);
+  TrainTensor &y = *out[0];
+  y.resize(t.out);
+  std::vector<float> col(static_cast<size_t>(t.cpg * t.ksz * t.osz));
+  for (int64_t s = 0; s < t.nb; ++s)
+    for (int64_t gi = 0; gi < t.g; ++gi) {
+      tk::im2col(t.w->taps, t.cpg, t.isz, t.ksz, t.osz, x.data() + (s * t.cin + gi * t.cpg) * t.isz,
+                 col.data());
+      float *yp = y.data() + (s * t.m + gi * t.mpg) * t.osz;
+      tk::gemm(false, false, t.mpg, t.osz, t.cpg * t.ksz, 1.0f,
+               w.data() + gi * t.mpg * t.cpg * t.ksz, col.data(), 0.0f, yp);
+      if (b)
+        for (int64_t oc = 0; oc < t.mpg; ++oc)
+          for (int64_t p = 0; p < t.osz; ++p)
+            yp[oc * t.osz + p] += b->v[static_cast<size_t>(gi * t.mpg + oc)];
+    }
+}
+
+// dW += dY col^T, dcol = W^T dY scattered back by col2im, db = dY summed over positions.
+void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din,
+              TrainContext &ctx) {
+  const TrainTensor &x = *in[0], &w = *in[1], &dy = *dout[0];
+  TrainGeom t = train_geom(n, x, w, ctx);
+  if (din[0])
+    din[0]->assign(x.shape, 0.0f);
+  if (din[1])
+    din[1]->assign(w.shape, 0.0f);
+  TrainTensor *db = din.size() > 2 ? din[2] : nullptr;
+  if (db)
+    db->assign(in[2]->shape, 0.0f);
+  int64_t rows = t.cpg * t.ksz;
+  std::vector<float> col(static_cast<size_t>(rows * t.osz)), dcol(col.size());
+  for (int64_t s = 0; s < t.nb; ++s)
+    for (int64_t gi = 0; gi < t.g; ++gi) {
+      const float *dyp = dy.data() + (s * t.m + gi * t.mpg) * t.osz;
+      const float *wp = w.data() + gi * t.mpg * rows;
+      if (din[1]) {
+        tk::im2col(t.w->taps, t.cpg, t.isz, t.ksz, t.osz,
+                   x.data() + (s * t.cin + gi * t.cpg) * t.isz, col.data());
+        tk::gemm(false, true, t.mpg, rows, t.osz, 1.0f, dyp, col.data(), 1.0f,
+                 din[1]->data() + gi * t.mpg * rows);
+      }
+      if (din[0]) {
+        tk::gemm(true, false, rows, t.osz, t.mpg, 1.0f, wp, dyp, 0.0f, dcol.data());
+        tk::col2im(t.w->taps, t.cpg, t.isz, t.ksz, t.osz, dcol.data(),
+                   din[0]->data() + (s * t.cin + gi * t.cpg) * t.isz);
+      }
+      if (db)
+        for (int64_t oc = 0; oc < t.mpg; ++oc)
+          for (int64_t p = 0; p < t.osz; ++p)
+            db->v[static_cast<size_t>(gi * t.mpg + oc)] += dyp[oc * t.osz + p];
+    }
+}
+
 constexpr OpDef make_conv() {
   OpDef d{"Conv", OpDomain::Onnx, 2, 3, 1, 1, true, &import, &infer, &eval};
   d.range = &range;
@@ -193,6 +282,8 @@ constexpr OpDef make_conv() {
   d.ebops = &ebops;
   d.lower = &lower;
   d.export_form = &export_form;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
   return d;
 }
 } // namespace

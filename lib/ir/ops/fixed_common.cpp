@@ -300,4 +300,60 @@ NetRef lower_const_mul(LowerContext &ctx, NetRef x, NetRef c) {
   return row.negate ? ctx.net.neg(row.ref) : row.ref;
 }
 
+namespace {
+// The copy map of a training chunk, cached per node by input shapes.
+struct TrainCopyCache {
+  std::vector<Dims> shapes;
+  CopyMap map;
+};
+
+const CopyMap &train_copy_map(EvalFn eval, int n_data, const Node &n, TrainIns in,
+                              TrainContext &ctx) {
+  std::vector<Dims> key(in.size());
+  for (size_t j = 0; j < in.size(); ++j)
+    if (in[j] && is_data(n_data, j))
+      key[j] = in[j]->shape;
+  auto *c = std::any_cast<TrainCopyCache>(ctx.cache);
+  if (c && c->shapes == key)
+    return c->map;
+  std::vector<std::optional<Dims>> shapes(in.size());
+  std::vector<const Tensor *> others(in.size(), nullptr);
+  for (size_t j = 0; j < in.size(); ++j) {
+    if (!in[j])
+      continue;
+    if (is_data(n_data, j)) {
+      shapes[j] = in[j]->shape;
+    } else {
+      if (j >= ctx.consts.size() || !ctx.consts[j])
+        throw UserError("input " + std::to_string(j) +
+                        " is computed at run time; training needs a constant here");
+      others[j] = ctx.consts[j];
+    }
+  }
+  *ctx.cache = TrainCopyCache{key, trace_copy(eval, n, shapes, others)};
+  return std::any_cast<TrainCopyCache>(ctx.cache)->map;
+}
+} // namespace
+
+void copy_train_forward(EvalFn eval, int n_data, const Node &n, TrainIns in, TrainOuts out,
+                        TrainContext &ctx) {
+  const CopyMap &m = train_copy_map(eval, n_data, n, in, ctx);
+  TrainTensor &y = *out[0];
+  y.resize(m.dims);
+  for (size_t k = 0; k < m.input.size(); ++k)
+    y.v[k] = in[m.input[k]]->v[static_cast<size_t>(m.element[k])];
+}
+
+void copy_backward(EvalFn eval, int n_data, const Node &n, TrainIns in, TrainIns, TrainIns dout,
+                   TrainOuts din, TrainContext &ctx) {
+  const CopyMap &m = train_copy_map(eval, n_data, n, in, ctx);
+  for (size_t j = 0; j < din.size(); ++j)
+    if (din[j])
+      din[j]->assign(in[j]->shape, 0.0f);
+  const TrainTensor &dy = *dout[0];
+  for (size_t k = 0; k < m.input.size(); ++k)
+    if (TrainTensor *d = din[static_cast<size_t>(m.input[k])])
+      d->v[static_cast<size_t>(m.element[k])] += dy.v[k];
+}
+
 } // namespace hgqc::ops

@@ -171,6 +171,9 @@ template <bool Negate> struct AlignedSum {
                            const Interval &y) {
     return sum_fixed(qa, a, qb, b, y, Negate);
   }
+  // Partial derivatives (training).
+  static double da(double, double) { return 1.0; }
+  static double db(double, double) { return Negate ? -1.0 : 1.0; }
 };
 
 // ---- Ops whose outputs copy input elements ---------------------------------------------
@@ -191,8 +194,8 @@ std::vector<FixedTensor> copy_eval_fixed(EvalFn eval, int n_data, const Node &n,
 std::vector<std::vector<NetRef>> copy_lower(EvalFn eval, int n_data, const Node &n,
                                             LowerContext &ctx);
 
-/// The copy family's hooks (range, eval_fixed, lower) added to `d`, the op whose float
-/// evaluation is `Eval`, with data inputs 0..NData-1 (all when NData < 0).
+/// The copy family's hooks (range, eval_fixed, lower, train_forward, backward) added to `d`, the op
+/// whose float evaluation is `Eval`, with data inputs 0..NData-1 (all when NData < 0).
 template <EvalFn Eval, int NData> constexpr OpDef with_copy_hooks(OpDef d);
 
 /// copy_range as an OpDef hook for the op whose float evaluation is `Eval`.
@@ -206,6 +209,27 @@ std::vector<FixedTensor> copy_eval_fixed_hook(const Node &n, FixedIns in, const 
   return copy_eval_fixed(Eval, NData, n, in, ctx);
 }
 
+/// The copy family's training forward: output element k is the input element that the op's
+/// float evaluation maps it to (traced on element numbers once per input shapes and cached).
+/// Inputs beyond n_data are read from TrainContext::consts.
+void copy_train_forward(EvalFn eval, int n_data, const Node &n, TrainIns in, TrainOuts out,
+                        TrainContext &ctx);
+/// The copy family's backward: each output gradient is added to the input element it copies.
+void copy_backward(EvalFn eval, int n_data, const Node &n, TrainIns in, TrainIns out, TrainIns dout,
+                   TrainOuts din, TrainContext &ctx);
+
+/// copy_train_forward as an OpDef hook.
+template <EvalFn Eval, int NData>
+void copy_train_forward_hook(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) {
+  copy_train_forward(Eval, NData, n, in, out, ctx);
+}
+/// copy_backward as an OpDef hook.
+template <EvalFn Eval, int NData>
+void copy_backward_hook(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
+                        TrainContext &ctx) {
+  copy_backward(Eval, NData, n, in, out, dout, din, ctx);
+}
+
 /// copy_lower as an OpDef hook for the op whose float evaluation is `Eval`.
 template <EvalFn Eval, int NData>
 std::vector<std::vector<NetRef>> copy_lower_hook(const Node &n, LowerContext &ctx) {
@@ -216,6 +240,8 @@ template <EvalFn Eval, int NData> constexpr OpDef with_copy_hooks(OpDef d) {
   d.range = &copy_range_hook<Eval, NData>;
   d.eval_fixed = &copy_eval_fixed_hook<Eval, NData>;
   d.lower = &copy_lower_hook<Eval, NData>;
+  d.train_forward = &copy_train_forward_hook<Eval, NData>;
+  d.backward = &copy_backward_hook<Eval, NData>;
   return d;
 }
 

@@ -1,8 +1,10 @@
 // Gemm: Y = alpha * A' * B' + beta * C, with A' = A or A^T (transA) and likewise B';
 // C (optional) broadcasts to [M, N]. Fixed point (alpha = beta = 1): each output element is
 // the exact sum of its products and its bias (fixed_linear.h); EBOPs: the product of the
-// factors' widths over every multiplication of one sample.
+// factors' widths over every multiplication of one sample. Training: the samples are A's rows
+// (transA = 0); the products run through the shared GEMM kernel.
 #include "ir/ops/fixed_linear.h"
+#include "ir/ops/train_kernels.h"
 
 #include <cstdio>
 
@@ -223,12 +225,71 @@ std::vector<std::vector<NetRef>> lower(const Node &nd, LowerContext &ctx) {
       [&](int64_t e) { return ry.el[e].f; }, terms_of(g), bias_of(g))};
 }
 
+// ---- Training --------------------------------------------------------------------------
+
+namespace tk = ops::train;
+
+// Training: A [M, K] holds the samples (transA = 0), B and C are the same for every sample.
+void train_check(const Node &nd, const TrainTensor &a, const TrainTensor &b) {
+  if (attr_int(nd, "transA", 0))
+    throw UserError("training needs transA = 0 (the samples in A's rows)");
+  dims_of(nd, a.shape, b.shape);
+}
+
+void train_forward(const Node &nd, TrainIns in, TrainOuts out, TrainContext &) {
+  const TrainTensor &a = *in[0], &b = *in[1];
+  const TrainTensor *c = in.size() > 2 ? in[2] : nullptr;
+  train_check(nd, a, b);
+  MNK s = dims_of(nd, a.shape, b.shape);
+  bool tb = attr_int(nd, "transB", 0);
+  auto alpha = static_cast<float>(attr_float(nd, "alpha", 1.0));
+  auto beta = static_cast<float>(attr_float(nd, "beta", 1.0));
+  TrainTensor &y = *out[0];
+  y.resize({s.m, s.n});
+  float keep = 0.0f;
+  if (c) {
+    check_bias(c->shape, y.shape);
+    ops::BroadcastIndex ic(c->shape, y.shape);
+    for (int64_t j = 0; j < y.numel(); ++j)
+      y.v[j] = c->v[ic[j]];
+    keep = beta;
+  }
+  tk::gemm(false, tb, s.m, s.n, s.k, alpha, a.data(), b.data(), keep, y.data());
+}
+
+// dA = alpha dY B'^T, dB' = alpha A^T dY, dC = beta * dY summed over broadcast dimensions.
+void backward(const Node &nd, TrainIns in, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
+  const TrainTensor &a = *in[0], &b = *in[1], &dy = *dout[0];
+  MNK s = dims_of(nd, a.shape, b.shape);
+  bool tb = attr_int(nd, "transB", 0);
+  auto alpha = static_cast<float>(attr_float(nd, "alpha", 1.0));
+  auto beta = static_cast<float>(attr_float(nd, "beta", 1.0));
+  if (din[0]) {
+    din[0]->resize(a.shape);
+    tk::gemm(false, !tb, s.m, s.k, s.n, alpha, dy.data(), b.data(), 0.0f, din[0]->data());
+  }
+  if (din[1]) {
+    din[1]->resize(b.shape);
+    if (tb) // B is [N, K]: dB = alpha dY^T A
+      tk::gemm(true, false, s.n, s.k, s.m, alpha, dy.data(), a.data(), 0.0f, din[1]->data());
+    else // B is [K, N]: dB = alpha A^T dY
+      tk::gemm(true, false, s.k, s.n, s.m, alpha, a.data(), dy.data(), 0.0f, din[1]->data());
+  }
+  if (din.size() > 2 && din[2]) {
+    ops::reduce_broadcast(dy.v, dy.shape, in[2]->shape, *din[2]);
+    for (float &g : din[2]->v)
+      g *= beta;
+  }
+}
+
 constexpr OpDef make_gemm() {
   OpDef d{"Gemm", OpDomain::Onnx, 2, 3, 1, 1, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.ebops = &ebops;
   d.lower = &lower;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
   return d;
 }
 } // namespace

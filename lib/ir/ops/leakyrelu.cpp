@@ -20,6 +20,7 @@ struct LeakyReluImpl {
   }
   static P params(const Node &n) { return {attr_float(n, "alpha", kDefaultAlpha)}; }
   static double apply(const P &p, double x) { return x >= 0 ? x : p.alpha * x; }
+  static double grad(const P &p, double x) { return x >= 0 ? 1.0 : p.alpha; }
 
   struct FP {
     double alpha;

@@ -1,7 +1,11 @@
 // MatMul: numpy matmul (1-D operands promoted, leading dimensions broadcast). Fixed point:
 // each output element is the exact sum of its products (fixed_linear.h); EBOPs: the
-// product of the factors' widths over every multiplication of one sample.
+// product of the factors' widths over every multiplication of one sample. Training: samples
+// in A's leading dimensions times a rank-2 B, through the shared GEMM kernel.
 #include "ir/ops/fixed_linear.h"
+#include "ir/ops/train_kernels.h"
+
+#include <algorithm>
 
 namespace hgqc {
 namespace {
@@ -215,12 +219,53 @@ std::vector<std::vector<NetRef>> lower(const Node &, LowerContext &ctx) {
       [&](int64_t e) { return ry.el[e].f; }, terms_of(gr), ops::linear::no_bias)};
 }
 
+// ---- Training --------------------------------------------------------------------------
+
+namespace tk = ops::train;
+
+// Training: A [..., K] with the samples (and any further leading dimensions) in front, B a
+// [K, N] matrix the same for every sample; A is viewed as [rows, K].
+struct TrainGeom {
+  int64_t rows, k, n;
+};
+TrainGeom train_geom(const TrainTensor &a, const TrainTensor &b) {
+  if (b.shape.size() != 2 || a.shape.size() < 2)
+    throw UserError("training supports A of rank >= 2 times a rank-2 B, not " + dims_str(a.shape) +
+                    " x " + dims_str(b.shape));
+  if (a.shape.back() != b.shape[0])
+    throw UserError("inner dimensions differ: " + dims_str(a.shape) + " x " + dims_str(b.shape));
+  return {a.numel() / std::max<int64_t>(a.shape.back(), 1), b.shape[0], b.shape[1]};
+}
+
+void train_forward(const Node &, TrainIns in, TrainOuts out, TrainContext &) {
+  const TrainTensor &a = *in[0], &b = *in[1];
+  TrainGeom g = train_geom(a, b);
+  out[0]->resize(out_dims(a.shape, b.shape));
+  tk::gemm(false, false, g.rows, g.n, g.k, 1.0f, a.data(), b.data(), 0.0f, out[0]->data());
+}
+
+// dA = dY B^T, dB = A^T dY (summed over all rows).
+void backward(const Node &, TrainIns in, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
+  const TrainTensor &a = *in[0], &b = *in[1], &dy = *dout[0];
+  TrainGeom g = train_geom(a, b);
+  if (din[0]) {
+    din[0]->resize(a.shape);
+    tk::gemm(false, true, g.rows, g.k, g.n, 1.0f, dy.data(), b.data(), 0.0f, din[0]->data());
+  }
+  if (din[1]) {
+    din[1]->resize(b.shape);
+    tk::gemm(true, false, g.k, g.n, g.rows, 1.0f, a.data(), dy.data(), 0.0f, din[1]->data());
+  }
+}
+
 constexpr OpDef make_matmul() {
   OpDef d{"MatMul", OpDomain::Onnx, 2, 2, 1, 1, true, &ops::import_no_attrs, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.ebops = &ebops;
   d.lower = &lower;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
   return d;
 }
 } // namespace

@@ -1,5 +1,6 @@
 // MaxPool: maximum over each window (pads never win); the Indices output is not supported.
-// Fixed point: the exact maximum on the finest grid of the window's elements.
+// Fixed point: the exact maximum on the finest grid of the window's elements. Training: the
+// gradient flows to each window's (first) maximum.
 #include "ir/ops/fixed_linear.h"
 #include "ir/ops/pool_common.h"
 
@@ -79,12 +80,64 @@ std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
   return {ops::linear::lower_max(ctx.net, dims_numel(g.out), *ctx.in[0], taps_of(g))};
 }
 
+// ---- Training --------------------------------------------------------------------------
+
+// The window and, from the last forward, the input offset (in its plane) of each output's
+// maximum (-1: a window entirely in the padding, whose output is 0).
+struct TrainCache {
+  std::any win;
+  std::vector<int64_t> arg;
+};
+
+void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) {
+  const TrainTensor &x = *in[0];
+  if (!ctx.cache->has_value())
+    *ctx.cache = TrainCache{};
+  auto &c = *std::any_cast<TrainCache>(ctx.cache);
+  const ops::WindowCache &w = ops::window_cache(n, x.shape, c.win);
+  Dims yd{x.shape[0], x.shape[1]};
+  yd.insert(yd.end(), w.win.out.begin(), w.win.out.end());
+  TrainTensor &y = *out[0];
+  y.resize(yd);
+  int64_t planes = x.shape[0] * x.shape[1], isz = dims_numel(w.win.in), osz = dims_numel(w.win.out);
+  c.arg.assign(static_cast<size_t>(planes * osz), -1);
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float *xp = x.data() + pl * isz;
+    for (int64_t p = 0; p < osz; ++p) {
+      int64_t best = -1;
+      for (int64_t t = w.taps.begin[p]; t < w.taps.begin[p + 1]; ++t)
+        if (best < 0 || xp[w.taps.off[t]] > xp[best])
+          best = w.taps.off[t];
+      c.arg[pl * osz + p] = best;
+      y.v[pl * osz + p] = best < 0 ? 0.0f : xp[best];
+    }
+  }
+}
+
+// Each output's gradient goes to the input element that was its maximum.
+void backward(const Node &, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
+              TrainContext &ctx) {
+  if (!din[0])
+    return;
+  const TrainTensor &x = *in[0], &dy = *dout[0];
+  const auto &c = *std::any_cast<TrainCache>(ctx.cache);
+  din[0]->assign(x.shape, 0.0f);
+  int64_t planes = x.shape[0] * x.shape[1], isz = x.numel() / std::max<int64_t>(planes, 1),
+          osz = out[0]->numel() / std::max<int64_t>(planes, 1);
+  for (int64_t pl = 0; pl < planes; ++pl)
+    for (int64_t p = 0; p < osz; ++p)
+      if (int64_t a = c.arg[pl * osz + p]; a >= 0)
+        din[0]->v[pl * isz + a] += dy.v[pl * osz + p];
+}
+
 constexpr OpDef make_maxpool() {
   OpDef d{"MaxPool", OpDomain::Onnx, 1, 1, 1, 2, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.lower = &lower;
   d.export_form = &export_form;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
   return d;
 }
 } // namespace

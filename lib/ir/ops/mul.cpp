@@ -10,6 +10,8 @@ namespace {
 struct MulImpl {
   static constexpr bool kIntegerOk = true;
   static double apply(double a, double b) { return a * b; }
+  static double da(double, double b) { return b; }
+  static double db(double a, double) { return a; }
   // Operands hold at most 63 bits (range analysis and constants), so products fit 128.
   static Interval range(const Interval &a, const Interval &b) {
     Int128 c[] = {a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi};

@@ -1,4 +1,5 @@
 // Relu: max(x, 0). Fixed point: max(q, 0) at x's exponent; hardware: a mux on the sign bit.
+// Backward: dy where x > 0.
 #include "ir/ops/fixed_common.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@ struct ReluImpl {
   static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
   static P params(const Node &) { return {}; }
   static double apply(const P &, double x) { return x > 0 ? x : 0.0; }
+  static double grad(const P &, double x) { return x > 0 ? 1.0 : 0.0; }
 
   static P fixed_params(const Node &, ops::Ranges) { return {}; }
   static Interval range(const P &, const Interval &x) {

@@ -1,6 +1,7 @@
 // Softmax: exp(x) / sum(exp(x)) along `axis`. Canonical attributes: `axis`
 // (normalised) and `coerce_2d` = 1 for opsets before 13, where the input is
-// viewed as 2-D [prod(dims[:axis]), prod(dims[axis:])] and normalised per row.
+// viewed as 2-D [prod(dims[:axis]), prod(dims[axis:])] and normalised per row. Backward:
+// y * (dy - sum(dy * y)) along the same view (training fuses an output Softmax into the loss).
 #include "ir/ops/common.h"
 
 namespace hgqc {
@@ -83,10 +84,71 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
   r.push_back({"Reshape", OpDomain::Onnx, "_restore", {}, {soft, shape}, {R::of(n.outputs[0])}});
   return r;
 }
+
+// ---- Training --------------------------------------------------------------------------
+
+// The [outer, len, inner] view of eval: normalised along the middle.
+struct View {
+  int64_t outer = 1, len = 1, inner = 1;
+};
+View view_of(const Node &n, const Dims &d) {
+  auto rank = static_cast<int64_t>(d.size());
+  int64_t axis = ops::checked_axis(attr_int(n, "axis", -1), rank);
+  View v;
+  for (int64_t i = 0; i < rank; ++i)
+    (i < axis ? v.outer : (i == axis || attr_int(n, "coerce_2d", 0) ? v.len : v.inner)) *= d[i];
+  return v;
+}
+
+void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &) {
+  const TrainTensor &x = *in[0];
+  TrainTensor &y = *out[0];
+  y.resize(x.shape);
+  View v = view_of(n, x.shape);
+  for (int64_t o = 0; o < v.outer; ++o)
+    for (int64_t k = 0; k < v.inner; ++k) {
+      int64_t base = o * v.len * v.inner + k;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < v.len; ++j)
+        mx = std::max(mx, x.v[base + j * v.inner]);
+      double s = 0;
+      for (int64_t j = 0; j < v.len; ++j)
+        s += (y.v[base + j * v.inner] = std::exp(x.v[base + j * v.inner] - mx));
+      for (int64_t j = 0; j < v.len; ++j)
+        y.v[base + j * v.inner] = static_cast<float>(y.v[base + j * v.inner] / s);
+    }
+}
+
+// dx = y * (dy - sum(dy * y)) along the normalised axis.
+void backward(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
+              TrainContext &) {
+  if (!din[0])
+    return;
+  const TrainTensor &y = *out[0], &dy = *dout[0];
+  din[0]->resize(in[0]->shape);
+  View v = view_of(n, y.shape);
+  for (int64_t o = 0; o < v.outer; ++o)
+    for (int64_t k = 0; k < v.inner; ++k) {
+      int64_t base = o * v.len * v.inner + k;
+      double dot = 0;
+      for (int64_t j = 0; j < v.len; ++j)
+        dot += static_cast<double>(dy.v[base + j * v.inner]) * y.v[base + j * v.inner];
+      for (int64_t j = 0; j < v.len; ++j) {
+        int64_t e = base + j * v.inner;
+        din[0]->v[e] = static_cast<float>(y.v[e] * (dy.v[e] - dot));
+      }
+    }
+}
+
+constexpr OpDef make_softmax() {
+  OpDef d{"Softmax", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
+  d.export_form = &export_form;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
+  return d;
+}
 } // namespace
 
-const OpDef op_def_Softmax = {"Softmax", OpDomain::Onnx, 1,       1,       1,
-                              1,         true,           &import, &infer,  &eval,
-                              nullptr,   nullptr,        nullptr, nullptr, &export_form};
+const OpDef op_def_Softmax = make_softmax();
 
 } // namespace hgqc

@@ -179,4 +179,15 @@ PoolRangeGeom pool_range_geom(const Node &n, const Dims &x) {
   g.out.insert(g.out.end(), w.out.begin(), w.out.end());
   return g;
 }
+const WindowCache &window_cache(const Node &n, const Dims &x, std::any &cache) {
+  auto *c = std::any_cast<WindowCache>(&cache);
+  if (!c || c->x != x) {
+    WindowCache w{x, window_of(n, x), {}};
+    w.taps = window_taps(w.win);
+    cache = std::move(w);
+    c = std::any_cast<WindowCache>(&cache);
+  }
+  return *c;
+}
+
 } // namespace hgqc::ops

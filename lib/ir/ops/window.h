@@ -3,6 +3,8 @@
 
 #include "ir/ops/common.h"
 
+#include <any>
+
 namespace hgqc::ops {
 
 /// Geometry of a window over the spatial dimensions of an [N, C, D1, ...] tensor.
@@ -43,5 +45,14 @@ struct Taps {
 
 /// Computes the taps of a window with fully known spatial dimensions.
 Taps window_taps(const Window &w);
+
+/// A window with its taps, as the training hooks cache it per node (by input dims).
+struct WindowCache {
+  Dims x;
+  Window win;
+  Taps taps;
+};
+/// The cached window of node `n` for input dims `x` (recomputed when they change).
+const WindowCache &window_cache(const Node &n, const Dims &x, std::any &cache);
 
 } // namespace hgqc::ops

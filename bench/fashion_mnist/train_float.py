@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""Float baseline for bench/fashion_mnist: trains the 784-64-32-10 ReLU MLP on Fashion-MNIST in
+float with PyTorch, prints its test accuracy and writes it as ONNX. The model reads raw pixels
+(0..255) and scales them by 2^-8 itself (a Mul by a power of two, exact in fixed point).
+
+    /usr/bin/python3 train_float.py OUT.onnx EPOCHS
+"""
+import gzip
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+D = "/usr/share/datasets/fashion-mnist/"
+
+
+def idx(name):
+    with gzip.open(D + name) as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+out, epochs = sys.argv[1], int(sys.argv[2])
+torch.manual_seed(0)
+torch.set_num_threads(2)
+x = torch.from_numpy(idx("train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32))
+y = torch.from_numpy(idx("train-labels-idx1-ubyte.gz").astype(np.int64))
+xt = torch.from_numpy(idx("t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32))
+yt = torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz").astype(np.int64))
+
+
+class Scale(nn.Module):
+    def forward(self, v):
+        return v * 0.00390625
+
+
+m = nn.Sequential(Scale(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
+                  nn.Linear(32, 10))
+opt = torch.optim.Adam(m.parameters(), lr=2e-3)
+sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * ((len(x) + 255) // 256))
+loss_fn = nn.CrossEntropyLoss()
+for e in range(epochs):
+    perm = torch.randperm(len(x))
+    for i in range(0, len(x), 256):
+        idx_ = perm[i:i + 256]
+        opt.zero_grad()
+        loss_fn(m(x[idx_]), y[idx_]).backward()
+        opt.step()
+        sched.step()
+with torch.no_grad():
+    acc = (m(xt).argmax(1) == yt).float().mean().item()
+print(f"float_test_accuracy {acc:.4f}")
+torch.onnx.export(m, torch.zeros(1, 784), out, input_names=["x"], output_names=["logits"],
+                  dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}}, opset_version=13)

@@ -1,0 +1,817 @@
+// The HGQ training engine: a quantized graph run forward and backward in float32 over a batch
+// split across threads, with the EBOPs and width costs of method.md §2.
+#include "qat/engine.h"
+
+#include "ir/op.h"
+#include "ir/passes/passes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+namespace hgqc {
+
+namespace {
+// A fixed set of threads that run one task per worker; worker 0 is the calling thread.
+class Pool {
+public:
+  explicit Pool(int n) : n_(n) {
+    for (int i = 1; i < n; ++i)
+      th_.emplace_back([this, i] { loop(i); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard l(m_);
+      stop_ = true;
+      ++gen_;
+    }
+    cv_.notify_all();
+    for (auto &t : th_)
+      t.join();
+  }
+  Pool(const Pool &) = delete;
+  Pool &operator=(const Pool &) = delete;
+
+  // Runs f(0) .. f(n-1), one per worker, and rethrows the first exception.
+  void run(const std::function<void(int)> &f) {
+    if (n_ == 1) {
+      f(0);
+      return;
+    }
+    {
+      std::lock_guard l(m_);
+      f_ = &f;
+      pending_ = n_ - 1;
+      err_ = nullptr;
+      ++gen_;
+    }
+    cv_.notify_all();
+    std::exception_ptr e0;
+    try {
+      f(0);
+    } catch (...) {
+      e0 = std::current_exception();
+    }
+    std::unique_lock l(m_);
+    done_.wait(l, [&] { return pending_ == 0; });
+    if (e0)
+      std::rethrow_exception(e0);
+    if (err_)
+      std::rethrow_exception(err_);
+  }
+
+private:
+  void loop(int i) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)> *f;
+      {
+        std::unique_lock l(m_);
+        cv_.wait(l, [&] { return gen_ != seen; });
+        seen = gen_;
+        if (stop_)
+          return;
+        f = f_;
+      }
+      std::exception_ptr e;
+      try {
+        (*f)(i);
+      } catch (...) {
+        e = std::current_exception();
+      }
+      std::lock_guard l(m_);
+      if (e && !err_)
+        err_ = e;
+      if (--pending_ == 0)
+        done_.notify_one();
+    }
+  }
+
+  int n_;
+  std::vector<std::thread> th_;
+  std::mutex m_;
+  std::condition_variable cv_, done_;
+  const std::function<void(int)> *f_ = nullptr;
+  int pending_ = 0;
+  uint64_t gen_ = 0;
+  bool stop_ = false;
+  std::exception_ptr err_;
+};
+
+enum class Kind : uint8_t { Input, Const, Param, Static, Dynamic, Unused };
+
+bool is_linear(OpKind k) { return k == OpKind::MatMul || k == OpKind::Gemm || k == OpKind::Conv; }
+
+std::string trainable_ops_list() {
+  std::string s;
+  for (const OpDef *d : all_ops())
+    if (d->train_forward && d->backward)
+      s += (s.empty() ? "" : ", ") + std::string(d->name);
+  return s;
+}
+
+TrainTensor to_train(const Tensor &t) {
+  TrainTensor r;
+  r.resize(t.shape());
+  for (int64_t j = 0; j < t.numel(); ++j)
+    r.v[static_cast<size_t>(j)] = static_cast<float>(t[j]);
+  return r;
+}
+
+void accumulate(TrainTensor &into, const TrainTensor &g) {
+  if (into.v.size() != g.v.size()) {
+    into = g;
+    return;
+  }
+  for (size_t j = 0; j < g.v.size(); ++j)
+    into.v[j] += g.v[j];
+}
+} // namespace
+
+// Per-thread state: the values and gradients of its rows of the batch.
+struct Worker {
+  std::vector<TrainTensor> val, grad, sgrad;
+  std::vector<char> has;
+  std::vector<std::any> cache;
+  std::vector<std::vector<float>> egrad, bmin, bmax; // by quantizer (activations)
+  std::vector<TrainTensor> tmp;
+  double loss = 0;
+  int64_t correct = 0;
+};
+
+// A linear node whose EBOPs count: activation quantizer qa times weight quantizer qw.
+struct EbopsTerm {
+  int node, qa, qw;
+  std::any cache;
+};
+
+struct TrainEngine::Impl {
+  EngineOptions opt;
+  std::vector<Kind> kind;
+  std::vector<char> needs_grad;
+  std::vector<TrainTensor> sval, sgrad; // constants, parameters and per-model (static) values
+  std::vector<int> quant_of;            // by node: quantizer index or -1
+  std::vector<int> static_nodes, dyn_nodes;
+  std::vector<std::any> static_cache;
+  std::vector<ValueId> param_values, static_grad_values;
+  std::vector<TrainTensor> pgrad;
+  std::vector<std::vector<float>> fgrad, egrad;
+  std::vector<EbopsTerm> terms;
+  std::vector<std::vector<const Tensor *>> consts;
+  std::vector<Worker> workers;
+  std::unique_ptr<Pool> pool;
+  ValueId input = kNoValue, loss_value = kNoValue;
+  int skip_node = -1;
+
+  // Forward of the dynamic nodes on `rows` rows of x into worker w.
+  void forward_rows(const Graph &g, std::vector<HgqQuantizer> &quants, Worker &w, const float *x,
+                    int64_t rows, const Dims &sample);
+};
+
+int insert_hgq_quantizers(Graph &g) {
+  for (const Node &n : g.nodes)
+    if (n.op == OpKind::Quant || n.op == OpKind::FixedQuant || n.op == OpKind::BipolarQuant)
+      throw UserError("the model is already quantized (node '" + n.name +
+                      "'); train starts from a float model");
+  const FixedFormat placeholder{1, 0, 8};
+  int added = 0;
+  std::vector<ValueId> acts;
+  auto add_act = [&](ValueId v) {
+    if (std::find(acts.begin(), acts.end(), v) == acts.end())
+      acts.push_back(v);
+  };
+  for (ValueId v : g.inputs)
+    if (is_float(g.values[v].type.dtype))
+      add_act(v);
+  for (const Node &n : g.nodes)
+    if (is_linear(n.op) && !g.values[n.inputs[0]].constant)
+      add_act(n.inputs[0]);
+  std::vector<int> prod = g.producers();
+  for (ValueId v : acts) {
+    size_t at = prod[v] < 0 ? 0 : static_cast<size_t>(prod[v]) + 1;
+    ValueId q = insert_fixed_quant(g, at, v, placeholder, RoundMode::RND, OverflowMode::SAT);
+    for (Node &n : g.nodes)
+      if (!(n.op == OpKind::FixedQuant && n.outputs[0] == q))
+        std::replace(n.inputs.begin(), n.inputs.end(), v, q);
+    prod = g.producers();
+    ++added;
+  }
+  for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
+    OpKind op = g.nodes[ni].op;
+    bool add = op == OpKind::Add || op == OpKind::Sub;
+    if (!is_linear(op) && !add)
+      continue;
+    for (size_t j = add ? 0 : 1; j < g.nodes[ni].inputs.size(); ++j) {
+      ValueId w = g.nodes[ni].inputs[j];
+      if (w == kNoValue || !g.values[w].constant || !is_float(g.values[w].type.dtype))
+        continue;
+      ValueId q = insert_fixed_quant(g, ni, w, placeholder, RoundMode::RND, OverflowMode::SAT);
+      ++ni;
+      g.nodes[ni].inputs[j] = q;
+      ++added;
+    }
+  }
+  verify(g);
+  return added;
+}
+
+TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
+    : impl_(std::make_unique<Impl>()), g_(std::move(g)) {
+  Impl &m = *impl_;
+  m.opt = opt;
+  if (opt.threads < 1)
+    throw UserError("the thread count must be at least 1");
+  if (g_.inputs.size() != 1)
+    throw UserError("training supports models with one input; this one has " +
+                    std::to_string(g_.inputs.size()));
+  if (g_.outputs.size() != 1)
+    throw UserError("training supports models with one output; this one has " +
+                    std::to_string(g_.outputs.size()));
+  m.input = g_.inputs[0];
+  const Value &in = g_.values[m.input];
+  if (!is_float(in.type.dtype) || in.type.dims.empty() || in.type.dims[0] != kDynamic)
+    throw UserError("input '" + in.name + "' of type " + dtype_name(in.type.dtype) +
+                    dims_str(in.type.dims) +
+                    ": training needs a float input with a free batch dimension first");
+  sample_dims_.assign(in.type.dims.begin() + 1, in.type.dims.end());
+  for (int64_t d : sample_dims_)
+    if (d == kDynamic)
+      throw UserError("input '" + in.name + "' has shape " + dims_str(in.type.dims) +
+                      ": training needs every dimension but the batch known");
+
+  // The loss reads the output, or, for classification, the logits of an output Softmax.
+  std::vector<int> prod = g_.producers();
+  m.loss_value = g_.outputs[0];
+  if (opt.task == TaskKind::Classify && prod[m.loss_value] >= 0) {
+    const Node &s = g_.nodes[static_cast<size_t>(prod[m.loss_value])];
+    auto rank = static_cast<int64_t>(g_.values[m.loss_value].type.dims.size());
+    if (s.op == OpKind::Softmax && attr_int(s, "axis", -1) == rank - 1) {
+      m.skip_node = prod[m.loss_value];
+      m.loss_value = s.inputs[0];
+    }
+  }
+  const Dims &od = g_.values[m.loss_value].type.dims;
+  if (od.size() < 2 || od[0] != kDynamic)
+    throw UserError("output '" + g_.values[m.loss_value].name + "' has shape " + dims_str(od) +
+                    ": training needs the batch first and at least one more dimension");
+  out_size_ = dims_numel(Dims(od.begin() + 1, od.end()));
+  if (opt.task == TaskKind::Classify && od.size() != 2)
+    throw UserError("classification needs an output of shape [N, classes], not " + dims_str(od));
+
+  // Kinds of values; trainable constants are those read by a quantizer and the affine
+  // parameters of BatchNormalization.
+  size_t nv = g_.values.size(), nn = g_.nodes.size();
+  m.kind.assign(nv, Kind::Unused);
+  for (ValueId v = 0; v < static_cast<ValueId>(nv); ++v)
+    if (g_.values[v].constant)
+      m.kind[v] = Kind::Const;
+  m.kind[m.input] = Kind::Input;
+  for (const Node &n : g_.nodes) {
+    auto mark = [&](size_t j) {
+      if (j < n.inputs.size() && n.inputs[j] != kNoValue && g_.values[n.inputs[j]].constant &&
+          is_float(g_.values[n.inputs[j]].type.dtype))
+        m.kind[n.inputs[j]] = Kind::Param;
+    };
+    if (n.op == OpKind::FixedQuant)
+      mark(0);
+    if (n.op == OpKind::BatchNormalization) {
+      mark(1);
+      mark(2);
+    }
+  }
+  m.quant_of.assign(nn, -1);
+  m.consts.resize(nn);
+  for (size_t ni = 0; ni < nn; ++ni) {
+    const Node &n = g_.nodes[ni];
+    if (static_cast<int>(ni) == m.skip_node)
+      continue;
+    try {
+      const OpDef &d = op_def(n.op);
+      if (n.op != OpKind::FixedQuant) {
+        if (!d.train_forward || !d.backward)
+          throw UserError("op has no backward, so it cannot be trained through (ops with one: " +
+                          trainable_ops_list() + ")");
+        if (!d.range || !d.eval_fixed)
+          throw UserError("op has no fixed-point form, so a trained model could not be saved");
+      }
+      bool dyn = false;
+      for (ValueId v : n.inputs)
+        dyn |= v != kNoValue && (m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic);
+      for (ValueId v : n.inputs) {
+        m.consts[ni].push_back(v != kNoValue && g_.values[v].constant ? &*g_.values[v].constant
+                                                                      : nullptr);
+        if (v != kNoValue && m.kind[v] == Kind::Unused)
+          throw InternalError("value " + g_.values[v].name + " read before it is computed");
+      }
+      for (ValueId v : n.outputs) {
+        if (v == kNoValue)
+          continue;
+        m.kind[v] = dyn ? Kind::Dynamic : Kind::Static;
+        const Dims &dd = g_.values[v].type.dims;
+        bool known = true;
+        for (size_t a = dyn ? 1 : 0; a < dd.size(); ++a)
+          known &= dd[a] != kDynamic;
+        if (dyn && (dd.empty() || dd[0] != kDynamic || !known))
+          throw UserError("output '" + g_.values[v].name + "' has shape " + dims_str(dd) +
+                          ": training needs the batch first and every other dimension known");
+        if (!dyn && !known)
+          throw UserError("value '" + g_.values[v].name + "' has unknown shape " + dims_str(dd));
+      }
+      (dyn ? m.dyn_nodes : m.static_nodes).push_back(static_cast<int>(ni));
+      if (n.op == OpKind::FixedQuant) {
+        ValueId x = n.inputs[0];
+        bool weight = m.kind[x] == Kind::Param;
+        if (!weight && !dyn)
+          throw UserError("quantizer of a value that is neither a weight nor computed per sample");
+        Dims dims = weight ? g_.values[x].constant->shape() : range_dims(g_.values[x].type.dims);
+        float f0 = weight ? opt.init_f_weight : opt.init_f_act;
+        if (std::isnan(f0)) { // 8 bits with the sign, covering the largest magnitude
+          double mx = 0;
+          for (double v : g_.values[x].constant->data())
+            mx = std::max(mx, std::fabs(v));
+          int i = mx > 0 ? static_cast<int>(std::floor(std::log2(mx))) + 1 : 0;
+          f0 = std::clamp(static_cast<float>(7 - i), kMinFrac, kMaxFrac);
+        }
+        m.quant_of[ni] = static_cast<int>(quants_.size());
+        quants_.push_back(make_quantizer(static_cast<int>(ni), weight, dims, f0,
+                                         weight ? std::vector<int64_t>{} : opt.act_share_axes));
+      }
+    } catch (const UserError &e) {
+      throw e.with_location(n.loc());
+    }
+  }
+  if (m.kind[m.loss_value] != Kind::Dynamic)
+    throw UserError("the output does not depend on the input");
+
+  // Which values carry gradients.
+  m.needs_grad.assign(nv, 0);
+  for (ValueId v = 0; v < static_cast<ValueId>(nv); ++v)
+    m.needs_grad[v] = m.kind[v] == Kind::Param;
+  for (size_t ni = 0; ni < nn; ++ni) {
+    if (static_cast<int>(ni) == m.skip_node)
+      continue;
+    const Node &n = g_.nodes[ni];
+    bool ng = n.op == OpKind::FixedQuant;
+    for (ValueId v : n.inputs)
+      ng |= v != kNoValue && m.needs_grad[v];
+    for (ValueId v : n.outputs)
+      if (v != kNoValue)
+        m.needs_grad[v] = ng;
+  }
+  m.sval.resize(nv);
+  m.sgrad.resize(nv);
+  for (ValueId v = 0; v < static_cast<ValueId>(nv); ++v) {
+    if (m.kind[v] == Kind::Const || m.kind[v] == Kind::Param)
+      m.sval[v] = to_train(*g_.values[v].constant);
+    if ((m.kind[v] == Kind::Param || m.kind[v] == Kind::Static) && m.needs_grad[v])
+      m.static_grad_values.push_back(v);
+    if (m.kind[v] == Kind::Param) {
+      m.param_values.push_back(v);
+      TrainTensor z;
+      z.assign(m.sval[v].shape, 0.0f);
+      m.pgrad.push_back(z);
+    }
+  }
+  m.static_cache.resize(nn);
+  for (const HgqQuantizer &q : quants_) {
+    m.fgrad.emplace_back(q.f.size(), 0.0f);
+    m.egrad.emplace_back(static_cast<size_t>(q.n), 0.0f);
+  }
+  // EBOPs terms: linear nodes reading an activation quantizer and a weight quantizer.
+  for (size_t ni = 0; ni < nn; ++ni) {
+    const Node &n = g_.nodes[ni];
+    if (!op_def(n.op).ebops || n.op == OpKind::FixedQuant || n.inputs.size() < 2)
+      continue;
+    int pa = prod[n.inputs[0]], pw = prod[n.inputs[1]];
+    int qa = pa >= 0 ? m.quant_of[static_cast<size_t>(pa)] : -1;
+    int qw = pw >= 0 ? m.quant_of[static_cast<size_t>(pw)] : -1;
+    if (qa >= 0 && qw >= 0 && !quants_[qa].weight && quants_[qw].weight)
+      m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, qw, {}});
+  }
+  m.workers.resize(static_cast<size_t>(opt.threads));
+  for (Worker &w : m.workers) {
+    w.val.resize(nv);
+    w.grad.resize(nv);
+    w.sgrad.resize(nv);
+    w.has.assign(nv, 0);
+    w.cache.resize(nn);
+    w.tmp.resize(8);
+    for (const HgqQuantizer &q : quants_) {
+      size_t n = q.weight ? 0 : static_cast<size_t>(q.n);
+      w.egrad.emplace_back(n, 0.0f);
+      w.bmin.emplace_back(n, 0.0f);
+      w.bmax.emplace_back(n, 0.0f);
+    }
+  }
+  m.pool = std::make_unique<Pool>(opt.threads);
+}
+
+TrainEngine::~TrainEngine() = default;
+
+int64_t TrainEngine::weight_count() const {
+  int64_t n = 0;
+  for (ValueId v : impl_->param_values)
+    n += impl_->sval[v].numel();
+  return n;
+}
+
+void TrainEngine::Impl::forward_rows(const Graph &g, std::vector<HgqQuantizer> &quants, Worker &w,
+                                     const float *x, int64_t rows, const Dims &sample) {
+  Impl &m = *this;
+  TrainTensor &xin = w.val[m.input];
+  Dims d{rows};
+  d.insert(d.end(), sample.begin(), sample.end());
+  xin.resize(d);
+  std::memcpy(xin.data(), x, sizeof(float) * static_cast<size_t>(xin.numel()));
+  std::vector<const TrainTensor *> ins;
+  std::vector<TrainTensor *> outs;
+  for (int ni : m.dyn_nodes) {
+    const Node &n = g.nodes[static_cast<size_t>(ni)];
+    ins.clear();
+    outs.clear();
+    for (ValueId v : n.inputs)
+      ins.push_back(v == kNoValue                                              ? nullptr
+                    : (m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic) ? &w.val[v]
+                                                                               : &m.sval[v]);
+    for (ValueId v : n.outputs)
+      outs.push_back(v == kNoValue ? nullptr : &w.val[v]);
+    int qi = m.quant_of[static_cast<size_t>(ni)];
+    try {
+      if (qi >= 0) {
+        hgq_act_forward(quants[qi], *ins[0], *outs[0], w.bmin[qi].data(), w.bmax[qi].data());
+      } else {
+        TrainContext ctx{m.consts[static_cast<size_t>(ni)], &w.cache[static_cast<size_t>(ni)]};
+        op_def(n.op).train_forward(n, ins, outs, ctx);
+      }
+    } catch (const UserError &e) {
+      throw e.with_location(n.loc());
+    }
+  }
+}
+
+StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
+  Impl &m = *impl_;
+  HGQC_ASSERT(b.rows > 0 && b.x, "empty batch");
+  for (HgqQuantizer &q : quants_)
+    if (!q.weight)
+      hgq_act_tables(q);
+  // Per-model values (quantized weights) once, on this thread.
+  for (int ni : m.static_nodes) {
+    const Node &n = g_.nodes[static_cast<size_t>(ni)];
+    int qi = m.quant_of[static_cast<size_t>(ni)];
+    if (qi >= 0) {
+      hgq_weight_forward(quants_[qi], m.sval[n.inputs[0]], m.sval[n.outputs[0]]);
+      continue;
+    }
+    std::vector<const TrainTensor *> ins;
+    std::vector<TrainTensor *> outs;
+    for (ValueId v : n.inputs)
+      ins.push_back(v == kNoValue ? nullptr : &m.sval[v]);
+    for (ValueId v : n.outputs)
+      outs.push_back(v == kNoValue ? nullptr : &m.sval[v]);
+    TrainContext ctx{m.consts[static_cast<size_t>(ni)], &m.static_cache[static_cast<size_t>(ni)]};
+    op_def(n.op).train_forward(n, ins, outs, ctx);
+  }
+
+  const int nt = m.opt.threads;
+  const int64_t chunk = (b.rows + nt - 1) / nt, D = sample_size(), C = out_size_;
+  const auto inv_rows = static_cast<float>(1.0 / static_cast<double>(b.rows));
+  m.pool->run([&](int t) {
+    Worker &w = m.workers[static_cast<size_t>(t)];
+    w.loss = 0;
+    w.correct = 0;
+    for (size_t qi = 0; qi < quants_.size(); ++qi) {
+      std::fill(w.egrad[qi].begin(), w.egrad[qi].end(), 0.0f);
+      std::fill(w.bmin[qi].begin(), w.bmin[qi].end(), std::numeric_limits<float>::infinity());
+      std::fill(w.bmax[qi].begin(), w.bmax[qi].end(), -std::numeric_limits<float>::infinity());
+    }
+    for (ValueId v : m.static_grad_values)
+      w.sgrad[v].assign(m.sval[v].shape, 0.0f);
+    int64_t r0 = std::min(b.rows, t * chunk), r1 = std::min(b.rows, r0 + chunk), rows = r1 - r0;
+    if (rows <= 0)
+      return;
+    m.forward_rows(g_, quants_, w, b.x + r0 * D, rows, sample_dims_);
+    std::fill(w.has.begin(), w.has.end(), 0);
+    // Loss and its gradient.
+    const TrainTensor &y = w.val[m.loss_value];
+    TrainTensor &gy = w.grad[m.loss_value];
+    gy.resize(y.shape);
+    w.has[m.loss_value] = 1;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *z = y.data() + r * C;
+      float *gz = gy.data() + r * C;
+      if (m.opt.task == TaskKind::Classify) {
+        int64_t label = b.labels[r0 + r], best = 0;
+        float mx = z[0];
+        for (int64_t c = 1; c < C; ++c)
+          if (z[c] > mx) {
+            mx = z[c];
+            best = c;
+          }
+        double s = 0;
+        for (int64_t c = 0; c < C; ++c)
+          s += std::exp(static_cast<double>(z[c] - mx));
+        w.loss += std::log(s) + mx - z[label];
+        w.correct += best == label;
+        for (int64_t c = 0; c < C; ++c)
+          gz[c] = static_cast<float>(std::exp(static_cast<double>(z[c] - mx)) / s) * inv_rows;
+        gz[label] -= inv_rows;
+      } else {
+        const float *tg = b.targets + (r0 + r) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          float d = z[c] - tg[c];
+          w.loss += static_cast<double>(d) * d / static_cast<double>(C);
+          gz[c] = 2.0f * d * inv_rows / static_cast<float>(C);
+        }
+      }
+    }
+    // Backward through the dynamic nodes.
+    std::vector<const TrainTensor *> ins, outs, douts;
+    std::vector<TrainTensor *> dins;
+    std::vector<int> target; // per input: 0 none, 1 direct, 2 tmp
+    for (auto it = m.dyn_nodes.rbegin(); it != m.dyn_nodes.rend(); ++it) {
+      int ni = *it;
+      const Node &n = g_.nodes[static_cast<size_t>(ni)];
+      bool any = false;
+      for (ValueId v : n.outputs)
+        any |= v != kNoValue && w.has[v];
+      if (!any)
+        continue;
+      ins.clear();
+      outs.clear();
+      douts.clear();
+      dins.clear();
+      target.assign(n.inputs.size(), 0);
+      for (ValueId v : n.outputs) {
+        if (v != kNoValue && !w.has[v]) {
+          w.grad[v].assign(w.val[v].shape, 0.0f);
+          w.has[v] = 1;
+        }
+        outs.push_back(v == kNoValue ? nullptr : &w.val[v]);
+        douts.push_back(v == kNoValue ? nullptr : &w.grad[v]);
+      }
+      if (w.tmp.size() < n.inputs.size())
+        w.tmp.resize(n.inputs.size());
+      for (size_t j = 0; j < n.inputs.size(); ++j) {
+        ValueId v = n.inputs[j];
+        bool dynv = v != kNoValue && (m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic);
+        ins.push_back(v == kNoValue ? nullptr : dynv ? &w.val[v] : &m.sval[v]);
+        bool dup = false;
+        for (size_t k = 0; k < j; ++k)
+          dup |= n.inputs[k] == v && target[k] == 1;
+        if (v == kNoValue || !m.needs_grad[v]) {
+          dins.push_back(nullptr);
+        } else if (dynv && !w.has[v] && !dup) {
+          target[j] = 1;
+          dins.push_back(&w.grad[v]);
+        } else {
+          target[j] = 2;
+          dins.push_back(&w.tmp[j]);
+        }
+      }
+      int qi = m.quant_of[static_cast<size_t>(ni)];
+      try {
+        if (qi >= 0) {
+          hgq_act_backward(quants_[qi], *ins[0], *outs[0], *douts[0], dins[0], w.egrad[qi].data());
+        } else {
+          TrainContext ctx{m.consts[static_cast<size_t>(ni)], &w.cache[static_cast<size_t>(ni)]};
+          op_def(n.op).backward(n, ins, outs, douts, dins, ctx);
+        }
+      } catch (const UserError &e) {
+        throw e.with_location(n.loc());
+      }
+      for (size_t j = 0; j < n.inputs.size(); ++j) {
+        ValueId v = n.inputs[j];
+        if (target[j] == 1) {
+          w.has[v] = 1;
+        } else if (target[j] == 2) {
+          bool dynv = m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic;
+          if (dynv && !w.has[v]) {
+            w.grad[v] = w.tmp[j];
+            w.has[v] = 1;
+          } else {
+            accumulate(dynv ? w.grad[v] : w.sgrad[v], w.tmp[j]);
+          }
+        }
+      }
+    }
+  });
+
+  // Reduce the workers' results in a fixed order.
+  StepStats st;
+  for (Worker &w : m.workers) {
+    st.loss += w.loss;
+    st.correct += w.correct;
+  }
+  st.loss /= static_cast<double>(b.rows);
+  for (ValueId v : m.static_grad_values) {
+    m.sgrad[v].assign(m.sval[v].shape, 0.0f);
+    for (Worker &w : m.workers)
+      accumulate(m.sgrad[v], w.sgrad[v]);
+  }
+  std::vector<float> lo, hi;
+  for (size_t qi = 0; qi < quants_.size(); ++qi) {
+    HgqQuantizer &q = quants_[qi];
+    std::fill(m.egrad[qi].begin(), m.egrad[qi].end(), 0.0f);
+    if (q.weight)
+      continue;
+    lo.assign(static_cast<size_t>(q.n), std::numeric_limits<float>::infinity());
+    hi.assign(static_cast<size_t>(q.n), -std::numeric_limits<float>::infinity());
+    for (Worker &w : m.workers)
+      for (int64_t e = 0; e < q.n; ++e) {
+        m.egrad[qi][e] += w.egrad[qi][e];
+        lo[e] = std::min(lo[e], w.bmin[qi][e]);
+        hi[e] = std::max(hi[e], w.bmax[qi][e]);
+      }
+    hgq_update_range(q, lo.data(), hi.data(), m.opt.range_decay);
+  }
+  // Backward through the per-model nodes (weight quantizers), on this thread.
+  TrainTensor tmp;
+  for (auto it = m.static_nodes.rbegin(); it != m.static_nodes.rend(); ++it) {
+    const Node &n = g_.nodes[static_cast<size_t>(*it)];
+    ValueId out = n.outputs[0];
+    if (!m.needs_grad[out] || m.sgrad[out].v.size() != m.sval[out].v.size())
+      continue;
+    int qi = m.quant_of[static_cast<size_t>(*it)];
+    if (qi >= 0) {
+      ValueId x = n.inputs[0];
+      hgq_weight_backward(quants_[qi], m.sval[x], m.sval[out], m.sgrad[out], tmp,
+                          m.egrad[qi].data());
+      accumulate(m.sgrad[x], tmp);
+      continue;
+    }
+    std::vector<const TrainTensor *> ins, outs, douts;
+    std::vector<TrainTensor *> dins;
+    std::vector<TrainTensor> t(n.inputs.size());
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      ValueId v = n.inputs[j];
+      ins.push_back(v == kNoValue ? nullptr : &m.sval[v]);
+      dins.push_back(v != kNoValue && m.needs_grad[v] ? &t[j] : nullptr);
+    }
+    for (ValueId v : n.outputs) {
+      outs.push_back(v == kNoValue ? nullptr : &m.sval[v]);
+      douts.push_back(v == kNoValue ? nullptr : &m.sgrad[v]);
+    }
+    TrainContext ctx{m.consts[static_cast<size_t>(*it)], &m.static_cache[static_cast<size_t>(*it)]};
+    op_def(n.op).backward(n, ins, outs, douts, dins, ctx);
+    for (size_t j = 0; j < n.inputs.size(); ++j)
+      if (dins[j])
+        accumulate(m.sgrad[n.inputs[j]], t[j]);
+  }
+  for (size_t p = 0; p < m.param_values.size(); ++p) {
+    const TrainTensor &g = m.sgrad[m.param_values[p]];
+    if (g.v.size() == m.pgrad[p].v.size())
+      m.pgrad[p].v = g.v;
+    else
+      std::fill(m.pgrad[p].v.begin(), m.pgrad[p].v.end(), 0.0f);
+  }
+  // EBOPs: each linear node run on the widths (batch 1, no bias); its backward with a
+  // gradient of ones gives d EBOPs / d width.
+  for (EbopsTerm &t : m.terms) {
+    const Node &n = g_.nodes[static_cast<size_t>(t.node)];
+    const HgqQuantizer &qa = quants_[t.qa], &qw = quants_[t.qw];
+    TrainTensor ba, bw, y, ones, da, dw;
+    ba.shape = qa.dims;
+    ba.v = qa.width;
+    bw.shape = qw.dims;
+    bw.v = qw.width;
+    std::vector<const TrainTensor *> ins{&ba, &bw};
+    while (ins.size() < n.inputs.size())
+      ins.push_back(nullptr);
+    std::vector<TrainTensor *> outs{&y};
+    std::vector<const Tensor *> noconsts(n.inputs.size(), nullptr);
+    TrainContext ctx{noconsts, &t.cache};
+    op_def(n.op).train_forward(n, ins, outs, ctx);
+    double e = 0;
+    for (float v : y.v)
+      e += v;
+    st.ebops += e;
+    ones.assign(y.shape, 1.0f);
+    std::vector<const TrainTensor *> douts{&ones}, youts{&y};
+    std::vector<TrainTensor *> dins{&da, &dw};
+    while (dins.size() < n.inputs.size())
+      dins.push_back(nullptr);
+    op_def(n.op).backward(n, ins, youts, douts, dins, ctx);
+    for (int64_t k = 0; k < qa.n; ++k)
+      m.egrad[t.qa][k] += static_cast<float>(beta) * da.v[k] * qa.live[k];
+    for (int64_t k = 0; k < qw.n; ++k)
+      m.egrad[t.qw][k] += static_cast<float>(beta) * dw.v[k] * qw.live[k];
+  }
+  for (size_t qi = 0; qi < quants_.size(); ++qi) {
+    const HgqQuantizer &q = quants_[qi];
+    std::fill(m.fgrad[qi].begin(), m.fgrad[qi].end(), 0.0f);
+    for (int64_t e = 0; e < q.n; ++e) {
+      st.widths += q.width[e];
+      m.fgrad[qi][q.fi(e)] += m.egrad[qi][e] + static_cast<float>(gamma) * q.live[e];
+    }
+  }
+  return st;
+}
+
+void TrainEngine::predict(const float *x, int64_t rows, std::vector<float> &out) {
+  Impl &m = *impl_;
+  for (HgqQuantizer &q : quants_)
+    if (!q.weight)
+      hgq_act_tables(q);
+  for (int ni : m.static_nodes) {
+    const Node &n = g_.nodes[static_cast<size_t>(ni)];
+    int qi = m.quant_of[static_cast<size_t>(ni)];
+    if (qi >= 0) {
+      hgq_weight_forward(quants_[qi], m.sval[n.inputs[0]], m.sval[n.outputs[0]]);
+      continue;
+    }
+    std::vector<const TrainTensor *> ins;
+    std::vector<TrainTensor *> outs;
+    for (ValueId v : n.inputs)
+      ins.push_back(v == kNoValue ? nullptr : &m.sval[v]);
+    for (ValueId v : n.outputs)
+      outs.push_back(v == kNoValue ? nullptr : &m.sval[v]);
+    TrainContext ctx{m.consts[static_cast<size_t>(ni)], &m.static_cache[static_cast<size_t>(ni)]};
+    op_def(n.op).train_forward(n, ins, outs, ctx);
+  }
+  out.resize(static_cast<size_t>(rows * out_size_));
+  const int nt = m.opt.threads;
+  const int64_t chunk = (rows + nt - 1) / nt, D = sample_size();
+  m.pool->run([&](int t) {
+    Worker &w = m.workers[static_cast<size_t>(t)];
+    int64_t r0 = std::min(rows, t * chunk), r1 = std::min(rows, r0 + chunk);
+    if (r1 <= r0)
+      return;
+    for (size_t qi = 0; qi < quants_.size(); ++qi) {
+      std::fill(w.bmin[qi].begin(), w.bmin[qi].end(), 0.0f);
+      std::fill(w.bmax[qi].begin(), w.bmax[qi].end(), 0.0f);
+    }
+    m.forward_rows(g_, quants_, w, x + r0 * D, r1 - r0, sample_dims_);
+    const TrainTensor &y = w.val[m.loss_value];
+    std::copy(y.v.begin(), y.v.end(), out.begin() + r0 * out_size_);
+  });
+}
+
+std::vector<ParamView> TrainEngine::params() {
+  Impl &m = *impl_;
+  std::vector<ParamView> r;
+  for (size_t p = 0; p < m.param_values.size(); ++p) {
+    TrainTensor &w = m.sval[m.param_values[p]];
+    r.push_back({w.data(), m.pgrad[p].data(), w.v.size(), false});
+  }
+  for (size_t qi = 0; qi < quants_.size(); ++qi)
+    r.push_back({quants_[qi].f.data(), m.fgrad[qi].data(), quants_[qi].f.size(), true});
+  return r;
+}
+
+void TrainEngine::clamp_frac_bits() {
+  for (HgqQuantizer &q : quants_)
+    for (float &f : q.f)
+      f = std::clamp(f, kMinFrac, kMaxFrac);
+}
+
+Graph TrainEngine::export_graph(double cover) const {
+  const Impl &m = *impl_;
+  Graph g = g_;
+  for (const HgqQuantizer &q : quants_) {
+    Node &n = g.nodes[static_cast<size_t>(q.node)];
+    Tensor tk(DType::Int64, q.dims), ti(DType::Int64, q.dims), tf(DType::Int64, q.dims);
+    ValueId x = n.inputs[0];
+    if (q.weight) {
+      const TrainTensor &w = m.sval[x];
+      Tensor wt(g.values[x].constant->dtype(), w.shape);
+      for (int64_t e = 0; e < q.n; ++e) {
+        wt[e] = w.v[e];
+        FixedFormat f = hgq_weight_format(q, e, w.v[e]);
+        tk[e] = f.k;
+        ti[e] = f.i;
+        tf[e] = f.f;
+      }
+      g.values[x].constant = std::move(wt);
+    } else {
+      for (int64_t e = 0; e < q.n; ++e) {
+        FixedFormat f{0, 0, 0};
+        if (q.seen) {
+          int64_t lo, hi;
+          hgq_act_interval(q, e, lo, hi, cover);
+          f = hgq_act_format(q, e, lo, hi);
+        }
+        tk[e] = f.k;
+        ti[e] = f.i;
+        tf[e] = f.f;
+      }
+    }
+    const std::string base = g.values[x].name;
+    n.inputs[1] = g.add_constant(base + "_k", std::move(tk));
+    n.inputs[2] = g.add_constant(base + "_i", std::move(ti));
+    n.inputs[3] = g.add_constant(base + "_f", std::move(tf));
+    n.attrs["round_mode"] = std::string("RND");
+    n.attrs["overflow_mode"] = std::string("SAT");
+  }
+  g.remove_dead();
+  verify(g);
+  return g;
+}
+
+} // namespace hgqc

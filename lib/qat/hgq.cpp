@@ -1,0 +1,160 @@
+// HGQ quantizers (method.md §2): forward, surrogate backward, tables and exported formats.
+#include "qat/hgq.h"
+
+#include "ir/error.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+
+namespace hgqc {
+
+namespace {
+int bit_len(uint64_t v) { return 64 - std::countl_zero(v); }
+// ceil(log2(m)) for m >= 1.
+int ceil_log2_u(uint64_t m) { return m <= 1 ? 0 : bit_len(m - 1); }
+
+// round(x) as an integer, clamped so that products and widths stay meaningful.
+int64_t round_int(double x) {
+  double r = std::floor(x + 0.5);
+  constexpr double lim = 0x1p60;
+  return static_cast<int64_t>(std::clamp(r, -lim, lim));
+}
+} // namespace
+
+int int_range_width(int64_t lo, int64_t hi) {
+  HGQC_ASSERT(lo <= hi, "empty interval");
+  int pos = hi > 0 ? bit_len(static_cast<uint64_t>(hi)) : 0;
+  int neg = lo < 0 ? ceil_log2_u(static_cast<uint64_t>(-(lo + 1)) + 1) : 0;
+  return (lo < 0 ? 1 : 0) + std::max(pos, neg);
+}
+
+HgqQuantizer make_quantizer(int node, bool weight, const Dims &dims, float f0,
+                            const std::vector<int64_t> &share_axes) {
+  HgqQuantizer q;
+  q.node = node;
+  q.weight = weight;
+  q.dims = dims;
+  q.n = dims_numel(dims);
+  Dims fd = dims;
+  for (int64_t a : share_axes)
+    fd[static_cast<size_t>(a)] = 1;
+  if (fd != dims)
+    q.fmap = range_index(fd, dims);
+  q.f.assign(static_cast<size_t>(dims_numel(fd)), f0);
+  q.scale.assign(static_cast<size_t>(q.n), 1.0f);
+  q.inv.assign(static_cast<size_t>(q.n), 1.0f);
+  q.live.assign(static_cast<size_t>(q.n), 1.0f);
+  q.width.assign(static_cast<size_t>(q.n), 0.0f);
+  if (!weight) {
+    q.rmin.assign(static_cast<size_t>(q.n), 0.0f);
+    q.rmax.assign(static_cast<size_t>(q.n), 0.0f);
+  }
+  return q;
+}
+
+void hgq_act_interval(const HgqQuantizer &q, int64_t e, int64_t &lo, int64_t &hi, double cover) {
+  double s = std::ldexp(cover, static_cast<int>(round_f(q.f[q.fi(e)])));
+  lo = round_int(q.rmin[e] * s);
+  hi = round_int(q.rmax[e] * s);
+}
+
+void hgq_act_tables(HgqQuantizer &q) {
+  for (int64_t e = 0; e < q.n; ++e) {
+    int fr = static_cast<int>(round_f(q.f[q.fi(e)]));
+    q.scale[e] = std::ldexp(1.0f, fr);
+    q.inv[e] = std::ldexp(1.0f, -fr);
+    if (!q.seen) {
+      q.live[e] = 1.0f;
+      q.width[e] = 0.0f;
+      continue;
+    }
+    int64_t lo, hi;
+    hgq_act_interval(q, e, lo, hi);
+    int w = int_range_width(lo, hi);
+    q.width[e] = static_cast<float>(w);
+    q.live[e] = w > 0 ? 1.0f : 0.0f;
+  }
+}
+
+void hgq_act_forward(const HgqQuantizer &q, const TrainTensor &x, TrainTensor &y, float *bmin,
+                     float *bmax) {
+  y.resize(x.shape);
+  const int64_t n = q.n, rows = x.numel() / std::max<int64_t>(n, 1);
+  const float *s = q.scale.data(), *inv = q.inv.data(), *live = q.live.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x.data() + r * n;
+    float *yr = y.data() + r * n;
+    for (int64_t e = 0; e < n; ++e) {
+      float v = xr[e];
+      yr[e] = std::floor(v * s[e] + 0.5f) * inv[e] * live[e];
+      bmin[e] = std::min(bmin[e], v);
+      bmax[e] = std::max(bmax[e], v);
+    }
+  }
+}
+
+void hgq_act_backward(const HgqQuantizer &q, const TrainTensor &x, const TrainTensor &y,
+                      const TrainTensor &dy, TrainTensor *dx, float *egrad) {
+  const int64_t n = q.n, rows = x.numel() / std::max<int64_t>(n, 1);
+  const float *live = q.live.data();
+  if (dx)
+    dx->resize(x.shape);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x.data() + r * n, *yr = y.data() + r * n, *gr = dy.data() + r * n;
+    float *dr = dx ? dx->data() + r * n : nullptr;
+    for (int64_t e = 0; e < n; ++e) {
+      egrad[e] += gr[e] * surrogate_df(yr[e], xr[e]);
+      if (dr)
+        dr[e] = gr[e] * live[e];
+    }
+  }
+}
+
+void hgq_update_range(HgqQuantizer &q, const float *bmin, const float *bmax, float decay) {
+  float keep = q.seen ? 1.0f - decay : 0.0f;
+  for (int64_t e = 0; e < q.n; ++e) {
+    q.rmin[e] = std::min({q.rmin[e] * keep, bmin[e], 0.0f});
+    q.rmax[e] = std::max({q.rmax[e] * keep, bmax[e], 0.0f});
+  }
+  q.seen = true;
+}
+
+void hgq_weight_forward(HgqQuantizer &q, const TrainTensor &w, TrainTensor &wq) {
+  wq.resize(w.shape);
+  for (int64_t e = 0; e < q.n; ++e) {
+    int fr = static_cast<int>(round_f(q.f[q.fi(e)]));
+    float s = std::ldexp(1.0f, fr), inv = std::ldexp(1.0f, -fr);
+    q.scale[e] = s;
+    q.inv[e] = inv;
+    int64_t iq = round_int(static_cast<double>(w.v[e]) * s);
+    wq.v[e] = static_cast<float>(iq) * inv;
+    int wd = int_range_width(iq, iq);
+    q.width[e] = static_cast<float>(wd);
+    q.live[e] = wd > 0 ? 1.0f : 0.0f;
+  }
+}
+
+void hgq_weight_backward(const HgqQuantizer &q, const TrainTensor &w, const TrainTensor &wq,
+                         const TrainTensor &dwq, TrainTensor &dw, float *egrad) {
+  dw.resize(w.shape);
+  for (int64_t e = 0; e < q.n; ++e) {
+    dw.v[e] = dwq.v[e];
+    egrad[e] += dwq.v[e] * surrogate_df(wq.v[e], w.v[e]);
+  }
+}
+
+FixedFormat hgq_weight_format(const HgqQuantizer &q, int64_t e, float w) {
+  int fr = static_cast<int>(round_f(q.f[q.fi(e)]));
+  int64_t iq = round_int(std::ldexp(static_cast<double>(w), fr));
+  return hgq_act_format(q, e, iq, iq);
+}
+
+FixedFormat hgq_act_format(const HgqQuantizer &q, int64_t e, int64_t lo, int64_t hi) {
+  if ((lo == 0 && hi == 0) || (!q.weight && q.seen && q.live[e] == 0.0f))
+    return FixedFormat{0, 0, 0};
+  int fr = static_cast<int>(round_f(q.f[q.fi(e)]));
+  return Interval{lo, hi, fr}.min_format();
+}
+
+} // namespace hgqc

@@ -1,0 +1,359 @@
+// The Pareto front of `hgqc train`: exact evaluation of saved quantized models (the integer
+// emulator, as `hgqc run --fixed` runs it), the calibration pass, the front and its plot.
+#include "qat/pareto.h"
+
+#include "frontend/data_io.h"
+#include "frontend/onnx_export.h"
+#include "frontend/onnx_import.h"
+#include "ir/fixed_eval.h"
+#include "ir/op.h"
+#include "ir/passes/passes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <map>
+#include <thread>
+
+namespace hgqc {
+
+namespace {
+// The lowering of `hgqc run --fixed` (cli load_fixed_model), with errors located in `file`.
+Graph load_lowered(const std::string &file) {
+  Graph g = import_onnx(file);
+  normalize(g);
+  try {
+    to_fixed(g);
+  } catch (const UserError &e) {
+    throw e.with_location(Location{file});
+  }
+  return g;
+}
+
+// Rows [r0, r1) of a batched tensor.
+Tensor rows_of(const Tensor &x, int64_t r0, int64_t r1) {
+  Dims d = x.shape();
+  int64_t per = x.numel() / d[0];
+  d[0] = r1 - r0;
+  std::vector<double> v(x.data().begin() + r0 * per, x.data().begin() + r1 * per);
+  return Tensor(x.dtype(), d, std::move(v));
+}
+
+// Runs fn(block, r0, r1) over row blocks of n rows on `threads` threads (block order fixed).
+void for_blocks(int64_t n, int threads, int64_t block,
+                const std::function<void(int64_t, int64_t, int64_t)> &fn) {
+  int64_t nb = (n + block - 1) / block;
+  std::vector<std::thread> th;
+  std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t)
+    th.emplace_back([&, t] {
+      try {
+        for (int64_t b = t; b < nb; b += threads)
+          fn(b, b * block, std::min(n, (b + 1) * block));
+      } catch (...) {
+        err[static_cast<size_t>(t)] = std::current_exception();
+      }
+    });
+  for (auto &x : th)
+    x.join();
+  for (auto &e : err)
+    if (e)
+      std::rethrow_exception(e);
+}
+
+bool act_quant(const Graph &g, const Node &n) {
+  return n.op == OpKind::FixedQuant && !g.values[n.inputs[0]].constant;
+}
+} // namespace
+
+void evaluate_checkpoint(Checkpoint &c, const Dataset &val, TaskKind task, int threads) {
+  Graph g = load_lowered(c.file);
+  RangeAnalysis ra;
+  try {
+    ra = analyze_ranges(g);
+  } catch (const UserError &e) {
+    throw e.with_location(Location{c.file});
+  }
+  c.ebops = 0;
+  for (double e : node_ebops(g, ra))
+    c.ebops += e;
+  const int64_t block = 2048, nb = (val.n + block - 1) / block;
+  std::vector<int64_t> hits(static_cast<size_t>(nb), 0), over(static_cast<size_t>(nb), 0);
+  std::vector<double> sq(static_cast<size_t>(nb), 0);
+  const ValueRange &ry = *ra.ranges[g.outputs[0]];
+  for_blocks(val.n, threads, block, [&](int64_t b, int64_t r0, int64_t r1) {
+    FixedRun r = evaluate_fixed(g, ra, {rows_of(val.x, r0, r1)});
+    for (size_t ni = 0; ni < g.nodes.size(); ++ni)
+      if (act_quant(g, g.nodes[ni]))
+        over[static_cast<size_t>(b)] += r.overflows[ni];
+    Tensor y = fixed_to_tensor(r.outputs[0], ry);
+    int64_t rows = r1 - r0, cols = y.numel() / std::max<int64_t>(rows, 1);
+    for (int64_t i = 0; i < rows; ++i) {
+      if (task == TaskKind::Classify) {
+        // The rule of `hgqc run --labels`: the first largest output wins.
+        int64_t best = 0;
+        for (int64_t k = 1; k < cols; ++k)
+          if (y[i * cols + k] > y[i * cols + best])
+            best = k;
+        hits[static_cast<size_t>(b)] += best == val.labels[static_cast<size_t>(r0 + i)];
+      } else {
+        for (int64_t k = 0; k < cols; ++k) {
+          double d = y[i * cols + k] - val.targets[static_cast<size_t>((r0 + i) * cols + k)];
+          sq[static_cast<size_t>(b)] += d * d;
+        }
+      }
+    }
+  });
+  c.correct = 0;
+  c.overflows = 0;
+  double s = 0;
+  for (size_t b = 0; b < hits.size(); ++b) {
+    c.correct += hits[b];
+    c.overflows += over[b];
+    s += sq[b];
+  }
+  c.total = val.n;
+  c.accuracy = static_cast<double>(c.correct) / static_cast<double>(val.n);
+  int64_t outs = val.targets.empty() ? 1 : static_cast<int64_t>(val.targets.size()) / val.n;
+  c.mse = s / static_cast<double>(val.n * outs);
+}
+
+bool covers(const Checkpoint &a, const Checkpoint &b, TaskKind task) {
+  bool better = task == TaskKind::Classify ? a.correct >= b.correct : a.mse <= b.mse;
+  return better && a.ebops <= b.ebops;
+}
+
+bool update_front(std::vector<Checkpoint> &front, const Checkpoint &c, TaskKind task) {
+  for (const Checkpoint &m : front)
+    if (covers(m, c, task)) {
+      std::error_code ec;
+      std::filesystem::remove(c.file, ec);
+      return false;
+    }
+  std::vector<Checkpoint> keep;
+  for (Checkpoint &m : front) {
+    if (covers(c, m, task)) {
+      std::error_code ec;
+      std::filesystem::remove(m.file, ec);
+    } else {
+      keep.push_back(std::move(m));
+    }
+  }
+  keep.push_back(c);
+  std::sort(keep.begin(), keep.end(),
+            [](const Checkpoint &a, const Checkpoint &b) { return a.ebops < b.ebops; });
+  front = std::move(keep);
+  return true;
+}
+
+void calibrate_checkpoint(const std::string &file, const Dataset &data, double cover, int threads) {
+  if (!(cover >= 1))
+    throw UserError("the cover factor must be >= 1");
+  Graph g = import_onnx(file);
+  normalize(g);
+  // The activation quantizers and their per-element formats.
+  struct Act {
+    size_t node;
+    std::vector<FixedFormat> fmt;
+    Dims dims;
+  };
+  std::vector<Act> acts;
+  for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
+    const Node &n = g.nodes[ni];
+    if (!act_quant(g, n))
+      continue;
+    Dims d = range_dims(g.values[n.inputs[0]].type.dims);
+    acts.push_back({ni,
+                    broadcast_formats(*g.constant_of(n.inputs[1]), *g.constant_of(n.inputs[2]),
+                                      *g.constant_of(n.inputs[3]), d),
+                    d});
+  }
+  auto set_formats = [&](Graph &h, const Act &a, const std::vector<FixedFormat> &f) {
+    Node &n = h.nodes[a.node];
+    Tensor tk(DType::Int64, a.dims), ti(DType::Int64, a.dims), tf(DType::Int64, a.dims);
+    for (size_t e = 0; e < f.size(); ++e) {
+      tk[static_cast<int64_t>(e)] = f[e].k;
+      ti[static_cast<int64_t>(e)] = f[e].i;
+      tf[static_cast<int64_t>(e)] = f[e].f;
+    }
+    const std::string base = h.values[n.inputs[0]].name;
+    n.inputs[1] = h.add_constant(base + "_k", std::move(tk));
+    n.inputs[2] = h.add_constant(base + "_i", std::move(ti));
+    n.inputs[3] = h.add_constant(base + "_f", std::move(tf));
+  };
+  std::vector<std::vector<int64_t>> lo(acts.size()), hi(acts.size());
+  for (int headroom = 4;; headroom += 8) {
+    if (headroom > 60)
+      throw UserError("calibration could not find formats wide enough for the training data",
+                      {file});
+    // Widened copy: every kept element gets `headroom` more integer bits and a sign bit.
+    Graph w = g;
+    for (const Act &a : acts) {
+      std::vector<FixedFormat> f = a.fmt;
+      for (FixedFormat &x : f)
+        if (!x.pruned())
+          x = FixedFormat{1, std::min(x.i + headroom, kMaxFixedWidth - 1 - x.f), x.f};
+      set_formats(w, a, f);
+    }
+    w.remove_dead();
+    std::vector<std::string> names;
+    for (const Act &a : acts)
+      names.push_back(g.nodes[a.node].name);
+    to_fixed(w);
+    // Probe the outputs of the activation quantizers (by node name).
+    std::vector<size_t> probe_nodes;
+    for (const std::string &nm : names)
+      for (size_t ni = 0; ni < w.nodes.size(); ++ni)
+        if (w.nodes[ni].name == nm) {
+          probe_nodes.push_back(ni);
+          w.outputs.push_back(w.nodes[ni].outputs[0]);
+        }
+    HGQC_ASSERT(probe_nodes.size() == acts.size(), "activation quantizer lost in lowering");
+    RangeAnalysis ra;
+    try {
+      ra = analyze_ranges(w);
+    } catch (const UserError &) {
+      throw UserError("calibration could not widen the activation formats within " +
+                          std::to_string(kMaxFixedWidth) + " bits",
+                      {file});
+    }
+    const int64_t block = 4096, nb = (data.n + block - 1) / block;
+    std::vector<std::vector<std::vector<int64_t>>> blo(static_cast<size_t>(nb)),
+        bhi(static_cast<size_t>(nb));
+    std::vector<int64_t> over(static_cast<size_t>(nb), 0);
+    for_blocks(data.n, threads, block, [&](int64_t b, int64_t r0, int64_t r1) {
+      FixedRun r = evaluate_fixed(w, ra, {rows_of(data.x, r0, r1)});
+      for (size_t ni : probe_nodes)
+        over[static_cast<size_t>(b)] += r.overflows[ni];
+      auto &L = blo[static_cast<size_t>(b)], &H = bhi[static_cast<size_t>(b)];
+      for (size_t k = 0; k < acts.size(); ++k) {
+        const FixedTensor &t = r.outputs[1 + k];
+        const ValueRange &rr = *ra.ranges[w.outputs[1 + k]];
+        size_t per = acts[k].fmt.size();
+        L.emplace_back(per, std::numeric_limits<int64_t>::max());
+        H.emplace_back(per, std::numeric_limits<int64_t>::min());
+        for (size_t j = 0; j < t.q.size(); ++j) {
+          size_t e = j % per;
+          // On the format's grid (the range may sit on a coarser one).
+          int shift = acts[k].fmt[e].f - rr.el[e].f;
+          int64_t q = shift >= 0 ? t.q[j] * (int64_t{1} << shift) : t.q[j];
+          L.back()[e] = std::min(L.back()[e], q);
+          H.back()[e] = std::max(H.back()[e], q);
+        }
+      }
+    });
+    int64_t total = 0;
+    for (int64_t o : over)
+      total += o;
+    if (total > 0)
+      continue;
+    for (size_t k = 0; k < acts.size(); ++k) {
+      size_t per = acts[k].fmt.size();
+      lo[k].assign(per, std::numeric_limits<int64_t>::max());
+      hi[k].assign(per, std::numeric_limits<int64_t>::min());
+      for (int64_t b = 0; b < nb; ++b)
+        for (size_t e = 0; e < per; ++e) {
+          lo[k][e] = std::min(lo[k][e], blo[static_cast<size_t>(b)][k][e]);
+          hi[k][e] = std::max(hi[k][e], bhi[static_cast<size_t>(b)][k][e]);
+        }
+    }
+    break;
+  }
+  for (size_t k = 0; k < acts.size(); ++k) {
+    std::vector<FixedFormat> f = acts[k].fmt;
+    for (size_t e = 0; e < f.size(); ++e) {
+      if (f[e].pruned())
+        continue;
+      auto l = static_cast<int64_t>(
+          std::floor(static_cast<double>(std::min<int64_t>(lo[k][e], 0)) * cover));
+      auto h = static_cast<int64_t>(
+          std::ceil(static_cast<double>(std::max<int64_t>(hi[k][e], 0)) * cover));
+      f[e] = (l == 0 && h == 0) ? FixedFormat{0, 0, 0} : Interval{l, h, f[e].f}.min_format();
+    }
+    set_formats(g, acts[k], f);
+  }
+  g.remove_dead();
+  export_onnx(g, file);
+}
+
+std::string front_svg(const std::vector<Checkpoint> &front, const std::vector<Checkpoint> &all,
+                      TaskKind task) {
+  const double W = 640, H = 420, L = 70, R = 20, T = 30, B = 50;
+  auto score = [&](const Checkpoint &c) { return task == TaskKind::Classify ? c.accuracy : c.mse; };
+  double xmin = std::numeric_limits<double>::infinity(), xmax = 0, ymin = xmin, ymax = -xmin;
+  for (const auto *v : {&front, &all})
+    for (const Checkpoint &c : *v) {
+      double e = std::max(c.ebops, 1.0);
+      xmin = std::min(xmin, e);
+      xmax = std::max(xmax, e);
+      ymin = std::min(ymin, score(c));
+      ymax = std::max(ymax, score(c));
+    }
+  if (!(xmax > 0)) {
+    xmin = 1;
+    xmax = 10;
+    ymin = 0;
+    ymax = 1;
+  }
+  double lx0 = std::floor(std::log10(xmin)), lx1 = std::max(std::ceil(std::log10(xmax)), lx0 + 1);
+  if (ymax - ymin < 1e-9) {
+    ymin -= 0.01;
+    ymax += 0.01;
+  }
+  double pad = (ymax - ymin) * 0.05;
+  ymin -= pad;
+  ymax += pad;
+  auto px = [&](double e) {
+    return L + (std::log10(std::max(e, 1.0)) - lx0) / (lx1 - lx0) * (W - L - R);
+  };
+  auto py = [&](double s) { return T + (ymax - s) / (ymax - ymin) * (H - T - B); };
+  std::string s;
+  char buf[256];
+  auto add = [&](const char *fmt, auto... a) {
+    std::snprintf(buf, sizeof buf, fmt, a...);
+    s += buf;
+  };
+  add("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n",
+      W, H);
+  add("<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+  add("<text x=\"%g\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">hgqc train: %s vs "
+      "EBOPs (Pareto front in blue)</text>\n",
+      W / 2, task == TaskKind::Classify ? "validation accuracy" : "validation MSE");
+  add("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
+  add("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\"/>\n", L, T, L, H - B);
+  for (double d = lx0; d <= lx1; d += 1) {
+    add("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ddd\"/>\n", px(std::pow(10, d)), T,
+        px(std::pow(10, d)), H - B);
+    add("<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">1e%g</text>\n", px(std::pow(10, d)),
+        H - B + 16, d);
+  }
+  for (int k = 0; k <= 4; ++k) {
+    double v = ymin + (ymax - ymin) * k / 4;
+    add("<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.4g</text>\n", L - 6, py(v) + 4, v);
+  }
+  add("<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">EBOPs (exact, log scale)</text>\n",
+      (L + W - R) / 2, H - 12);
+  for (const Checkpoint &c : all)
+    add("<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"#aaa\"/>\n", px(c.ebops), py(score(c)));
+  std::string path;
+  for (const Checkpoint &c : front) {
+    std::snprintf(buf, sizeof buf, "%s%.2f,%.2f", path.empty() ? "" : " ", px(c.ebops),
+                  py(score(c)));
+    path += buf;
+  }
+  if (!path.empty())
+    s += "<polyline fill=\"none\" stroke=\"#36c\" points=\"" + path + "\"/>\n";
+  for (const Checkpoint &c : front) {
+    add("<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"#36c\"><title>", px(c.ebops), py(score(c)));
+    s += std::filesystem::path(c.file).filename().string();
+    add(": %.4f, %.0f EBOPs</title></circle>\n", score(c), c.ebops);
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+} // namespace hgqc

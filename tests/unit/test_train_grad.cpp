@@ -1,0 +1,476 @@
+// Gradient checks of training: every op's backward hook against central finite differences
+// of its train_forward, the HGQ quantizers' surrogate gradients against their formula, the
+// EBOPs surrogate against its definition, and the engine's whole-model gradients.
+#include "ir/op.h"
+#include "ir/ops/common.h"
+#include "ir/passes/passes.h"
+#include "onnx_builder.h"
+#include "qat/engine.h"
+#include "qat/hgq.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace hgqc;
+using hgqc::test::ModelBuilder;
+
+namespace {
+// Random values in [-1, 1] (distinct with probability 1, away from the kinks of max and relu
+// by more than the finite-difference step in all but rare cases, which the tolerance absorbs).
+TrainTensor random_tensor(const Dims &d, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  TrainTensor t;
+  t.resize(d);
+  for (float &v : t.v) {
+    v = u(rng);
+    if (std::fabs(v) < 0.05f) // keep away from the kink of Relu and LeakyRelu at 0
+      v += v < 0 ? -0.05f : 0.05f;
+  }
+  return t;
+}
+
+Dims with_batch(Dims d, int64_t b) {
+  if (!d.empty() && d[0] == kDynamic)
+    d[0] = b;
+  return d;
+}
+
+// Checks node `ni` of `g`: random inputs (batch 2), L = sum(out * R); backward(dout = R)
+// against (L(x + h) - L(x - h)) / 2h for every element of every float input.
+void check_node(const Graph &g, size_t ni, std::vector<int> skip = {}) {
+  const Node &n = g.nodes[ni];
+  const OpDef &d = op_def(n.op);
+  REQUIRE(static_cast<bool>(d.train_forward));
+  REQUIRE(static_cast<bool>(d.backward));
+  std::mt19937 rng(1234);
+  std::vector<TrainTensor> in(n.inputs.size());
+  std::vector<const Tensor *> consts;
+  for (size_t j = 0; j < n.inputs.size(); ++j) {
+    ValueId v = n.inputs[j];
+    const Tensor *c = v == kNoValue ? nullptr : g.constant_of(v);
+    consts.push_back(c);
+    if (v == kNoValue)
+      continue;
+    if (c && !is_float(c->dtype())) {
+      in[j].resize(c->shape());
+      for (int64_t k = 0; k < c->numel(); ++k)
+        in[j].v[k] = static_cast<float>((*c)[k]);
+    } else {
+      in[j] = random_tensor(with_batch(g.values[v].type.dims, 2), rng);
+    }
+  }
+  if (n.op == OpKind::BatchNormalization) // variance must stay positive
+    for (float &v : in[4].v)
+      v = std::fabs(v) + 0.5f;
+  std::vector<const TrainTensor *> ip;
+  for (size_t j = 0; j < in.size(); ++j)
+    ip.push_back(n.inputs[j] == kNoValue ? nullptr : &in[j]);
+  std::any cache;
+  TrainContext ctx{consts, &cache};
+  TrainTensor y;
+  std::vector<TrainTensor *> op{&y};
+  while (op.size() < n.outputs.size())
+    op.push_back(nullptr);
+  d.train_forward(n, ip, op, ctx);
+  TrainTensor r = random_tensor(y.shape, rng);
+  auto loss = [&]() {
+    TrainTensor z;
+    std::vector<TrainTensor *> o{&z};
+    while (o.size() < n.outputs.size())
+      o.push_back(nullptr);
+    std::any c2;
+    TrainContext x2{consts, &c2};
+    d.train_forward(n, ip, o, x2);
+    double s = 0;
+    for (size_t k = 0; k < z.v.size(); ++k)
+      s += static_cast<double>(z.v[k]) * r.v[k];
+    return s;
+  };
+  std::vector<TrainTensor> din(n.inputs.size());
+  std::vector<TrainTensor *> dp;
+  for (size_t j = 0; j < n.inputs.size(); ++j) {
+    bool want = n.inputs[j] != kNoValue && !(consts[j] && !is_float(consts[j]->dtype())) &&
+                std::find(skip.begin(), skip.end(), static_cast<int>(j)) == skip.end();
+    dp.push_back(want ? &din[j] : nullptr);
+  }
+  d.train_forward(n, ip, op, ctx); // backward reads what the last forward cached
+  std::vector<const TrainTensor *> yo{&y}, ro{&r};
+  while (yo.size() < n.outputs.size()) {
+    yo.push_back(nullptr);
+    ro.push_back(nullptr);
+  }
+  d.backward(n, ip, yo, ro, dp, ctx);
+  const float h = 1e-2f;
+  for (size_t j = 0; j < n.inputs.size(); ++j) {
+    if (!dp[j])
+      continue;
+    REQUIRE(din[j].shape == in[j].shape);
+    for (size_t k = 0; k < in[j].v.size(); ++k) {
+      float keep = in[j].v[k];
+      in[j].v[k] = keep + h;
+      double lp = loss();
+      in[j].v[k] = keep - h;
+      double lm = loss();
+      in[j].v[k] = keep;
+      double fd = (lp - lm) / (2 * h);
+      INFO(n.name << " input " << j << " element " << k);
+      CHECK(din[j].v[k] == doctest::Approx(fd).epsilon(2e-2).scale(1.0));
+    }
+  }
+}
+
+// A one-node model through the importer (canonical attributes), not normalised.
+Graph one_node(ModelBuilder &b) { return b.import(); }
+} // namespace
+
+TEST_CASE("Gemm backward matches finite differences (transB, alpha, beta, bias broadcast)") {
+  for (int tb = 0; tb <= 1; ++tb) {
+    ModelBuilder b;
+    b.input("a", {-1, 4}).output("y");
+    b.init("w", tb ? std::vector<int64_t>{3, 4} : std::vector<int64_t>{4, 3},
+           std::vector<double>(12, 0.1));
+    b.init("c", {3}, {0.1, 0.2, 0.3});
+    auto &n = b.node("Gemm", {"a", "w", "c"}, {"y"});
+    ModelBuilder::attr_int(n, "transB", tb);
+    auto *al = n.add_attribute();
+    al->set_name("alpha");
+    al->set_type(onnx::AttributeProto::FLOAT);
+    al->set_f(0.5f);
+    auto *be = n.add_attribute();
+    be->set_name("beta");
+    be->set_type(onnx::AttributeProto::FLOAT);
+    be->set_f(2.0f);
+    check_node(one_node(b), 0);
+  }
+}
+
+TEST_CASE("MatMul backward matches finite differences (leading dimensions)") {
+  ModelBuilder b;
+  b.input("a", {-1, 3, 4}).output("y").init("w", {4, 5}, std::vector<double>(20, 0.1));
+  b.node("MatMul", {"a", "w"}, {"y"});
+  check_node(one_node(b), 0);
+}
+
+TEST_CASE("Conv backward matches finite differences (2-D pads, strides, groups; 1-D)") {
+  {
+    ModelBuilder b;
+    b.input("x", {-1, 4, 5, 5}).output("y");
+    b.init("w", {6, 2, 3, 3}, std::vector<double>(108, 0.1))
+        .init("b", {6}, std::vector<double>(6, 0.));
+    auto &n = b.node("Conv", {"x", "w", "b"}, {"y"});
+    ModelBuilder::attr_int(n, "group", 2);
+    ModelBuilder::attr_ints(n, "pads", {1, 0, 1, 1});
+    ModelBuilder::attr_ints(n, "strides", {2, 1});
+    check_node(one_node(b), 0);
+  }
+  {
+    ModelBuilder b;
+    b.input("x", {-1, 2, 7}).output("y").init("w", {3, 2, 3}, std::vector<double>(18, 0.1));
+    auto &n = b.node("Conv", {"x", "w"}, {"y"});
+    ModelBuilder::attr_ints(n, "dilations", {2});
+    check_node(one_node(b), 0);
+  }
+}
+
+TEST_CASE("Add, Sub and Mul backward sum over broadcast dimensions") {
+  for (const char *op : {"Add", "Sub", "Mul"}) {
+    ModelBuilder b;
+    b.input("a", {-1, 3, 4}).output("y").init("c", {4}, {0.1, 0.2, 0.3, 0.4});
+    b.node(op, {"a", "c"}, {"y"});
+    check_node(one_node(b), 0);
+    ModelBuilder b2;
+    b2.input("a", {-1, 3, 4}).input("c", {-1, 3, 1}).output("y");
+    b2.node(op, {"a", "c"}, {"y"});
+    check_node(one_node(b2), 0);
+  }
+}
+
+TEST_CASE("Relu, LeakyRelu and Softmax backward match finite differences") {
+  for (const char *op : {"Relu", "LeakyRelu", "Softmax"}) {
+    ModelBuilder b;
+    b.input("x", {-1, 7}).output("y");
+    b.node(op, {"x"}, {"y"});
+    check_node(one_node(b), 0);
+  }
+}
+
+TEST_CASE("MaxPool and AveragePool backward match finite differences") {
+  for (const char *op : {"MaxPool", "AveragePool"})
+    for (int pad = 0; pad <= 1; ++pad) {
+      ModelBuilder b;
+      b.input("x", {-1, 2, 5, 5}).output("y");
+      auto &n = b.node(op, {"x"}, {"y"});
+      ModelBuilder::attr_ints(n, "kernel_shape", {3, 3});
+      ModelBuilder::attr_ints(n, "strides", {2, 2});
+      if (pad)
+        ModelBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
+      if (pad && std::string(op) == "AveragePool")
+        ModelBuilder::attr_int(n, "count_include_pad", 1);
+      check_node(one_node(b), 0);
+    }
+}
+
+TEST_CASE("copy ops (Flatten, Reshape, Transpose, Concat) route gradients back") {
+  {
+    ModelBuilder b;
+    b.input("x", {-1, 2, 3}).output("y");
+    b.node("Flatten", {"x"}, {"y"});
+    check_node(one_node(b), 0);
+  }
+  {
+    ModelBuilder b;
+    b.input("x", {-1, 2, 3}).output("y").init("s", {3}, {0, 3, 2}, true);
+    b.node("Reshape", {"x", "s"}, {"y"});
+    check_node(one_node(b), 0);
+  }
+  {
+    ModelBuilder b;
+    b.input("x", {-1, 2, 3}).output("y");
+    ModelBuilder::attr_ints(b.node("Transpose", {"x"}, {"y"}), "perm", {0, 2, 1});
+    check_node(one_node(b), 0);
+  }
+  {
+    ModelBuilder b;
+    b.input("x", {-1, 2, 3}).input("z", {-1, 1, 3}).output("y");
+    ModelBuilder::attr_int(b.node("Concat", {"x", "z"}, {"y"}), "axis", 1);
+    check_node(one_node(b), 0);
+  }
+}
+
+TEST_CASE("BatchNormalization backward (inference form) matches finite differences") {
+  ModelBuilder b;
+  b.input("x", {-1, 3, 2}).output("y");
+  b.init("s", {3}, {1, 2, 3}).init("b", {3}, {0, 1, 2}).init("m", {3}, {0, 0, 0});
+  b.init("v", {3}, {1, 1, 1});
+  b.node("BatchNormalization", {"x", "s", "b", "m", "v"}, {"y"});
+  check_node(one_node(b), 0);
+}
+
+TEST_CASE("int_range_width is the interval rule's width") {
+  for (int64_t lo = -70; lo <= 70; ++lo)
+    for (int64_t hi = lo; hi <= 70; hi += 3) {
+      INFO(lo << ".." << hi);
+      CHECK(int_range_width(lo, hi) == Interval{lo, hi, 3}.width());
+    }
+}
+
+TEST_CASE("HGQ activation quantizer: rounding, pruning and the surrogate gradient") {
+  HgqQuantizer q = make_quantizer(0, false, {1, 3}, 2.4f); // round(f) = 2
+  q.f[2] = -3.6f;                                          // round(f) = -4
+  float bmin[3] = {0, 0, 0}, bmax[3] = {3, 1, 0.01f};
+  hgq_update_range(q, bmin, bmax, 0.0f);
+  hgq_act_tables(q);
+  CHECK(q.live[0] == 1.0f);
+  CHECK(q.live[2] == 0.0f); // max 0.01 at 2^4 steps rounds to 0: pruned
+  CHECK(q.width[0] == int_range_width(0, 12));
+  TrainTensor x, y, dy, dx;
+  x.shape = {2, 3};
+  x.v = {0.3f, -0.61f, 0.01f, 2.9f, 0.124f, 0.004f};
+  hgq_act_forward(q, x, y, bmin, bmax);
+  CHECK(y.v[0] == 0.25f); // round(1.2) / 4
+  CHECK(y.v[1] == -0.5f); // round(-2.44) / 4
+  CHECK(y.v[2] == 0.0f);  // pruned
+  CHECK(y.v[3] == 3.0f);  // round(11.6) / 4
+  dy.shape = x.shape;
+  dy.v = {1, 2, 3, 4, 5, 6};
+  std::vector<float> eg(3, 0.0f);
+  hgq_act_backward(q, x, y, dy, &dx, eg.data());
+  const double ln2 = std::log(2.0);
+  for (int e = 0; e < 3; ++e) {
+    double want = 0;
+    for (int r = 0; r < 2; ++r)
+      want += dy.v[r * 3 + e] * -ln2 * (y.v[r * 3 + e] - x.v[r * 3 + e]);
+    CHECK(eg[e] == doctest::Approx(want).epsilon(1e-6));
+  }
+  CHECK(dx.v[0] == 1.0f);
+  CHECK(dx.v[2] == 0.0f); // no gradient through a pruned element
+  CHECK(dx.v[4] == 5.0f);
+}
+
+TEST_CASE("the surrogate d x_q / d f is the scaling law of the rounding error") {
+  // The error of rounding to f bits shrinks like 2^-f: for a value whose error at f is e,
+  // e(f + t) ~ e * 2^-t, and d/dt at t = 0 is -ln2 * e. Check the formula against that law.
+  for (float xq : {0.25f, -1.5f, 3.0f})
+    for (float x : {0.3f, -1.4f, 2.9f}) {
+      auto law = [&](double t) { return (xq - x) * std::pow(2.0, -t); };
+      double fd = (law(1e-4) - law(-1e-4)) / 2e-4;
+      CHECK(surrogate_df(xq, x) == doctest::Approx(fd).epsilon(1e-4));
+    }
+}
+
+TEST_CASE("HGQ weight quantizer: widths from the integer itself, STE and surrogate") {
+  HgqQuantizer q = make_quantizer(0, true, {4}, 3.0f);
+  TrainTensor w, wq, dwq, dw;
+  w.shape = {4};
+  w.v = {0.3f, -0.5f, 0.04f, -2.2f};
+  hgq_weight_forward(q, w, wq);
+  CHECK(wq.v[0] == 0.25f);  // 2 / 8
+  CHECK(wq.v[1] == -0.5f);  // -4 / 8
+  CHECK(wq.v[2] == 0.0f);   // pruned
+  CHECK(wq.v[3] == -2.25f); // -18 / 8
+  CHECK(q.width[0] == 2);   // 2 = 0b10
+  CHECK(q.width[1] == 3);   // -4 in 3-bit two's complement
+  CHECK(q.width[2] == 0);
+  CHECK(q.live[2] == 0.0f);
+  CHECK(hgq_weight_format(q, 3, w.v[3]) == FixedFormat{1, 2, 3});
+  dwq.shape = w.shape;
+  dwq.v = {1, 1, 1, 1};
+  std::vector<float> eg(4, 0.0f);
+  hgq_weight_backward(q, w, wq, dwq, dw, eg.data());
+  for (int e = 0; e < 4; ++e) {
+    CHECK(dw.v[e] == 1.0f);
+    CHECK(eg[e] == doctest::Approx(-std::log(2.0) * (wq.v[e] - w.v[e])).epsilon(1e-6));
+  }
+}
+
+namespace {
+// A 6-8-3 MLP with a Softmax output, quantizers inserted.
+Graph small_mlp() {
+  ModelBuilder b;
+  b.input("x", {-1, 6}).output("p");
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(-0.6, 0.6);
+  std::vector<double> w1(48), w2(24), b1(8), b2(3);
+  for (auto *v : {&w1, &w2, &b1, &b2})
+    for (double &x : *v)
+      x = u(rng);
+  b.init("w1", {8, 6}, w1).init("b1", {8}, b1).init("w2", {3, 8}, w2).init("b2", {3}, b2);
+  ModelBuilder::attr_int(b.node("Gemm", {"x", "w1", "b1"}, {"h"}), "transB", 1);
+  b.node("Relu", {"h"}, {"r"});
+  ModelBuilder::attr_int(b.node("Gemm", {"r", "w2", "b2"}, {"z"}), "transB", 1);
+  ModelBuilder::attr_int(b.node("Softmax", {"z"}, {"p"}), "axis", 1);
+  Graph g = b.import();
+  normalize(g);
+  insert_hgq_quantizers(g);
+  return g;
+}
+} // namespace
+
+TEST_CASE("engine: whole-model gradients match finite differences of the loss") {
+  for (int threads : {1, 2}) {
+    EngineOptions eo;
+    eo.threads = threads;
+    eo.init_f_weight = 20; // fine grids: the quantized model is smooth at the FD step
+    eo.init_f_act = 20;
+    TrainEngine eng(small_mlp(), eo);
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> u(-1, 1);
+    const int64_t rows = 5;
+    std::vector<float> x(rows * 6);
+    for (float &v : x)
+      v = u(rng);
+    std::vector<int32_t> lab{0, 2, 1, 1, 0};
+    BatchData b{x.data(), lab.data(), nullptr, rows};
+    eng.step(b, 0, 0); // ranges seen
+    eng.step(b, 0, 0);
+    auto loss = [&]() {
+      std::vector<float> z;
+      eng.predict(x.data(), rows, z);
+      double s = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        double m = -1e30, e = 0;
+        for (int c = 0; c < 3; ++c)
+          m = std::max(m, static_cast<double>(z[r * 3 + c]));
+        for (int c = 0; c < 3; ++c)
+          e += std::exp(z[r * 3 + c] - m);
+        s += std::log(e) + m - z[r * 3 + lab[r]];
+      }
+      return s / rows;
+    };
+    std::vector<ParamView> ps = eng.params();
+    int checked = 0;
+    for (const ParamView &p : ps) {
+      if (p.frac_bits)
+        continue;
+      std::vector<float> g(p.g, p.g + p.n);
+      for (size_t k = 0; k < p.n; ++k) {
+        float keep = p.w[k];
+        const float h = 1e-2f;
+        p.w[k] = keep + h;
+        double lp = loss();
+        p.w[k] = keep - h;
+        double lm = loss();
+        p.w[k] = keep;
+        INFO("threads " << threads << " param element " << k);
+        CHECK(g[k] == doctest::Approx((lp - lm) / (2 * h)).epsilon(2e-2).scale(1e-2));
+        ++checked;
+      }
+    }
+    CHECK(checked == 48 + 8 + 24 + 3);
+  }
+}
+
+TEST_CASE("engine: EBOPs surrogate is sum b_a[k] * b_w[j,k] and its gradient reaches f") {
+  EngineOptions eo;
+  TrainEngine eng(small_mlp(), eo);
+  std::vector<float> x(4 * 6, 0.5f);
+  x[3] = -0.7f;
+  std::vector<int32_t> lab{0, 1, 2, 0};
+  BatchData b{x.data(), lab.data(), nullptr, 4};
+  eng.step(b, 0, 0);
+  StepStats st = eng.step(b, 0, 0);
+  // The first Gemm reads the quantizer of x and of w1 [8, 6] (transB); the second the
+  // quantizers of r and w2 [3, 8].
+  const auto &qs = eng.quantizers();
+  const HgqQuantizer *ax = nullptr, *ar = nullptr, *w1 = nullptr, *w2 = nullptr;
+  for (const HgqQuantizer &q : qs) {
+    if (!q.weight && q.n == 6)
+      ax = &q;
+    else if (!q.weight && q.n == 8)
+      ar = &q;
+    else if (q.weight && q.n == 48)
+      w1 = &q;
+    else if (q.weight && q.n == 24)
+      w2 = &q;
+  }
+  REQUIRE((ax && ar && w1 && w2));
+  double want = 0;
+  for (int j = 0; j < 8; ++j)
+    for (int k = 0; k < 6; ++k)
+      want += ax->width[k] * w1->width[j * 6 + k];
+  for (int j = 0; j < 3; ++j)
+    for (int k = 0; k < 8; ++k)
+      want += ar->width[k] * w2->width[j * 8 + k];
+  CHECK(want > 0);
+  CHECK(st.ebops == doctest::Approx(want));
+  // With only the EBOPs term (huge beta), f gradients of kept weights equal beta * b_a.
+  std::vector<float> before;
+  st = eng.step(b, 1e6, 0);
+  for (ParamView p : eng.params())
+    if (p.frac_bits && p.n == 48)
+      for (int j = 0; j < 8; ++j)
+        for (int k = 0; k < 6; ++k)
+          if (w1->live[j * 6 + k] > 0)
+            CHECK(p.g[j * 6 + k] == doctest::Approx(1e6 * ax->width[k]).epsilon(1e-3));
+}
+
+TEST_CASE("engine: same seed and thread count give the same weights") {
+  auto run = [](int threads) {
+    EngineOptions eo;
+    eo.threads = threads;
+    TrainEngine eng(small_mlp(), eo);
+    std::vector<float> x(64 * 6);
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (float &v : x)
+      v = u(rng);
+    std::vector<int32_t> lab(64);
+    for (int i = 0; i < 64; ++i)
+      lab[i] = i % 3;
+    for (int s = 0; s < 5; ++s) {
+      eng.step({x.data(), lab.data(), nullptr, 64}, 1e-4, 1e-6);
+      for (ParamView p : eng.params())
+        for (size_t k = 0; k < p.n; ++k)
+          p.w[k] -= 0.01f * p.g[k];
+      eng.clamp_frac_bits();
+    }
+    std::vector<float> all;
+    for (ParamView p : eng.params())
+      all.insert(all.end(), p.w, p.w + p.n);
+    return all;
+  };
+  CHECK(run(1) == run(1));
+  CHECK(run(2) == run(2));
+}

@@ -17,7 +17,8 @@ and for cnn_relu and residual also NAME_calib.npy (256 samples) and NAME_calib_l
 Models: mlp (opset 13, declared batch 1), cnn (opset 11, dynamic batch),
 cnn1d (opset 9, declared batch 2), cnn_relu (opset 13, dynamic batch; only ops
 with an exact fixed-point form, for `hgqc quantize`), residual (opset 13, dynamic batch;
-a residual Add between two layers, for the Verilog co-simulation tests). Exports use TrainingMode.PRESERVE on a model
+a residual Add between two layers, for the Verilog co-simulation tests), fmnist_mlp
+(opset 13, dynamic batch; untrained, the default model of scripts/demo.sh). Exports use TrainingMode.PRESERVE on a model
 in eval mode: the exported graph is the inference graph, but torch's
 eval-mode peephole pass (which would fold Conv+BatchNormalization before
 writing the file) is skipped, so BatchNormalization nodes stay in the graph.
@@ -160,6 +161,19 @@ class Residual(nn.Module):
         return self.fc3(torch.relu(self.fc2(h) + h))
 
 
+class FMnistMLP(nn.Module):
+    """784 -> 32 -> 10 MLP, freshly initialised: the default model that `hgqc train` trains on
+    Fashion-MNIST in scripts/demo.sh."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
 def randomize_batchnorm(model, gen):
     """Give every BatchNorm layer non-trivial running stats and affine params."""
     for m in model.modules():
@@ -182,6 +196,7 @@ WEIGHT_GAINS = {
     "cnn1d": {},
     "cnn_relu": {"conv1": 2.0, "conv2": 2.0, "fc": 3.0},
     "residual": {"fc3": 2.0},
+    "fmnist_mlp": {},
 }
 
 
@@ -192,6 +207,7 @@ MODELS = [
     ("cnn1d", CNN1D, (2, 3, 20), 9, False),
     ("cnn_relu", CNNReLU, (1, 1, 16, 16), 13, True),
     ("residual", Residual, (1, 16), 13, True),
+    ("fmnist_mlp", FMnistMLP, (1, 784), 13, True),
 ]
 
 

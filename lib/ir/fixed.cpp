@@ -40,18 +40,10 @@ i128 round_shift(i128 q, int s, RoundMode rnd) {
   return fl;
 }
 
-// The range values are clamped to (SAT_SYM: symmetric) or wrapped into.
-void eff_range(FixedFormat fmt, OverflowMode ovf, i128 &lo, i128 &hi) {
-  lo = fmt.qmin();
-  hi = fmt.qmax();
-  if (ovf == OverflowMode::SAT_SYM && fmt.k)
-    lo = -hi;
-}
-
 // Wraps or clamps an exact integer r on the format's grid.
 QuantResult finish(i128 r, FixedFormat fmt, OverflowMode ovf) {
   i128 lo, hi;
-  eff_range(fmt, ovf, lo, hi);
+  overflow_range(fmt, ovf, lo, hi);
   QuantResult res;
   res.overflow = r < lo || r > hi;
   if (!res.overflow) {
@@ -79,10 +71,17 @@ QuantResult huge(bool negative, i128 low_bits, FixedFormat fmt, OverflowMode ovf
     return r;
   }
   i128 lo, hi;
-  eff_range(fmt, ovf, lo, hi);
+  overflow_range(fmt, ovf, lo, hi);
   return {static_cast<int64_t>(negative ? lo : hi), true};
 }
 } // namespace
+
+void overflow_range(FixedFormat fmt, OverflowMode ovf, Int128 &lo, Int128 &hi) {
+  lo = fmt.qmin();
+  hi = fmt.qmax();
+  if (ovf == OverflowMode::SAT_SYM && fmt.k)
+    lo = -hi;
+}
 
 const char *round_mode_name(RoundMode m) {
   switch (m) {
@@ -280,7 +279,7 @@ bool may_overflow(const Interval &in, FixedFormat fmt, RoundMode rnd, OverflowMo
     return shift_left_sat(q, -s);
   };
   i128 lo, hi;
-  eff_range(fmt, ovf, lo, hi);
+  overflow_range(fmt, ovf, lo, hi);
   return rq(in.lo) < lo || rq(in.hi) > hi;
 }
 
@@ -297,7 +296,7 @@ Interval quantized_interval(const Interval &in, FixedFormat fmt, RoundMode rnd, 
     r.hi = shift_left_sat(in.hi, -s);
   }
   i128 lo, hi;
-  eff_range(fmt, ovf, lo, hi);
+  overflow_range(fmt, ovf, lo, hi);
   if (r.lo >= lo && r.hi <= hi)
     return r;
   if (ovf == OverflowMode::WRAP)

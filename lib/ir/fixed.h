@@ -102,6 +102,8 @@ struct Interval {
 /// The interval a quantizer's output can take for inputs in `in` (exact: monotone
 /// rounding, then the format's range when `in` may overflow it).
 Interval quantized_interval(const Interval &in, FixedFormat fmt, RoundMode rnd, OverflowMode ovf);
+/// The integers [lo, hi] that `ovf` keeps a value of `fmt` in (SAT_SYM: symmetric).
+void overflow_range(FixedFormat fmt, OverflowMode ovf, Int128 &lo, Int128 &hi);
 /// Whether some value of `in` lies outside the range `ovf` keeps after rounding to `fmt`.
 bool may_overflow(const Interval &in, FixedFormat fmt, RoundMode rnd, OverflowMode ovf);
 /// The interval of one real constant (exactly representable; see exact_exponent).

@@ -26,7 +26,9 @@ Int128 shl(Int128 v, int s) {
   return v * (Int128{1} << s);
 }
 
-// floor((q + c) / 2^s) with the rounding constant of `rnd` (s > 0); monotone in q.
+// floor((q + c) / 2^s) with the rounding constant of `rnd` (s > 0); monotone in q. This is the
+// hardware's formula (an adder and a bit select; RND_CONV adds bit s of q), written apart from
+// the reference quantize_int so that the netlist check compares the two.
 Int128 round_shift(Int128 q, int s, RoundMode rnd) {
   Int128 c = 0;
   if (rnd == RoundMode::RND)
@@ -44,12 +46,6 @@ Int128 wrap_bits(Int128 v, int bits, bool is_signed) {
   return r;
 }
 
-void eff_range(FixedFormat fmt, OverflowMode ovf, Int128 &lo, Int128 &hi) {
-  lo = fmt.qmin();
-  hi = fmt.qmax();
-  if (ovf == OverflowMode::SAT_SYM && fmt.k)
-    lo = -hi;
-}
 } // namespace
 
 const char *net_op_name(NetOp op) {
@@ -260,7 +256,7 @@ NetRef Netlist::requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMod
   // 2. Overflow: nothing when the rounded range fits the format.
   const NetNode &nr = node(r);
   Int128 L = shl(nr.lo, sa), H = shl(nr.hi, sa), qlo, qhi;
-  eff_range(fmt, ovf, qlo, qhi);
+  overflow_range(fmt, ovf, qlo, qhi);
   if (L >= qlo && H <= qhi)
     return r;
   if (ovf == OverflowMode::WRAP) {

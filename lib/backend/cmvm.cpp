@@ -115,6 +115,11 @@ struct Recipe {
   int pool = 1; ///< tied candidates of the greedy compared by the pairs they destroy
 };
 
+/// Weight of the pairs a candidate's new value would form (created()) against the pairs it
+/// breaks (damage()) when the greedy compares tied candidates: 4 was best of 1..4 on random
+/// 16 x 16 matrices (other seeds than the benchmark's).
+constexpr int64_t kCreatedWeight = 4;
+
 /// The recipes of the unconstrained search, best first (chosen greedily on random 8x8 and
 /// 16x16 matrices, other seeds than the benchmark's, by how much each lowers the minimum
 /// over the ones before it).
@@ -538,6 +543,10 @@ private:
     return c;
   }
 
+  /// 1 when the value of pattern `key` already exists (a single occurrence then saves an
+  /// adder), else 0.
+  int made_bonus(uint64_t key) const { return made_.count(key) != 0 ? 1 : 0; }
+
   Candidate candidate(uint64_t key, int count) const {
     const Pattern p = unpack(key);
     const Value &a = values_[p.lo];
@@ -633,14 +642,15 @@ private:
   bool take(const Candidate &c, std::priority_queue<Candidate> &heap,
             std::vector<Occurrence> &occ) {
     const int eff = effective_count(c.key);
-    if (eff != c.count || eff < 2)
+    const int bonus = eff > 0 ? made_bonus(c.key) : 0;
+    if (eff + bonus != c.count || eff + bonus < 2)
       return false;
     occ = occurrences(unpack(c.key));
     const int real = static_cast<int>(occ.size());
     if (real < eff) {
       capped_[c.key] = {raw_count(c.key), real};
-      if (real >= 2)
-        heap.push(candidate(c.key, real));
+      if (real > 0 && real + bonus >= 2)
+        heap.push(candidate(c.key, real + bonus));
       return false;
     }
     return true;
@@ -661,6 +671,26 @@ private:
     return d;
   }
 
+  /// Pairs the value of `occ`'s pattern would form with the other terms of its rows that
+  /// repeat (sum over patterns of multiplicity - 1): sharing the new value creates.
+  int64_t created(const std::vector<Occurrence> &occ) {
+    std::vector<uint64_t> &keys = scratch_keys_;
+    keys.clear();
+    const int v = static_cast<int>(values_.size()); // a stand-in id for the new value
+    for (const Occurrence &o : occ)
+      for (const Term &u : rows_[o.row]) {
+        if ((u.id == o.lo.id && u.shift == o.lo.shift) ||
+            (u.id == o.hi.id && u.shift == o.hi.shift))
+          continue;
+        keys.push_back(pack(pattern_of(Term{v, o.lo.shift, o.lo.sign}, u)));
+      }
+    std::sort(keys.begin(), keys.end());
+    int64_t c = 0;
+    for (size_t k = 1; k < keys.size(); ++k)
+      c += keys[k] == keys[k - 1];
+    return c;
+  }
+
   void eliminate_common_subexpressions() {
     for (int i = 0; i < m_.rows; ++i) {
       const std::vector<Term> &terms = rows_[i];
@@ -674,8 +704,9 @@ private:
       touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
       for (uint64_t key : touched_) {
         const int c = effective_count(key);
-        if (c >= 2)
-          heap.push(candidate(key, c));
+        const int score = c > 0 ? c + made_bonus(key) : 0;
+        if (score >= 2)
+          heap.push(candidate(key, score));
       }
       touched_.clear();
     };
@@ -687,8 +718,10 @@ private:
       if (!take(top, heap, occ))
         continue;
       // Among up to `pool` candidates with the same count (in priority order), take the
-      // one whose occurrences break the fewest pairs of patterns at least that frequent.
+      // one with the lowest damage - kCreatedWeight * created: its occurrences break few
+      // pairs of patterns at least that frequent, and its new value forms repeated pairs.
       std::vector<std::pair<Candidate, std::vector<Occurrence>>> pool;
+      pool.reserve(static_cast<size_t>(recipe_.pool));
       pool.emplace_back(top, std::move(occ));
       while (static_cast<int>(pool.size()) < recipe_.pool && !heap.empty() &&
              heap.top().count == top.count) {
@@ -701,7 +734,8 @@ private:
       size_t best = 0;
       int64_t best_damage = 0;
       for (size_t k = 0; k < pool.size() && pool.size() > 1; ++k) {
-        const int64_t d = damage(pool[k].second, top.count);
+        const int64_t d =
+            damage(pool[k].second, top.count) - kCreatedWeight * created(pool[k].second);
         if (k == 0 || d < best_damage) {
           best_damage = d;
           best = k;
@@ -777,6 +811,7 @@ private:
   std::vector<int> scratch_lo_;
   std::vector<int> scratch_hi_;
   std::vector<char> scratch_used_;
+  std::vector<uint64_t> scratch_keys_; ///< buffer of created()
   CountMap counts_;
   std::unordered_map<uint64_t, std::pair<int, int>> capped_;
   std::unordered_map<uint64_t, int> made_;
@@ -851,7 +886,7 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
   // Unconstrained depth: the first recipes of kRecipes (kLargeRecipes above 1200 entries),
   // fewer the larger the matrix to bound the time; the fewest adders wins, earlier on ties.
   const int64_t entries = static_cast<int64_t>(m.rows) * m.cols;
-  const size_t tries = entries <= 100 ? 12 : entries <= 300 ? 8 : entries <= 1200 ? 4 : 3;
+  const size_t tries = entries <= 100 ? 12 : entries <= 300 ? 6 : entries <= 1200 ? 4 : 3;
   AdderGraph g;
   for (size_t k = 0; k < tries; ++k) {
     const Recipe &r = entries > 1200 ? kLargeRecipes[k] : kRecipes[k];

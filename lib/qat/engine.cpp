@@ -2,6 +2,8 @@
 // split across threads, with the EBOPs and width costs of method.md §2.
 #include "qat/engine.h"
 
+#include "qat/ptq.h"
+
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
@@ -106,8 +108,6 @@ private:
 
 enum class Kind : uint8_t { Input, Const, Param, Static, Dynamic, Unused };
 
-bool is_linear(OpKind k) { return k == OpKind::MatMul || k == OpKind::Gemm || k == OpKind::Conv; }
-
 std::string trainable_ops_list() {
   std::string s;
   for (const OpDef *d : all_ops())
@@ -181,17 +181,7 @@ int insert_hgq_quantizers(Graph &g) {
                       "'); train starts from a float model");
   const FixedFormat placeholder{1, 0, 8};
   int added = 0;
-  std::vector<ValueId> acts;
-  auto add_act = [&](ValueId v) {
-    if (std::find(acts.begin(), acts.end(), v) == acts.end())
-      acts.push_back(v);
-  };
-  for (ValueId v : g.inputs)
-    if (is_float(g.values[v].type.dtype))
-      add_act(v);
-  for (const Node &n : g.nodes)
-    if (is_linear(n.op) && !g.values[n.inputs[0]].constant)
-      add_act(n.inputs[0]);
+  std::vector<ValueId> acts = activation_quant_points(g);
   std::vector<int> prod = g.producers();
   for (ValueId v : acts) {
     size_t at = prod[v] < 0 ? 0 : static_cast<size_t>(prod[v]) + 1;
@@ -203,13 +193,9 @@ int insert_hgq_quantizers(Graph &g) {
     ++added;
   }
   for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
-    OpKind op = g.nodes[ni].op;
-    bool add = op == OpKind::Add || op == OpKind::Sub;
-    if (!is_linear(op) && !add)
-      continue;
-    for (size_t j = add ? 0 : 1; j < g.nodes[ni].inputs.size(); ++j) {
+    for (size_t j = 0; j < g.nodes[ni].inputs.size(); ++j) {
       ValueId w = g.nodes[ni].inputs[j];
-      if (w == kNoValue || !g.values[w].constant || !is_float(g.values[w].type.dtype))
+      if (!is_weight_quant_point(g, g.nodes[ni], j) || !is_float(g.values[w].type.dtype))
         continue;
       ValueId q = insert_fixed_quant(g, ni, w, placeholder, RoundMode::RND, OverflowMode::SAT);
       ++ni;

@@ -39,6 +39,29 @@ bool is_linear(OpKind k) { return k == OpKind::MatMul || k == OpKind::Gemm || k 
 
 } // namespace
 
+std::vector<ValueId> activation_quant_points(const Graph &g) {
+  std::vector<ValueId> acts;
+  auto add_act = [&](ValueId v) {
+    if (std::find(acts.begin(), acts.end(), v) == acts.end())
+      acts.push_back(v);
+  };
+  for (ValueId v : g.inputs)
+    if (is_float(g.values[v].type.dtype))
+      add_act(v);
+  for (const Node &n : g.nodes)
+    if (is_linear(n.op) && !g.values[n.inputs[0]].constant)
+      add_act(n.inputs[0]);
+  return acts;
+}
+
+bool is_weight_quant_point(const Graph &g, const Node &n, size_t j) {
+  bool add = n.op == OpKind::Add || n.op == OpKind::Sub;
+  if ((!is_linear(n.op) && !add) || (!add && j == 0) || j >= n.inputs.size())
+    return false;
+  ValueId w = n.inputs[j];
+  return w != kNoValue && g.values[w].constant;
+}
+
 PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const PtqOptions &opt) {
   for (int b : {opt.weight_bits, opt.act_bits})
     if (b < 1 || b > 32)
@@ -51,17 +74,7 @@ PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const Ptq
 
   // Values that get an activation quantizer: graph inputs and non-constant inputs of the
   // linear ops.
-  std::vector<ValueId> acts;
-  auto add_act = [&](ValueId v) {
-    if (std::find(acts.begin(), acts.end(), v) == acts.end())
-      acts.push_back(v);
-  };
-  for (ValueId v : g.inputs)
-    if (is_float(g.values[v].type.dtype))
-      add_act(v);
-  for (const Node &n : g.nodes)
-    if (is_linear(n.op) && !g.values[n.inputs[0]].constant)
-      add_act(n.inputs[0]);
+  std::vector<ValueId> acts = activation_quant_points(g);
 
   // Calibration: the float model with those values as extra outputs.
   Graph probe = g;
@@ -102,14 +115,10 @@ PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const Ptq
   // Weights and biases: constants read by the linear ops, and constant terms of Add/Sub
   // (a bias added after a MatMul).
   for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
-    OpKind op = g.nodes[ni].op;
-    bool add = op == OpKind::Add || op == OpKind::Sub;
-    if (!is_linear(op) && !add)
-      continue;
-    for (size_t j = add ? 0 : 1; j < g.nodes[ni].inputs.size(); ++j) {
-      ValueId w = g.nodes[ni].inputs[j];
-      if (w == kNoValue || !g.values[w].constant)
+    for (size_t j = 0; j < g.nodes[ni].inputs.size(); ++j) {
+      if (!is_weight_quant_point(g, g.nodes[ni], j))
         continue;
+      ValueId w = g.nodes[ni].inputs[j];
       Stats s = stats_of(*g.values[w].constant);
       FixedFormat f = format_for(s, opt.weight_bits, 1.0);
       describe(w, f, s);

@@ -441,13 +441,13 @@ void TrainEngine::Impl::forward_rows(const Graph &g, std::vector<HgqQuantizer> &
   }
 }
 
-StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
+// The activation quantizers' tables and the per-model values (quantized weights), once per
+// step or prediction, on this thread.
+void TrainEngine::run_static_nodes() {
   Impl &m = *impl_;
-  HGQC_ASSERT(b.rows > 0 && b.x, "empty batch");
   for (HgqQuantizer &q : quants_)
     if (!q.weight)
       hgq_act_tables(q);
-  // Per-model values (quantized weights) once, on this thread.
   for (int ni : m.static_nodes) {
     const Node &n = g_.nodes[static_cast<size_t>(ni)];
     int qi = m.quant_of[static_cast<size_t>(ni)];
@@ -464,6 +464,12 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
     TrainContext ctx{m.consts[static_cast<size_t>(ni)], &m.static_cache[static_cast<size_t>(ni)]};
     op_def(n.op).train_forward(n, ins, outs, ctx);
   }
+}
+
+StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
+  Impl &m = *impl_;
+  HGQC_ASSERT(b.rows > 0 && b.x, "empty batch");
+  run_static_nodes();
 
   const int nt = m.opt.threads;
   const int64_t chunk = (b.rows + nt - 1) / nt, D = sample_size(), C = out_size_;
@@ -702,25 +708,7 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
 
 void TrainEngine::predict(const float *x, int64_t rows, std::vector<float> &out) {
   Impl &m = *impl_;
-  for (HgqQuantizer &q : quants_)
-    if (!q.weight)
-      hgq_act_tables(q);
-  for (int ni : m.static_nodes) {
-    const Node &n = g_.nodes[static_cast<size_t>(ni)];
-    int qi = m.quant_of[static_cast<size_t>(ni)];
-    if (qi >= 0) {
-      hgq_weight_forward(quants_[qi], m.sval[n.inputs[0]], m.sval[n.outputs[0]]);
-      continue;
-    }
-    std::vector<const TrainTensor *> ins;
-    std::vector<TrainTensor *> outs;
-    for (ValueId v : n.inputs)
-      ins.push_back(v == kNoValue ? nullptr : &m.sval[v]);
-    for (ValueId v : n.outputs)
-      outs.push_back(v == kNoValue ? nullptr : &m.sval[v]);
-    TrainContext ctx{m.consts[static_cast<size_t>(ni)], &m.static_cache[static_cast<size_t>(ni)]};
-    op_def(n.op).train_forward(n, ins, outs, ctx);
-  }
+  run_static_nodes();
   out.resize(static_cast<size_t>(rows * out_size_));
   const int nt = m.opt.threads;
   const int64_t chunk = (rows + nt - 1) / nt, D = sample_size();

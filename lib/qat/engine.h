@@ -104,6 +104,8 @@ public:
   const Graph &graph() const { return g_; }
 
 private:
+  /// Refreshes the activation quantizers' tables and computes the per-model values.
+  void run_static_nodes();
   struct Impl;
   std::unique_ptr<Impl> impl_;
   Graph g_;

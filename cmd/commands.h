@@ -23,6 +23,8 @@ void add_convert(CLI::App &app, Action &action);
 void add_emit_verilog(CLI::App &app, Action &action);
 /// `hgqc verify DIR --model MODEL`: Verilator co-simulation against the emulator.
 void add_verify(CLI::App &app, Action &action);
+/// `hgqc synth DIR`: Yosys synthesis of an emitted design, resources into report.json.
+void add_synth(CLI::App &app, Action &action);
 /// `hgqc ops`: lists the supported ops.
 void add_ops(CLI::App &app, Action &action);
 /// `hgqc train MODEL --data D -o DIR`: HGQ training to a Pareto front of quantized models.

@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
   hgqc::cli::add_convert(app, action);
   hgqc::cli::add_emit_verilog(app, action);
   hgqc::cli::add_verify(app, action);
+  hgqc::cli::add_synth(app, action);
   hgqc::cli::add_ops(app, action);
   hgqc::cli::add_train(app, action);
   try {

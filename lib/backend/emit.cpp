@@ -35,11 +35,20 @@ nlohmann::json fields_json(const std::vector<BusField> &fs) {
   return a;
 }
 
+nlohmann::json lut_bits_json(const LutBits &b) {
+  nlohmann::json j;
+  for (int c = 0; c < kLutClasses; ++c)
+    j[lut_class_name(c)] = b[static_cast<size_t>(c)];
+  return j;
+}
+
 nlohmann::json layer_json(const LayerFigures &l) {
   return {{"name", l.name},
           {"adders", l.adders},
           {"other", l.other},
           {"luts_estimate", l.luts},
+          {"output_bits", l.output_bits},
+          {"lut_model_bits", lut_bits_json(l.bits)},
           {"ebops", l.ebops}};
 }
 } // namespace
@@ -162,37 +171,44 @@ EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOpt
     case NetOp::Sub:
     case NetOp::Neg:
       ++l.adders;
-      l.luts += n.width();
+      l.output_bits += n.width();
       break;
     case NetOp::Round:
       if (n.rnd != RoundMode::TRN) {
         ++l.adders;
-        l.luts += n.width();
+        l.output_bits += n.width();
       }
       break;
     case NetOp::Max:
     case NetOp::Clamp:
     case NetOp::Relu:
       ++l.other;
-      l.luts += n.width();
+      l.output_bits += n.width();
       break;
     default:
       break;
     }
+    LutBits nb = node_lut_bits(d.net, k);
+    for (size_t c = 0; c < nb.size(); ++c)
+      l.bits[c] += nb[c];
     int copies = d.sched.need[k] - d.sched.stage[k];
     if (n.op != NetOp::Const && copies > 0)
       d.registers += int64_t{copies} * n.width();
   }
   d.registers += d.sched.stages; // the valid chain
   d.total.name = "total";
-  for (const LayerFigures &l : per) {
+  for (LayerFigures &l : per) {
+    l.luts = lut_estimate(l.bits);
     d.total.adders += l.adders;
     d.total.other += l.other;
-    d.total.luts += l.luts;
+    d.total.output_bits += l.output_bits;
+    for (size_t c = 0; c < l.bits.size(); ++c)
+      d.total.bits[c] += l.bits[c];
     d.total.ebops += l.ebops;
     if (l.adders || l.other || l.ebops)
       d.layers.push_back(l);
   }
+  d.total.luts = lut_estimate(d.total.bits);
   return d;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "backend/cmvm_lower.h"
+#include "backend/lut_model.h"
 #include "backend/passes.h"
 #include "backend/verilog.h"
 #include "ir/fixed_eval.h"
@@ -24,10 +25,12 @@ struct EmitOptions {
 /// Figures of one layer (IR node) of the design.
 struct LayerFigures {
   std::string name;
-  int64_t adders = 0; ///< adders and subtracters (incl. negations and rounding adds)
-  int64_t other = 0;  ///< comparators, muxes (max, clamp, relu)
-  int64_t luts = 0;   ///< estimated LUTs: one per output bit of every adder and mux
-  double ebops = 0;   ///< EBOPs of the IR node
+  int64_t adders = 0;      ///< adders and subtracters (incl. negations and rounding adds)
+  int64_t other = 0;       ///< comparators, muxes (max, clamp, relu)
+  int64_t luts = 0;        ///< estimated LUTs: the calibrated model (lut_model.h) over `bits`
+  int64_t output_bits = 0; ///< output bits of every adder and mux (the uncalibrated measure)
+  LutBits bits{};          ///< bits of each LUT-model class
+  double ebops = 0;        ///< EBOPs of the IR node
 };
 
 /// The emitted design.

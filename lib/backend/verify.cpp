@@ -2,18 +2,15 @@
 #include "backend/verify.h"
 
 #include "backend/emit.h"
+#include "backend/process.h"
 #include "ir/error.h"
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace hgqc::backend {
 
@@ -35,10 +32,6 @@ struct Design {
   int64_t in_width = 0, out_width = 0;
   std::vector<Field> in, out;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 Design read_report(const std::string &dir) {
   std::string path = (fs::path(dir) / "report.json").string();
@@ -117,42 +110,6 @@ void check_fields(const Design &d, const Graph &g, const RangeAnalysis &ra) {
     out_ranges.push_back(&*ra.ranges[v]);
   if (check(d.out, out_ranges, "output") != d.out_width)
     mismatch("the output bus width differs");
-}
-
-std::string find_program(const std::string &name) {
-  if (name.find('/') != std::string::npos)
-    return fs::exists(name) ? name : "";
-  const char *path = std::getenv("PATH");
-  std::stringstream ss(path ? path : "");
-  std::string dir;
-  while (std::getline(ss, dir, ':'))
-    if (!dir.empty() && ::access((fs::path(dir) / name).c_str(), X_OK) == 0)
-      return (fs::path(dir) / name).string();
-  return "";
-}
-
-// Runs argv with stdout and stderr appended to `log`; returns the exit status.
-int run_program(const std::vector<std::string> &argv, const std::string &log) {
-  pid_t pid = ::fork();
-  if (pid < 0)
-    throw UserError("cannot start " + argv[0]);
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
-    }
-    std::vector<char *> a;
-    for (const std::string &s : argv)
-      a.push_back(const_cast<char *>(s.c_str()));
-    a.push_back(nullptr);
-    ::execvp(a[0], a.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 std::string port_code(const char *port, int64_t width, bool set) {
@@ -249,14 +206,6 @@ std::string bus_hex(const std::vector<uint32_t> &w, size_t base, int64_t words) 
       s += d[(w[base + static_cast<size_t>(i)] >> (4 * k)) & 15];
   size_t nz = s.find_first_not_of('0');
   return nz == std::string::npos ? "0" : s.substr(nz);
-}
-
-std::string require_program(const std::string &name, const char *package) {
-  std::string p = find_program(name);
-  if (p.empty())
-    throw UserError(name + " not found: install it (Debian: apt-get install " + package +
-                    ", or run scripts/install-deps.sh as root)");
-  return p;
 }
 
 struct SimRun {
@@ -533,13 +482,7 @@ VerifyResult verify_design(const std::string &rtl_dir, const Graph &g, const Ran
                     {"input_bus_hex", m.input_hex}});
   j["first_mismatches"] = list;
   std::string path = (fs::path(rtl_dir) / "mismatches.json").string();
-  {
-    std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    std::ofstream f(tmp);
-    f << j.dump(2) << "\n";
-    f.close();
-    fs::rename(tmp, path);
-  }
+  write_text_atomic(path, j.dump(2) + "\n");
   return res;
 }
 

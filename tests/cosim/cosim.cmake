@@ -35,14 +35,15 @@ endif()
 step(${HGQC} verify ${OUTDIR}/rtl --model ${model} --vectors ${VECTORS} --simulator ${SIMULATOR}
      ${data_args})
 if(YOSYS)
-  find_program(YOSYS_EXE yosys)
-  if(NOT YOSYS_EXE)
-    message(FATAL_ERROR "yosys is not installed (scripts/install-deps.sh installs it)")
+  # hgqc synth: Yosys synth_xilinx, flattened, out of context; no latch of any kind may appear.
+  step(${HGQC} synth ${OUTDIR}/rtl)
+  file(READ ${OUTDIR}/rtl/report.json report)
+  string(JSON latches GET "${report}" synth latches)
+  string(JSON luts GET "${report}" synth luts)
+  string(JSON ffs GET "${report}" synth ffs)
+  string(JSON levels GET "${report}" synth logic_levels)
+  message(STATUS "yosys: ${luts} LUTs, ${ffs} FFs, ${levels} logic levels, ${latches} latches")
+  if(NOT latches EQUAL 0 OR luts LESS 1 OR ffs LESS 1 OR levels LESS 1)
+    message(FATAL_ERROR "synthesis report: ${latches} latches, ${luts} LUTs, ${ffs} FFs")
   endif()
-  # Synthesis for Xilinx parts, flattened; no latch of any kind may appear.
-  file(WRITE ${OUTDIR}/synth.ys "read_verilog ${OUTDIR}/rtl/dut.v\n"
-       "synth_xilinx -flatten -top dut\n"
-       "select -assert-none t:LDCE t:LDPE t:$dlatch t:$_DLATCH_*\n"
-       "tee -o ${OUTDIR}/yosys_stat.txt stat\n")
-  step(${YOSYS_EXE} -q -s ${OUTDIR}/synth.ys)
 endif()

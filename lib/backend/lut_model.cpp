@@ -1,0 +1,103 @@
+// The LUT-cost model of emitted logic: bit classes per netlist node, calibrated against Yosys.
+#include "backend/lut_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hgqc::backend {
+
+namespace {
+
+// Which bits of a W-bit operand (node id << s, sign- or zero-extended) are run-time signals.
+struct OperandBits {
+  bool constant = true;  // the operand is a constant (no run-time bits)
+  int lo = 0, hi = 0;    // bits [lo, hi) are the node's own bits
+  bool sign_ext = false; // bits >= hi repeat the sign bit (a run-time signal)
+  bool live(int i) const {
+    if (constant)
+      return false;
+    return (i >= lo && i < hi) || (sign_ext && i >= hi);
+  }
+};
+
+OperandBits operand_bits(const Netlist &net, NetId id, int s) {
+  OperandBits o;
+  if (id == kNoNet)
+    return o;
+  const NetNode &n = net.nodes[static_cast<size_t>(id)];
+  if (n.op == NetOp::Const)
+    return o;
+  o.constant = false;
+  o.lo = s;
+  o.hi = s + n.width();
+  o.sign_ext = n.is_signed();
+  return o;
+}
+
+} // namespace
+
+const char *lut_class_name(int c) {
+  static const char *names[kLutClasses] = {"carry_both_operands", "carry_one_operand", "mux",
+                                           "compare"};
+  return names[c];
+}
+
+LutBits node_lut_bits(const Netlist &net, size_t k) {
+  LutBits b{};
+  const NetNode &n = net.nodes[k];
+  const int W = n.width();
+  auto carry = [&](const OperandBits &x, const OperandBits &y, int width) {
+    for (int i = 0; i < width; ++i) {
+      bool a = x.live(i), c = y.live(i);
+      if (a && c)
+        ++b[kCarry2];
+      else if (a || c)
+        ++b[kCarry1];
+    }
+  };
+  switch (n.op) {
+  case NetOp::Add:
+  case NetOp::Sub:
+    carry(operand_bits(net, n.a, n.sa), operand_bits(net, n.b, n.sb), W);
+    break;
+  case NetOp::Neg:
+    carry(operand_bits(net, n.a, n.sa), OperandBits{}, W);
+    break;
+  case NetOp::Round:
+    if (n.rnd != RoundMode::TRN)
+      b[kCarry1] += W; // the kept bits take the rounding carry
+    break;
+  case NetOp::Relu:
+    b[kMux] += W;
+    break;
+  case NetOp::Max: {
+    b[kMux] += W;
+    const NetNode &a = net.nodes[static_cast<size_t>(n.a)];
+    const NetNode &c = net.nodes[static_cast<size_t>(n.b)];
+    b[kCompare] += std::max(a.width() + n.sa, c.width() + n.sb);
+    break;
+  }
+  case NetOp::Clamp: {
+    b[kMux] += W;
+    const NetNode &a = net.nodes[static_cast<size_t>(n.a)];
+    Int128 scale = Int128{1} << std::min(n.sa, 126);
+    int sides = (a.lo * scale < n.clo ? 1 : 0) + (a.hi * scale > n.chi ? 1 : 0);
+    b[kCompare] += int64_t{sides} * (a.width() + n.sa);
+    break;
+  }
+  default:
+    break;
+  }
+  return b;
+}
+
+int64_t lut_estimate(const LutBits &bits) {
+  // Calibrated against Yosys synth_xilinx (docs/hardware.md, "LUT model").
+  static const double coef[kLutClasses] = {1.0, 1.0, 1.0, 1.0};
+  double s = 0;
+  for (int c = 0; c < kLutClasses; ++c)
+    s += coef[c] * static_cast<double>(bits[static_cast<size_t>(c)]);
+  return static_cast<int64_t>(std::llround(s));
+}
+
+} // namespace hgqc::backend

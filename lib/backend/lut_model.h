@@ -1,0 +1,33 @@
+// The LUT-cost model of emitted logic: bit classes per netlist node, calibrated against Yosys.
+#pragma once
+
+#include "ir/netlist.h"
+
+#include <array>
+#include <string>
+
+namespace hgqc::backend {
+
+/// Bit classes of a node's logic that the LUT model weighs (docs/hardware.md, "LUT model").
+enum LutClass : int {
+  kCarry2 = 0, ///< adder/subtracter bits where both operands are run-time signals
+  kCarry1,     ///< adder/subtracter bits with one run-time operand (the other constant or
+               ///< shifted-in zeros): a carry-chain bit that may need an inverter
+  kMux,        ///< ReLU / max / clamp output bits (a mux or AND per bit)
+  kCompare,    ///< comparator bits of max and clamp
+  kLutClasses
+};
+
+/// Bits of each class in one node.
+using LutBits = std::array<int64_t, kLutClasses>;
+
+/// The class names, for report.json.
+const char *lut_class_name(int c);
+
+/// Bits of each class in node `k` of `net`.
+LutBits node_lut_bits(const Netlist &net, size_t k);
+
+/// The calibrated LUT estimate of a set of bits (rounded to an integer).
+int64_t lut_estimate(const LutBits &bits);
+
+} // namespace hgqc::backend

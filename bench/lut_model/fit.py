@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Fits the LUT model's coefficients (lib/backend/lut_model.cpp) to Yosys LUT counts.
 
-    fit.py RTL_DIR...   (each emitted by hgqc emit-verilog and synthesized by hgqc synth)
+    fit.py RTL_DIR... [--check RTL_DIR...]
+        (each emitted by hgqc emit-verilog and synthesized by hgqc synth; the designs after
+        --check are held out: shown with the fitted coefficients, not used to fit them)
 
 Reads report.json's totals.lut_model_bits and synth.luts, prints one row per design (Yosys
 LUTs, the one-LUT-per-output-bit count, the current estimate and their errors), then the
@@ -13,8 +15,11 @@ import sys
 
 CLASSES = ["carry_both_operands", "carry_one_operand", "mux"]
 
+args = sys.argv[1:]
+held = args[args.index("--check") + 1:] if "--check" in args else []
+fitted = args[:args.index("--check")] if "--check" in args else args
 rows = []
-for d in sys.argv[1:]:
+for d in fitted + held:
     with open(d + "/report.json") as f:
         r = json.load(f)
     if "synth" not in r:
@@ -22,7 +27,7 @@ for d in sys.argv[1:]:
     t = r["totals"]
     rows.append((d, r["synth"]["luts"], t["output_bits"], t["luts_estimate"],
                  [t["lut_model_bits"][c] for c in CLASSES], t["ebops"]))
-if len(rows) < len(CLASSES):
+if len(fitted) < len(CLASSES):
     sys.exit("need at least as many designs as classes")
 
 
@@ -57,8 +62,8 @@ def nnls(a, b):
 
 
 # Relative errors: scale every row by 1/Yosys LUTs.
-a = [[v / y for v in bits] for _, y, _, _, bits, _ in rows]
-coef = nnls(a, [1.0] * len(rows))
+a = [[v / y for v in bits] for _, y, _, _, bits, _ in rows[:len(fitted)]]
+coef = nnls(a, [1.0] * len(fitted))
 # EBOPs (the training cost) as a LUT estimate: one slope, relative least squares.
 ratios = [y / e for _, y, _, _, _, e in rows if e > 0]
 slope = sum(1 / r for r in ratios) / sum(1 / (r * r) for r in ratios) if ratios else 0.0
@@ -66,13 +71,16 @@ print("| design | Yosys LUTs | one LUT per output bit (err) | report.json estima
       "| fitted model (err) | EBOPs | Yosys LUTs / EBOPs |")
 print("|---|---|---|---|---|---|---|")
 worst = 0.0
-for d, y, ob, est, bits, e in rows:
+for k, (d, y, ob, est, bits, e) in enumerate(rows):
     fit = sum(c * v for c, v in zip(coef, bits))
-    worst = max(worst, abs(fit / y - 1))
+    if k < len(fitted):
+        worst = max(worst, abs(fit / y - 1))
+    else:
+        d += " (held out)"
     print(f"| {d} | {y} | {ob} ({100 * (ob / y - 1):+.1f} %) | {est} ({100 * (est / y - 1):+.1f} %)"
           f" | {fit:.0f} ({100 * (fit / y - 1):+.1f} %) | {e:.0f} | {y / e if e else 0:.3f} |")
 print("fitted coefficients: " + ", ".join(f"{c} {v:.3f}" for c, v in zip(CLASSES, coef)))
-print(f"largest relative error of the fitted model: {100 * worst:.1f} %")
+print(f"largest relative error of the fitted model on the fitted designs: {100 * worst:.1f} %")
 if ratios:
     errs = [abs(slope / r - 1) for r in ratios]
     print(f"EBOPs as an estimate: Yosys LUTs = {slope:.3f} x EBOPs, largest relative error "

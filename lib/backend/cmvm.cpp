@@ -102,6 +102,54 @@ std::vector<CsdDigit> msd_digits(int64_t v, uint64_t seed) {
   return out;
 }
 
+/// Up to `cap` minimal-weight signed-digit representations of `v` (as many non-zero digits
+/// as CSD), least significant digit first, in a fixed order. Requires |v| < 2^62.
+std::vector<std::vector<CsdDigit>> msd_forms(int64_t v, size_t cap) {
+  const int sign = v < 0 ? -1 : 1;
+  const uint64_t a = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  const int bits = std::bit_width(a) + 1;
+  int rest[66][2];
+  rest[bits][0] = 0;
+  rest[bits][1] = 1;
+  for (int i = bits - 1; i >= 0; --i)
+    for (int c = 0; c < 2; ++c) {
+      const int t = static_cast<int>((a >> i) & 1) + c;
+      rest[i][c] = t == 1 ? 1 + std::min(rest[i + 1][0], rest[i + 1][1]) : rest[i + 1][t / 2];
+    }
+  std::vector<std::vector<CsdDigit>> out;
+  std::vector<CsdDigit> cur;
+  auto walk = [&](auto &&self, int i, int c) -> void {
+    if (out.size() >= cap)
+      return;
+    for (; i < bits; ++i) {
+      const int t = static_cast<int>((a >> i) & 1) + c;
+      if (t == 1)
+        break;
+      c = t / 2;
+    }
+    if (i >= bits) {
+      if (c != 0)
+        cur.push_back(CsdDigit{bits, sign});
+      out.push_back(cur);
+      if (c != 0)
+        cur.pop_back();
+      return;
+    }
+    for (int carry = 0; carry < 2; ++carry) {
+      if (rest[i + 1][carry] > rest[i + 1][1 - carry])
+        continue;
+      cur.push_back(CsdDigit{i, carry == 0 ? sign : -sign});
+      self(self, i + 1, carry);
+      cur.pop_back();
+    }
+  };
+  walk(walk, 0, 0);
+  return out;
+}
+
+/// Most alternative digit forms considered per entry by align_forms().
+constexpr size_t kMaxForms = 8;
+
 /// Where the row-difference tree is built relative to the column decompositions.
 enum class RowTree { none, after_columns, before_columns };
 
@@ -117,6 +165,8 @@ struct Recipe {
   /// it breaks (damage()) when the greedy compares tied candidates: 4 was best of 1..4 on
   /// random 16 x 16 matrices (other seeds than the benchmark's).
   int64_t created_weight = 4;
+  int align = 0;     ///< passes of align_forms() over alternative minimal digit forms (0: none)
+  int align_pow = 1; ///< exponent of the pattern counts in align_forms()
 };
 
 /// After the recipes, the best one (when it compares tied candidates) is built again with
@@ -124,6 +174,26 @@ struct Recipe {
 /// Perturbing the best recipe's greedy gained more than further recipes (N = 16, 60 other
 /// seeds than the benchmark's: 348.5 -> 347.2 with 6, 8 and 346.9 with 6, 8, 5).
 constexpr int64_t kRerunWeights[] = {6, 8, 5};
+
+/// Matrices of at most this many entries align their digit forms (align_forms()) in every
+/// recipe: N = 8 94.2 -> 92.5 and N = 16 347.4 -> 342.5 adders, but N = 32 1270 -> 1289
+/// (20 seeds), so larger ones do not.
+constexpr int64_t kAlignEntries = 600;
+/// Passes of align_forms() (N = 16, 60 other seeds than the benchmark's: 2 passes 342.4,
+/// 3 343.2, 4 342.4; on the benchmark's 343.1, 342.9, 342.5).
+constexpr int kAlignPasses = 4;
+/// The exponent of the pattern counts align_forms() maximises the sum of: 3 (N = 16,
+/// 160 seeds, four reruns of the best recipe: 342.4 against 343.1 for 1 and 343.4 for 2).
+constexpr int kAlignPow = 3;
+
+/// With aligned forms, the reruns of the best recipe: exponent of align_forms() and
+/// created() weight (chosen on 60 other seeds than the benchmark's among 3-rerun sets
+/// of exponents 1..3 and weights 4, 5, 6, 8: 342.4; 342.5 on the benchmark's).
+struct AlignedRerun {
+  int align_pow;
+  int64_t created_weight;
+};
+constexpr AlignedRerun kAlignedReruns[] = {{1, 6}, {2, 5}, {3, 6}};
 
 /// The recipes of the unconstrained search, best first (chosen greedily on random 8x8 and
 /// 16x16 matrices, other seeds than the benchmark's, by how much each lowers the minimum
@@ -153,8 +223,10 @@ public:
     }
   }
 
-  /// Adds `delta` to the count of `key` (dropping it at 0); returns the new count.
-  int add(uint64_t key, int delta) {
+  /// Adds `delta` to the count of `key` (dropping it at 0); returns the new count. With
+  /// `mark` != 0, `*fresh` tells whether the key's mark differed from `mark` (it is then
+  /// set): a key is reported once per mark while it stays in the map.
+  int add(uint64_t key, int delta, uint32_t mark = 0, bool *fresh = nullptr) {
     size_t i = index(key);
     for (; slots_[i].key != kEmpty; i = (i + 1) & (slots_.size() - 1))
       if (slots_[i].key == key)
@@ -164,10 +236,14 @@ public:
         return 0;
       if (2 * (size_ + 1) > slots_.size()) {
         grow();
-        return add(key, delta);
+        return add(key, delta, mark, fresh);
       }
-      slots_[i] = Slot{key, 0};
+      slots_[i] = Slot{key, 0, 0};
       ++size_;
+    }
+    if (mark != 0) {
+      *fresh = slots_[i].mark != mark;
+      slots_[i].mark = mark;
     }
     const int c = slots_[i].count += delta;
     if (c == 0)
@@ -181,6 +257,7 @@ private:
   struct Slot {
     uint64_t key = kEmpty;
     int count = 0;
+    uint32_t mark = 0;
   };
 
   size_t index(uint64_t key) const {
@@ -212,8 +289,68 @@ private:
     old.swap(slots_);
     size_ = 0;
     for (const Slot &s : old)
+      if (s.key != kEmpty) {
+        bool fresh = false;
+        add(s.key, s.count, s.mark, &fresh);
+      }
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
+/// A map from 64-bit keys (not all ones) to `V` (open addressing, linear probing, no
+/// deletion), for the greedy's per-pattern records. Never iterated.
+template <class V> class FlatMap {
+public:
+  FlatMap() : slots_(kInitial) {}
+
+  /// The value of `key`, or nullptr.
+  V *find(uint64_t key) {
+    for (size_t i = index(key);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].key == kEmpty)
+        return nullptr;
+      if (slots_[i].key == key)
+        return &slots_[i].value;
+    }
+  }
+  const V *find(uint64_t key) const { return const_cast<FlatMap *>(this)->find(key); }
+
+  /// The value of `key`, inserted (value-initialised) when absent.
+  V &operator[](uint64_t key) {
+    if (V *v = find(key))
+      return *v;
+    if (2 * (size_ + 1) > slots_.size())
+      grow();
+    size_t i = index(key);
+    while (slots_[i].key != kEmpty)
+      i = (i + 1) & (slots_.size() - 1);
+    slots_[i].key = key;
+    ++size_;
+    return slots_[i].value;
+  }
+
+private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  static constexpr size_t kInitial = 256;
+  struct Slot {
+    uint64_t key = kEmpty;
+    V value{};
+  };
+
+  size_t index(uint64_t key) const {
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 32;
+    return static_cast<size_t>(h) & (slots_.size() - 1);
+  }
+
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    size_ = 0;
+    for (Slot &s : old)
       if (s.key != kEmpty)
-        add(s.key, s.count);
+        (*this)[s.key] = std::move(s.value);
   }
 
   std::vector<Slot> slots_;
@@ -355,22 +492,212 @@ private:
       decompose_rows(mat);
     std::vector<int64_t> offsets(m_.rows, 0);
     const int sum_id = recipe_.offset ? subtract_offsets(mat, ids, offsets) : -1;
+    // Every non-zero entry in row order with its signed-digit forms (the recipe's own
+    // first, then, when aligning, the other minimal ones), all of the same length.
+    std::vector<DigitEntry> entries;
+    std::vector<Term> store; // the forms' terms, ids to be set per entry
+    std::unordered_map<int64_t, std::pair<uint32_t, uint32_t>> seen; // entry: forms, length
+    std::vector<std::vector<CsdDigit>> forms;
     for (int i = 0; i < m_.rows; ++i) {
-      rows_[i].clear();
-      load_[i] = 0;
       auto add = [&](int id, int64_t e) {
-        const std::vector<CsdDigit> digits =
-            recipe_.digit_seed == 0 ? csd_digits(e) : msd_digits(e, recipe_.digit_seed);
-        for (const CsdDigit &dg : digits) {
-          rows_[i].push_back(Term{id, dg.shift, dg.sign});
-          value_rows_[id].push_back(i);
-          load_[i] += uint64_t{1} << values_[id].depth;
+        if (e == 0)
+          return;
+        auto it = seen.find(e);
+        DigitEntry en{i, id, static_cast<uint32_t>(store.size()), 0, 0, 0, 0};
+        if (it != seen.end()) {
+          // The same entry again: reuse its forms (copied, so a row's forms are contiguous).
+          const DigitEntry &first = entries[it->second.first];
+          en.forms = first.forms;
+          en.len = first.len;
+          for (uint32_t k = 0; k < en.forms * en.len; ++k)
+            store.push_back(store[first.base + k]);
+        } else {
+          forms.clear();
+          forms.push_back(recipe_.digit_seed == 0 ? csd_digits(e)
+                                                  : msd_digits(e, recipe_.digit_seed));
+          if (recipe_.align > 0)
+            for (std::vector<CsdDigit> &f : msd_forms(e, kMaxForms))
+              if (std::none_of(forms.begin(), forms.end(), [&](const std::vector<CsdDigit> &o) {
+                    return std::equal(o.begin(), o.end(), f.begin(), f.end(),
+                                      [](const CsdDigit &x, const CsdDigit &y) {
+                                        return x.shift == y.shift && x.sign == y.sign;
+                                      });
+                  }))
+                forms.push_back(std::move(f));
+          en.forms = static_cast<uint32_t>(forms.size());
+          en.len = static_cast<uint32_t>(forms[0].size());
+          for (const std::vector<CsdDigit> &f : forms) {
+            HGQC_ASSERT(f.size() == en.len, "CMVM: minimal digit forms of unequal length");
+            for (const CsdDigit &dg : f)
+              store.push_back(Term{0, dg.shift, dg.sign});
+          }
+          seen.emplace(e, std::make_pair(static_cast<uint32_t>(entries.size()), 0u));
         }
+        entries.push_back(en);
       };
       if (sum_id >= 0)
         add(sum_id, offsets[i]);
       for (int k = 0; k < n; ++k)
         add(ids[k], mat[static_cast<size_t>(i) * n + k]);
+    }
+    if (recipe_.align > 0)
+      align_forms(entries, store);
+    for (int i = 0; i < m_.rows; ++i) {
+      rows_[i].clear();
+      load_[i] = 0;
+    }
+    for (const DigitEntry &en : entries)
+      for (uint32_t k = 0; k < en.len; ++k) {
+        const Term &t = store[en.base + en.pick * en.len + k];
+        rows_[en.row].push_back(Term{en.id, t.shift, t.sign});
+        value_rows_[en.id].push_back(en.row);
+        load_[en.row] += uint64_t{1} << values_[en.id].depth;
+      }
+  }
+
+  /// One non-zero entry of the decomposed matrix and its alternative digit forms.
+  struct DigitEntry {
+    int row = 0;        ///< its row
+    int id = 0;         ///< the value id its terms multiply
+    uint32_t base = 0;  ///< first term of its forms in the store
+    uint32_t forms = 0; ///< number of forms, each `len` terms, one after the other
+    uint32_t len = 0;   ///< terms per form (minimal weight: the same for all)
+    uint32_t pick = 0;  ///< the chosen form
+    uint32_t pos = 0;   ///< where its terms start in its row (align_with)
+  };
+
+  /// Picks one signed-digit form per entry so that the two-term patterns concentrate:
+  /// passes over the entries, each taking the form whose terms pair with the rest of its
+  /// row into the most frequent patterns (sum of count^align_pow over the pairs, at the
+  /// current counts; ties keep the current form), until nothing changes or
+  /// recipe_.align passes are done.
+  void align_forms(std::vector<DigitEntry> &entries, std::vector<Term> &store) {
+    // Compact ids (ordered as the value ids, so patterns are normalised alike) for a
+    // dense count table when it is small enough.
+    std::vector<int> cid(values_.size(), -1);
+    int max_shift = 0;
+    for (const DigitEntry &en : entries) {
+      cid[en.id] = 0;
+      for (uint32_t k = 0; k < en.forms * en.len; ++k)
+        max_shift = std::max(max_shift, store[en.base + k].shift);
+    }
+    size_t u = 0;
+    for (int &c : cid)
+      if (c == 0)
+        c = static_cast<int>(u++);
+    for (const DigitEntry &en : entries)
+      for (uint32_t k = 0; k < en.forms * en.len; ++k)
+        store[en.base + k].id = cid[en.id];
+    const size_t s = static_cast<size_t>(max_shift) + 1;
+    if (u * u * s * 2 <= (size_t{1} << 18)) {
+      std::vector<int> dense(u * u * s * 2, 0);
+      auto key = [&](const Term &t, const Term &w) {
+        const Pattern p = pattern_of(t, w);
+        return ((static_cast<size_t>(p.lo) * u + static_cast<size_t>(p.hi)) * s +
+                static_cast<size_t>(p.d)) *
+                   2 +
+               (p.g < 0 ? 1 : 0);
+      };
+      align_with(
+          entries, store, key, [&](size_t k) { return dense[k]; },
+          [&](size_t k, int d) { dense[k] += d; });
+    } else {
+      CountMap counts;
+      align_with(
+          entries, store, [](const Term &t, const Term &w) { return pack(pattern_of(t, w)); },
+          [&](uint64_t k) { return counts.get(k); }, [&](uint64_t k, int d) { counts.add(k, d); });
+    }
+  }
+
+  /// align_forms() over a pattern counter: `key(t, u)` the key of two terms' pattern,
+  /// `get(key)` its count, `add(key, delta)` changes it. Terms carry compact ids.
+  template <class Key, class Get, class Add>
+  void align_with(std::vector<DigitEntry> &entries, const std::vector<Term> &store, Key key,
+                  Get get, Add add) {
+    std::vector<std::vector<Term>> cur(m_.rows); // per row: the chosen forms' terms
+    for (DigitEntry &en : entries) {
+      std::vector<Term> &row = cur[en.row];
+      en.pos = static_cast<uint32_t>(row.size());
+      const Term *f = &store[en.base + en.pick * en.len];
+      row.insert(row.end(), f, f + en.len);
+    }
+    // Calls visit(key) for each pair the terms `f` of entry `en` form (among themselves
+    // and with the rest of its row).
+    auto pairs = [&](const DigitEntry &en, const Term *f, auto &&visit) {
+      for (uint32_t a = 0; a < en.len; ++a)
+        for (uint32_t b = a + 1; b < en.len; ++b)
+          visit(key(f[a], f[b]));
+      const std::vector<Term> &row = cur[en.row];
+      for (uint32_t k = 0; k < row.size(); ++k) {
+        if (k == en.pos) {
+          k += en.len - 1;
+          continue;
+        }
+        for (uint32_t a = 0; a < en.len; ++a)
+          visit(key(f[a], row[k]));
+      }
+    };
+    for (const std::vector<Term> &row : cur)
+      for (size_t a = 0; a < row.size(); ++a)
+        for (size_t b = a + 1; b < row.size(); ++b)
+          add(key(row[a], row[b]), 1);
+    const int pw = recipe_.align_pow;
+    auto weigh = [pw](int64_t c) { return pw == 1 ? c : pw == 2 ? c * c : c * c * c; };
+    std::vector<int64_t> term_gain;
+    for (int pass = 0; pass < recipe_.align; ++pass) {
+      bool changed = false;
+      for (DigitEntry &en : entries) {
+        if (en.forms < 2)
+          continue;
+        Term *now = &cur[en.row][en.pos];
+        pairs(en, now, [&](auto k) { add(k, -1); });
+        // The gain of a form: its terms' pairs with the rest of the row (computed once
+        // per distinct term; forms share terms) and among themselves.
+        const Term *all = &store[en.base];
+        const std::vector<Term> &row = cur[en.row];
+        term_gain.resize(static_cast<size_t>(en.forms) * en.len);
+        for (uint32_t k = 0; k < en.forms * en.len; ++k) {
+          uint32_t same = 0;
+          while (same < k && (all[same].shift != all[k].shift || all[same].sign != all[k].sign))
+            ++same;
+          if (same < k) {
+            term_gain[k] = term_gain[same];
+            continue;
+          }
+          int64_t g = 0;
+          for (uint32_t r = 0; r < row.size(); ++r) {
+            if (r == en.pos) {
+              r += en.len - 1;
+              continue;
+            }
+            g += weigh(get(key(all[k], row[r])));
+          }
+          term_gain[k] = g;
+        }
+        uint32_t best = en.pick;
+        int64_t best_gain = -1;
+        for (uint32_t f = 0; f < en.forms; ++f) {
+          const Term *t = all + f * en.len;
+          int64_t gain = 0;
+          for (uint32_t a = 0; a < en.len; ++a) {
+            gain += term_gain[f * en.len + a];
+            for (uint32_t b = a + 1; b < en.len; ++b)
+              gain += weigh(get(key(t[a], t[b])));
+          }
+          if (gain > best_gain || (gain == best_gain && f == en.pick)) {
+            best_gain = gain;
+            best = f;
+          }
+        }
+        if (best != en.pick) {
+          changed = true;
+          en.pick = best;
+          std::copy_n(&store[en.base + best * en.len], en.len, now);
+        }
+        pairs(en, now, [&](auto k) { add(k, 1); });
+      }
+      if (!changed)
+        break;
     }
   }
 
@@ -490,9 +817,8 @@ private:
   int make_value(const Pattern &p) {
     const uint64_t key = pack(p);
     if (opt_.share) {
-      auto it = made_.find(key);
-      if (it != made_.end())
-        return it->second;
+      if (const int *id = made_.find(key))
+        return *id;
     }
     HGQC_ASSERT(values_.size() < (size_t{1} << 24), "CMVM: too many values");
     const Value &a = values_[p.lo];
@@ -523,16 +849,17 @@ private:
     values_.push_back(std::move(v));
     value_rows_.emplace_back();
     if (opt_.share)
-      made_.emplace(key, id);
+      made_[key] = id;
     return id;
   }
 
   // ---- common-subexpression elimination ---------------------------------------------
 
   void bump(uint64_t key, int delta) {
-    const int c = counts_.add(key, delta);
+    bool fresh = false;
+    const int c = counts_.add(key, delta, delta > 0 ? epoch_ : 0, &fresh);
     HGQC_ASSERT(c >= 0, "CMVM: negative pattern count");
-    if (delta > 0)
+    if (fresh)
       touched_.push_back(key);
   }
 
@@ -542,15 +869,15 @@ private:
   /// depth-feasible occurrences when it was measured at this raw count.
   int effective_count(uint64_t key) const {
     const int c = raw_count(key);
-    auto it = capped_.find(key);
-    if (it != capped_.end() && it->second.first == c)
-      return it->second.second;
+    const std::pair<int, int> *cap = capped_.find(key);
+    if (cap != nullptr && cap->first == c)
+      return cap->second;
     return c;
   }
 
   /// 1 when the value of pattern `key` already exists (a single occurrence then saves an
   /// adder), else 0.
-  int made_bonus(uint64_t key) const { return made_.count(key) != 0 ? 1 : 0; }
+  int made_bonus(uint64_t key) const { return made_.find(key) != nullptr ? 1 : 0; }
 
   Candidate candidate(uint64_t key, int count) const {
     const Pattern p = unpack(key);
@@ -589,9 +916,9 @@ private:
     Term hi;
   };
 
-  /// Disjoint occurrences of `p`, keeping every row within the depth limit.
-  std::vector<Occurrence> occurrences(const Pattern &p) {
-    std::vector<Occurrence> out;
+  /// Disjoint occurrences of `p`, keeping every row within the depth limit, into `out`.
+  void occurrences(const Pattern &p, std::vector<Occurrence> &out) {
+    out.clear();
     const int dlo = values_[p.lo].depth;
     const int dhi = values_[p.hi].depth;
     const uint64_t grow =
@@ -638,7 +965,6 @@ private:
         }
       }
     }
-    return out;
   }
 
   /// Checks a popped heap entry: false when stale, or when fewer disjoint (depth-feasible)
@@ -650,7 +976,12 @@ private:
     const int bonus = eff > 0 ? made_bonus(c.key) : 0;
     if (eff + bonus != c.count || eff + bonus < 2)
       return false;
-    occ = recipe_.pool > 1 ? cached_occurrences(c.key) : occurrences(unpack(c.key));
+    if (recipe_.pool > 1) {
+      const std::vector<Occurrence> &cached = cached_occurrences(c.key);
+      occ.assign(cached.begin(), cached.end());
+    } else {
+      occurrences(unpack(c.key), occ);
+    }
     const int real = static_cast<int>(occ.size());
     if (real < eff) {
       capped_[c.key] = {raw_count(c.key), real};
@@ -679,13 +1010,14 @@ private:
   }
 
   /// occurrences() of the pattern `key`, reused while none of its rows has changed.
-  std::vector<Occurrence> cached_occurrences(uint64_t key) {
-    auto it = scored_.find(key);
-    if (it != scored_.end() && fresh(it->second))
-      return it->second.occ;
+  /// The reference is valid until the next call.
+  const std::vector<Occurrence> &cached_occurrences(uint64_t key) {
+    Scored *it = scored_.find(key);
+    if (it != nullptr && fresh(*it))
+      return it->occ;
     Scored &e = scored_[key];
     e.stamp = step_;
-    e.occ = occurrences(unpack(key));
+    occurrences(unpack(key), e.occ);
     e.score_count = 0;
     return e.occ;
   }
@@ -696,13 +1028,13 @@ private:
   /// damage() may lag changes of other rows' pattern counts (an approximation that costs
   /// nothing measurable and saves most of the greedy's time).
   int64_t pool_score(uint64_t key, const std::vector<Occurrence> &occ, int count) {
-    auto it = scored_.find(key);
-    if (it != scored_.end() && it->second.score_count == count && fresh(it->second))
-      return it->second.score;
+    Scored *it = scored_.find(key);
+    if (it != nullptr && it->score_count == count && fresh(*it))
+      return it->score;
     const int64_t score = damage(occ, count) - recipe_.created_weight * created(occ);
-    if (it != scored_.end() && fresh(it->second)) {
-      it->second.score_count = count;
-      it->second.score = score;
+    if (it != nullptr && fresh(*it)) {
+      it->score_count = count;
+      it->score = score;
     }
     return score;
   }
@@ -752,8 +1084,8 @@ private:
     row_stamp_.assign(m_.rows, 0);
     std::priority_queue<Candidate> heap;
     auto push_touched = [&] {
-      std::sort(touched_.begin(), touched_.end());
-      touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+      // Each key is listed once per epoch (or again after its count dropped to 0): the
+      // heap orders candidates totally, so the order of the pushes does not matter.
       for (uint64_t key : touched_) {
         const int c = effective_count(key);
         const int score = c > 0 ? c + made_bonus(key) : 0;
@@ -761,42 +1093,47 @@ private:
           heap.push(candidate(key, score));
       }
       touched_.clear();
+      ++epoch_;
     };
     push_touched();
     while (!heap.empty()) {
       const Candidate top = heap.top();
       heap.pop();
-      std::vector<Occurrence> occ;
-      if (!take(top, heap, occ))
+      // The pool's candidates and occurrences (buffers reused from step to step).
+      std::vector<Candidate> &cands = pool_cands_;
+      std::vector<std::vector<Occurrence>> &occs = pool_occs_;
+      cands.clear();
+      if (occs.empty())
+        occs.resize(1);
+      if (!take(top, heap, occs[0]))
         continue;
+      cands.push_back(top);
       // Among up to `pool` candidates with the same count (in priority order), take the
       // one with the lowest damage - created_weight * created: its occurrences break few
       // pairs of patterns at least that frequent, and its new value forms repeated pairs.
-      std::vector<std::pair<Candidate, std::vector<Occurrence>>> pool;
-      pool.reserve(static_cast<size_t>(recipe_.pool));
-      pool.emplace_back(top, std::move(occ));
-      while (static_cast<int>(pool.size()) < recipe_.pool && !heap.empty() &&
+      while (static_cast<int>(cands.size()) < recipe_.pool && !heap.empty() &&
              heap.top().count == top.count) {
         const Candidate c = heap.top();
         heap.pop();
-        std::vector<Occurrence> o;
-        if (take(c, heap, o))
-          pool.emplace_back(c, std::move(o));
+        if (occs.size() <= cands.size())
+          occs.resize(cands.size() + 1);
+        if (take(c, heap, occs[cands.size()]))
+          cands.push_back(c);
       }
       size_t best = 0;
       int64_t best_damage = 0;
-      for (size_t k = 0; k < pool.size() && pool.size() > 1; ++k) {
-        const int64_t d = pool_score(pool[k].first.key, pool[k].second, top.count);
+      for (size_t k = 0; k < cands.size() && cands.size() > 1; ++k) {
+        const int64_t d = pool_score(cands[k].key, occs[k], top.count);
         if (k == 0 || d < best_damage) {
           best_damage = d;
           best = k;
         }
       }
-      for (size_t k = 0; k < pool.size(); ++k)
+      for (size_t k = 0; k < cands.size(); ++k)
         if (k != best)
-          heap.push(pool[k].first);
-      const Pattern p = unpack(pool[best].first.key);
-      occ = std::move(pool[best].second);
+          heap.push(cands[k]);
+      const Pattern p = unpack(cands[best].key);
+      const std::vector<Occurrence> &occ = occs[best];
       const int v = make_value(p);
       const int dv = values_[v].depth;
       for (const Occurrence &o : occ) {
@@ -864,14 +1201,17 @@ private:
   std::vector<int> scratch_lo_;
   std::vector<int> scratch_hi_;
   std::vector<char> scratch_used_;
-  std::vector<uint64_t> scratch_keys_;          ///< buffer of created()
-  std::vector<uint32_t> row_stamp_;             ///< per row: the greedy step that last changed it
-  uint32_t step_ = 1;                           ///< greedy steps taken + 1
-  std::unordered_map<uint64_t, Scored> scored_; ///< per pattern key; looked up, never iterated
+  std::vector<uint64_t> scratch_keys_; ///< buffer of created()
+  std::vector<uint32_t> row_stamp_;    ///< per row: the greedy step that last changed it
+  uint32_t step_ = 1;                  ///< greedy steps taken + 1
+  FlatMap<Scored> scored_;             ///< per pattern key
   CountMap counts_;
-  std::unordered_map<uint64_t, std::pair<int, int>> capped_;
-  std::unordered_map<uint64_t, int> made_;
-  std::vector<uint64_t> touched_;
+  FlatMap<std::pair<int, int>> capped_; ///< per pattern: raw count, real count at that raw count
+  FlatMap<int> made_;                   ///< per pattern: the value made of it
+  std::vector<uint64_t> touched_;       ///< keys whose count grew in this epoch
+  std::vector<Candidate> pool_cands_;   ///< buffers of the greedy's tie pool
+  std::vector<std::vector<Occurrence>> pool_occs_;
+  uint32_t epoch_ = 1; ///< marks touched keys in counts_
 };
 
 int ceil_log2(uint64_t n) { return n <= 1 ? 0 : static_cast<int>(std::bit_width(n - 1)); }
@@ -943,10 +1283,15 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
   // fewer the larger the matrix to bound the time; the fewest adders wins, earlier on ties.
   const int64_t entries = static_cast<int64_t>(m.rows) * m.cols;
   const size_t tries = entries <= 100 ? 12 : entries <= 300 ? 6 : entries <= 1200 ? 4 : 3;
+  const bool align = entries <= kAlignEntries;
   AdderGraph g;
   size_t best = 0;
   for (size_t k = 0; k < tries; ++k) {
-    const Recipe &r = entries > 1200 ? kLargeRecipes[k] : kRecipes[k];
+    Recipe r = entries > 1200 ? kLargeRecipes[k] : kRecipes[k];
+    if (align) {
+      r.align = kAlignPasses;
+      r.align_pow = kAlignPow;
+    }
     AdderGraph d = CmvmBuilder(m, options).run(limit, r);
     if (k == 0 || d.adders.size() < g.adders.size()) {
       g = std::move(d);
@@ -954,12 +1299,24 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
     }
   }
   if (entries <= 1200 && kRecipes[best].pool > 1) {
-    for (int64_t w : kRerunWeights) {
-      Recipe r = kRecipes[best];
-      r.created_weight = w;
+    auto rerun = [&](Recipe r) {
       AdderGraph d = CmvmBuilder(m, options).run(limit, r);
       if (d.adders.size() < g.adders.size())
         g = std::move(d);
+    };
+    Recipe r = kRecipes[best];
+    if (align) {
+      r.align = kAlignPasses;
+      for (const AlignedRerun &a : kAlignedReruns) {
+        r.align_pow = a.align_pow;
+        r.created_weight = a.created_weight;
+        rerun(r);
+      }
+    } else {
+      for (int64_t w : kRerunWeights) {
+        r.created_weight = w;
+        rerun(r);
+      }
     }
   }
   return g;

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 std::string find_program(const std::string &name) {
   if (name.find('/') != std::string::npos)
-    return fs::exists(name) ? name : "";
+    return fs::exists(name) ? fs::absolute(name).string() : "";
   const char *path = std::getenv("PATH");
   std::stringstream ss(path ? path : "");
   std::string dir;
@@ -35,7 +35,8 @@ std::string require_program(const std::string &name, const char *package) {
   return p;
 }
 
-int run_program(const std::vector<std::string> &argv, const std::string &log) {
+int run_program(const std::vector<std::string> &argv, const std::string &log,
+                const std::string &cwd) {
   pid_t pid = ::fork();
   if (pid < 0)
     throw UserError("cannot start " + argv[0]);
@@ -46,6 +47,8 @@ int run_program(const std::vector<std::string> &argv, const std::string &log) {
       ::dup2(fd, 2);
       ::close(fd);
     }
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0)
+      ::_exit(127);
     std::vector<char *> a;
     for (const std::string &s : argv)
       a.push_back(const_cast<char *>(s.c_str()));

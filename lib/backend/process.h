@@ -14,9 +14,11 @@ std::string find_program(const std::string &name);
 /// find_program(name), or a UserError naming the Debian package that provides it.
 std::string require_program(const std::string &name, const char *package);
 
-/// Runs argv with stdout and stderr appended to the file `log`; returns the exit status (128
-/// when the program was killed by a signal, 127 when it could not be started).
-int run_program(const std::vector<std::string> &argv, const std::string &log);
+/// Runs argv with stdout and stderr appended to the file `log` (in the directory `cwd` when it
+/// is not empty); returns the exit status (128 when the program was killed by a signal, 127
+/// when it could not be started).
+int run_program(const std::vector<std::string> &argv, const std::string &log,
+                const std::string &cwd = {});
 
 /// Seconds elapsed since `t0`.
 double seconds_since(std::chrono::steady_clock::time_point t0);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main-job command of the README: installs the dependencies, builds hgqc, and runs the whole
-# flow on the bundled default: HGQ training of a 784-32-10 MLP (testdata/torch/fmnist_mlp.onnx,
-# freshly initialised) on Fashion-MNIST, then the smallest model of the Pareto front within one
-# point of the best one is emitted as pipelined Verilog and verified bit for bit under
-# Verilator. It prints the front, the design's size and latency, and a final summary row.
+# flow on the bundled default: HGQ training of an MLP on 2x2-pooled Fashion-MNIST images
+# (testdata/torch/fmnist_pool_mlp.onnx: AveragePool 2x2, then 196-32-10; freshly initialised),
+# then the smallest model of the Pareto front within one point of the best one is emitted as
+# pipelined Verilog, verified bit for bit under Verilator and synthesized with Yosys (Xilinx,
+# out of context). It prints the front, the design's size and latency, and a final QoR row (the
+# columns of bench/qor).
 # After that it shows the other commands on smaller bundled models: float evaluation against
 # PyTorch, and uniform post-training quantization of a CNN (8 and 4/6 bits) run in the integer
 # emulator.
@@ -13,11 +15,12 @@ scripts/install-deps.sh
 scripts/build.sh build
 D=/usr/share/datasets/fashion-mnist
 out=build/demo
+model_in=testdata/torch/fmnist_pool_mlp.onnx
 rm -rf $out/hgq $out/rtl_hgq
 mkdir -p $out
 echo
-echo "== hgqc train testdata/torch/fmnist_mlp.onnx on Fashion-MNIST (60000 images; validation: the 10000 test images)"
-build/hgqc train testdata/torch/fmnist_mlp.onnx \
+echo "== hgqc train $model_in on Fashion-MNIST (60000 images; validation: the 10000 test images)"
+build/hgqc train $model_in \
   --data $D/train-images-idx3-ubyte.gz --targets $D/train-labels-idx1-ubyte.gz \
   --val $D/t10k-images-idx3-ubyte.gz --val-targets $D/t10k-labels-idx1-ubyte.gz \
   -o $out/hgq --epochs 8 --batch 256 --lr 3e-3 --threads "$(nproc)" --normalize scale \
@@ -34,13 +37,17 @@ echo
 echo "== hgqc verify $out/rtl_hgq (Verilator, 100000 vectors: test images, images x2, random)"
 build/hgqc verify $out/rtl_hgq --model $out/hgq/$model --data $D/t10k-images-idx3-ubyte.gz
 grep -q '"mismatched_vectors": 0' $out/rtl_hgq/mismatches.json
+echo
+echo "== hgqc synth $out/rtl_hgq (Yosys synth_xilinx, out of context)"
+build/hgqc synth $out/rtl_hgq
 rep=$out/rtl_hgq/report.json
 num() { grep -o "\"$1\": [0-9]*" "$rep" | tail -1 | awk '{print $2}'; }
 echo
 echo "== summary"
-echo "| model | accuracy (emulator = Verilog) | EBOPs | adders | LUTs (est.) | latency (cycles at II=1) | verify |"
-echo "|---|---|---|---|---|---|---|"
-echo "| $model | $acc | $ebops | $(num adders) | $(num luts_estimate) | $(num latency_cycles) | 0 of 100000 vectors differ |"
+echo "| model | data set | accuracy (emulator = Verilog) | EBOPs | LUTs (est.) | Yosys LUTs | FFs | pipeline cycles | logic levels | verify |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| $model_in, HGQ $model | Fashion-MNIST (10k test images) | $acc | $ebops | $(num luts_estimate) |" \
+  "$(num luts) | $(num ffs) | $(num latency_cycles) | $(num logic_levels) | 0 of 100000 vectors differ |"
 
 m=testdata/torch/mlp
 echo

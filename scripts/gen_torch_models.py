@@ -18,7 +18,8 @@ Models: mlp (opset 13, declared batch 1), cnn (opset 11, dynamic batch),
 cnn1d (opset 9, declared batch 2), cnn_relu (opset 13, dynamic batch; only ops
 with an exact fixed-point form, for `hgqc quantize`), residual (opset 13, dynamic batch;
 a residual Add between two layers, for the Verilog co-simulation tests), fmnist_mlp
-(opset 13, dynamic batch; untrained, the default model of scripts/demo.sh). Exports use TrainingMode.PRESERVE on a model
+(opset 13, dynamic batch; untrained), fmnist_pool_mlp (opset 13, dynamic batch; untrained: a 2x2
+average pool then 196-32-10, the default model of scripts/demo.sh). Exports use TrainingMode.PRESERVE on a model
 in eval mode: the exported graph is the inference graph, but torch's
 eval-mode peephole pass (which would fold Conv+BatchNormalization before
 writing the file) is skipped, so BatchNormalization nodes stay in the graph.
@@ -174,6 +175,20 @@ class FMnistMLP(nn.Module):
         return self.fc2(torch.relu(self.fc1(x)))
 
 
+class FMnistPoolMLP(nn.Module):
+    """2x2 average pooling (28x28 -> 14x14) -> 196 -> 32 -> 10 MLP, freshly initialised: the
+    default model of scripts/demo.sh (small enough to synthesise in minutes when unrolled)."""
+
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.AvgPool2d(2, count_include_pad=False)  # no Pad node in the export
+        self.fc1 = nn.Linear(196, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(torch.flatten(self.pool(x), 1))))
+
+
 def randomize_batchnorm(model, gen):
     """Give every BatchNorm layer non-trivial running stats and affine params."""
     for m in model.modules():
@@ -197,6 +212,7 @@ WEIGHT_GAINS = {
     "cnn_relu": {"conv1": 2.0, "conv2": 2.0, "fc": 3.0},
     "residual": {"fc3": 2.0},
     "fmnist_mlp": {},
+    "fmnist_pool_mlp": {},
 }
 
 
@@ -208,6 +224,7 @@ MODELS = [
     ("cnn_relu", CNNReLU, (1, 1, 16, 16), 13, True),
     ("residual", Residual, (1, 16), 13, True),
     ("fmnist_mlp", FMnistMLP, (1, 784), 13, True),
+    ("fmnist_pool_mlp", FMnistPoolMLP, (1, 1, 28, 28), 13, True),
 ]
 
 

@@ -10,11 +10,11 @@ namespace hgqc::backend {
 
 /// Bit classes of a node's logic that the LUT model weighs (docs/hardware.md, "LUT model").
 enum LutClass : int {
-  kCarry2 = 0, ///< adder/subtracter bits where both operands are run-time signals
-  kCarry1,     ///< adder/subtracter bits with one run-time operand (the other constant or
-               ///< shifted-in zeros): a carry-chain bit that may need an inverter
+  kCarry2 = 0, ///< carry-chain bits (adder, subtracter, comparator) where both operands are
+               ///< run-time signals
+  kCarry1,     ///< carry-chain bits with one run-time operand (the other a constant or
+               ///< shifted-in zeros): negation, rounding, comparison with a constant
   kMux,        ///< ReLU / max / clamp output bits (a mux or AND per bit)
-  kCompare,    ///< comparator bits of max and clamp
   kLutClasses
 };
 

@@ -140,8 +140,8 @@ design() {
 export -f design
 export hgqc vectors depth
 log "emit, verify, synth: $(wc -l <"$rows") designs"
-grep -E 'w8a8|w4a4' "$rows" >"$work/jobs.tsv"
-grep -vE 'w8a8|w4a4' "$rows" >>"$work/jobs.tsv"
+grep -F '(hgqc quantize)' "$rows" >"$work/jobs.tsv" || true
+grep -vF '(hgqc quantize)' "$rows" >>"$work/jobs.tsv"
 tr '\n' '\0' <"$work/jobs.tsv" | xargs -0 -P 2 -I{} bash -c 'design "$1"' _ {}
 
 t_end=$(date +%s)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fashion-MNIST: one `hgqc train` run with a rising beta against the same 784-64-32-10 MLP
+# Fashion-MNIST: one `hgqc train` run with a rising beta against the same ReLU MLP (784-H-...-10,
+# hidden sizes $HIDDEN, default 64,32)
 # trained in float (PyTorch) and against `hgqc quantize` (uniform 8-bit) of that float model.
 # Prints the float, 8-bit and Pareto-front figures (validation = the 10k test images) and
 # checks the acceptance figures of issue 4: best front model within 1.5 points of float, and a
@@ -18,10 +19,11 @@ tr=(--data $D/train-images-idx3-ubyte.gz --targets $D/train-labels-idx1-ubyte.gz
 val=(--val $D/t10k-images-idx3-ubyte.gz --val-targets $D/t10k-labels-idx1-ubyte.gz)
 test_x=$D/t10k-images-idx3-ubyte.gz
 test_y=$D/t10k-labels-idx1-ubyte.gz
+hidden=${HIDDEN:-64,32}
 
 # 1. Float baseline (PyTorch, 30 epochs).
 if [ ! -f "$work/float.onnx" ]; then
-  /usr/bin/python3 "$here/train_float.py" "$work/float.onnx" 30 2>/dev/null | tail -1 >"$work/float.txt"
+  /usr/bin/python3 "$here/train_float.py" "$work/float.onnx" 30 "$hidden" 2>/dev/null | tail -1 >"$work/float.txt"
 fi
 float_acc=$("$hgqc" run "$work/float.onnx" -i $test_x --labels $test_y | awk '{print $2}')
 
@@ -39,7 +41,7 @@ start=$(date +%s)
   >"$work/front.txt" 2>"$work/train.log"
 secs=$(( $(date +%s) - start ))
 
-echo "Fashion-MNIST, 784-64-32-10 ReLU MLP, accuracy on the 10k test images"
+echo "Fashion-MNIST, 784-${hidden//,/-}-10 ReLU MLP, accuracy on the 10k test images"
 printf '%-46s %10s %12s\n' "model" "accuracy" "EBOPs"
 printf '%-46s %10s %12s\n' "float (PyTorch, 30 epochs)" "$float_acc" "-"
 printf '%-46s %10s %12s\n' "hgqc quantize --bits 8,8" "$q8_acc" "$q8_ebops"

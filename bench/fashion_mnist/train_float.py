@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Float baseline for bench/fashion_mnist: trains the 784-64-32-10 ReLU MLP on Fashion-MNIST in
-float with PyTorch, prints its test accuracy and writes it as ONNX. The model reads raw pixels
-(0..255) and scales them by 2^-8 itself (a Mul by a power of two, exact in fixed point).
+"""Float baseline for bench/fashion_mnist: trains a ReLU MLP (784-H1-H2-...-10, default hidden
+sizes 64,32) on Fashion-MNIST in float with PyTorch, prints its test accuracy and writes it as
+ONNX. The model reads raw pixels (0..255) and scales them by 2^-8 itself (a Mul by a power of
+two, exact in fixed point).
 
-    /usr/bin/python3 train_float.py OUT.onnx EPOCHS
+    /usr/bin/python3 train_float.py OUT.onnx EPOCHS [HIDDEN, e.g. 128,64]
 """
 import gzip
 import sys
@@ -24,6 +25,7 @@ def idx(name):
 
 
 out, epochs = sys.argv[1], int(sys.argv[2])
+hidden = [int(h) for h in (sys.argv[3] if len(sys.argv) > 3 else "64,32").split(",")]
 torch.manual_seed(0)
 torch.set_num_threads(2)
 x = torch.from_numpy(idx("train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32))
@@ -37,8 +39,11 @@ class Scale(nn.Module):
         return v * 0.00390625
 
 
-m = nn.Sequential(Scale(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
-                  nn.Linear(32, 10))
+layers, width = [Scale()], 784
+for h in hidden:
+    layers += [nn.Linear(width, h), nn.ReLU()]
+    width = h
+m = nn.Sequential(*layers, nn.Linear(width, 10))
 opt = torch.optim.Adam(m.parameters(), lr=2e-3)
 sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * ((len(x) + 255) // 256))
 loss_fn = nn.CrossEntropyLoss()

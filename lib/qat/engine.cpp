@@ -15,6 +15,7 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace hgqc {
@@ -145,9 +146,12 @@ struct Worker {
   int64_t correct = 0;
 };
 
-// A linear node whose EBOPs count: activation quantizer qa times weight quantizer qw.
+// A node whose EBOPs count: activation quantizer qa (input `ia` of the node) times input
+// `iw`, which is weight quantizer qw or, when qw < 0, a constant of fixed widths `cw` (e.g.
+// the scale of a Mul).
 struct EbopsTerm {
-  int node, qa, qw;
+  int node, qa, qw, ia, iw;
+  TrainTensor cw;
   std::any cache;
 };
 
@@ -369,16 +373,45 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
     m.fgrad.emplace_back(q.f.size(), 0.0f);
     m.egrad.emplace_back(static_cast<size_t>(q.n), 0.0f);
   }
-  // EBOPs terms: linear nodes reading an activation quantizer and a weight quantizer.
+  // EBOPs terms: nodes with an EBOPs hook reading an activation quantizer and either a weight
+  // quantizer (Gemm, MatMul, Conv) or a constant that is not trained (a Mul by a scale, which
+  // the exact count charges as width(x) * width(c) per element): the constant's widths are
+  // those of its exact values, as the interval analysis takes them.
+  auto quant_at = [&](ValueId v) {
+    int p = v == kNoValue ? -1 : prod[v];
+    return p >= 0 ? m.quant_of[static_cast<size_t>(p)] : -1;
+  };
   for (size_t ni = 0; ni < nn; ++ni) {
     const Node &n = g_.nodes[ni];
-    if (!op_def(n.op).ebops || n.op == OpKind::FixedQuant || n.inputs.size() < 2)
+    if (!op_def(n.op).ebops || n.op == OpKind::FixedQuant || n.inputs.size() < 2 ||
+        static_cast<int>(ni) == m.skip_node)
       continue;
-    int pa = prod[n.inputs[0]], pw = prod[n.inputs[1]];
-    int qa = pa >= 0 ? m.quant_of[static_cast<size_t>(pa)] : -1;
-    int qw = pw >= 0 ? m.quant_of[static_cast<size_t>(pw)] : -1;
-    if (qa >= 0 && qw >= 0 && !quants_[qa].weight && quants_[qw].weight)
-      m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, qw, {}});
+    for (int ia = 0; ia < 2; ++ia) {
+      int iw = 1 - ia, qa = quant_at(n.inputs[ia]), qw = quant_at(n.inputs[iw]);
+      if (qa < 0 || quants_[qa].weight)
+        continue;
+      if (qw >= 0 && quants_[qw].weight && ia == 0) {
+        m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, qw, ia, iw, {}, {}});
+        break;
+      }
+      ValueId c = n.inputs[iw];
+      if (qw >= 0 || c == kNoValue || m.kind[c] != Kind::Const)
+        continue;
+      const Tensor &ct = *g_.values[c].constant;
+      TrainTensor cw;
+      cw.resize(ct.shape());
+      bool exact = true;
+      for (int64_t j = 0; j < ct.numel() && exact; ++j) {
+        std::optional<Interval> iv = constant_interval(ct[j]);
+        exact = iv.has_value();
+        if (exact)
+          cw.v[static_cast<size_t>(j)] = static_cast<float>(iv->width());
+      }
+      if (exact) {
+        m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, -1, ia, iw, std::move(cw), {}});
+        break;
+      }
+    }
   }
   m.workers.resize(static_cast<size_t>(opt.threads));
   for (Worker &w : m.workers) {
@@ -667,15 +700,18 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
   // gradient of ones gives d EBOPs / d width.
   for (EbopsTerm &t : m.terms) {
     const Node &n = g_.nodes[static_cast<size_t>(t.node)];
-    const HgqQuantizer &qa = quants_[t.qa], &qw = quants_[t.qw];
+    const HgqQuantizer &qa = quants_[t.qa];
+    const HgqQuantizer *qw = t.qw >= 0 ? &quants_[t.qw] : nullptr;
     TrainTensor ba, bw, y, ones, da, dw;
     ba.shape = qa.dims;
     ba.v = qa.width;
-    bw.shape = qw.dims;
-    bw.v = qw.width;
-    std::vector<const TrainTensor *> ins{&ba, &bw};
-    while (ins.size() < n.inputs.size())
-      ins.push_back(nullptr);
+    if (qw) {
+      bw.shape = qw->dims;
+      bw.v = qw->width;
+    }
+    std::vector<const TrainTensor *> ins(n.inputs.size(), nullptr);
+    ins[static_cast<size_t>(t.ia)] = &ba;
+    ins[static_cast<size_t>(t.iw)] = qw ? &bw : &t.cw;
     std::vector<TrainTensor *> outs{&y};
     std::vector<const Tensor *> noconsts(n.inputs.size(), nullptr);
     TrainContext ctx{noconsts, &t.cache};
@@ -686,14 +722,16 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
     st.ebops += e;
     ones.assign(y.shape, 1.0f);
     std::vector<const TrainTensor *> douts{&ones}, youts{&y};
-    std::vector<TrainTensor *> dins{&da, &dw};
-    while (dins.size() < n.inputs.size())
-      dins.push_back(nullptr);
+    std::vector<TrainTensor *> dins(n.inputs.size(), nullptr);
+    dins[static_cast<size_t>(t.ia)] = &da;
+    if (qw)
+      dins[static_cast<size_t>(t.iw)] = &dw;
     op_def(n.op).backward(n, ins, youts, douts, dins, ctx);
     for (int64_t k = 0; k < qa.n; ++k)
       m.egrad[t.qa][k] += static_cast<float>(beta) * da.v[k] * qa.live[k];
-    for (int64_t k = 0; k < qw.n; ++k)
-      m.egrad[t.qw][k] += static_cast<float>(beta) * dw.v[k] * qw.live[k];
+    if (qw)
+      for (int64_t k = 0; k < qw->n; ++k)
+        m.egrad[t.qw][k] += static_cast<float>(beta) * dw.v[k] * qw->live[k];
   }
   for (size_t qi = 0; qi < quants_.size(); ++qi) {
     const HgqQuantizer &q = quants_[qi];

@@ -1,6 +1,7 @@
 // Gradient checks of training: every op's backward hook against central finite differences
 // of its train_forward, the HGQ quantizers' surrogate gradients against their formula, the
 // EBOPs surrogate against its definition, and the engine's whole-model gradients.
+#include "ir/fixed_eval.h"
 #include "ir/op.h"
 #include "ir/ops/common.h"
 #include "ir/passes/passes.h"
@@ -444,6 +445,57 @@ TEST_CASE("engine: EBOPs surrogate is sum b_a[k] * b_w[j,k] and its gradient rea
         for (int k = 0; k < 6; ++k)
           if (w1->live[j * 6 + k] > 0)
             CHECK(p.g[j * 6 + k] == doctest::Approx(1e6 * ax->width[k]).epsilon(1e-3));
+}
+
+TEST_CASE("engine: EBOPs surrogate equals the exact EBOPs of the saved model, a Mul by a "
+          "constant included, whose input quantizer it trains") {
+  // x -> Mul(x, 0.375) -> Gemm: the exact count charges the Mul width(x_q) * width(0.375) = 2
+  // per element; the quantizer of x feeds no Gemm, so only that term moves its f.
+  ModelBuilder mb;
+  mb.input("x", {-1, 4}).output("z");
+  mb.init("s", {}, {0.375});
+  mb.init("w", {3, 4}, {0.5, -0.25, 0.75, 0.125, -0.625, 0.3, 0.2, -0.1, 0.9, 0.05, -0.4, 0.6});
+  mb.init("c", {3}, {0.1, -0.2, 0.3});
+  mb.node("Mul", {"x", "s"}, {"xs"});
+  ModelBuilder::attr_int(mb.node("Gemm", {"xs", "w", "c"}, {"z"}), "transB", 1);
+  Graph g = mb.import();
+  normalize(g);
+  insert_hgq_quantizers(g);
+  EngineOptions eo;
+  eo.init_f_act = 4;
+  TrainEngine eng(g, eo);
+  std::vector<float> x{0.5f, -0.75f, 1.5f, 0.25f, -1.0f, 0.125f, 0.6f, -0.3f};
+  std::vector<int32_t> lab{0, 2};
+  BatchData b{x.data(), lab.data(), nullptr, 2};
+  eng.step(b, 0, 0);
+  StepStats st = eng.step(b, 0, 0);
+  Graph q = eng.export_graph();
+  to_fixed(q);
+  RangeAnalysis ra = analyze_ranges(q);
+  double exact = 0, mul = 0;
+  std::vector<double> per = node_ebops(q, ra);
+  for (size_t ni = 0; ni < per.size(); ++ni) {
+    exact += per[ni];
+    if (q.nodes[ni].op == OpKind::Mul)
+      mul += per[ni];
+  }
+  CHECK(mul > 0);
+  CHECK(st.ebops == doctest::Approx(exact));
+  // The quantizer of x (the graph input): with only the EBOPs term (huge beta), d/df of each
+  // element is beta * width(0.375).
+  const auto &qs = eng.quantizers();
+  size_t xi = qs.size();
+  for (size_t k = 0; k < qs.size(); ++k)
+    if (!qs[k].weight && g.nodes[static_cast<size_t>(qs[k].node)].inputs[0] == g.inputs[0])
+      xi = k;
+  REQUIRE(xi < qs.size());
+  eng.step(b, 1e6, 0);
+  std::vector<ParamView> ps = eng.params();
+  size_t nw = ps.size() - qs.size();
+  const ParamView &fx = ps[nw + xi];
+  REQUIRE(fx.n == 4);
+  for (size_t k = 0; k < 4; ++k)
+    CHECK(fx.g[k] == doctest::Approx(2e6).epsilon(1e-3));
 }
 
 TEST_CASE("engine: same seed and thread count give the same weights") {

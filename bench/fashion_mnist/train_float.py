@@ -6,22 +6,15 @@ two, exact in fixed point).
 
     /usr/bin/python3 train_float.py OUT.onnx EPOCHS [HIDDEN, e.g. 128,64]
 """
-import gzip
+import os
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-D = "/usr/share/datasets/fashion-mnist/"
-
-
-def idx(name):
-    with gzip.open(D + name) as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from fmnist_torch import idx, train  # noqa: E402
 
 
 out, epochs = sys.argv[1], int(sys.argv[2])
@@ -44,19 +37,7 @@ for h in hidden:
     layers += [nn.Linear(width, h), nn.ReLU()]
     width = h
 m = nn.Sequential(*layers, nn.Linear(width, 10))
-opt = torch.optim.Adam(m.parameters(), lr=2e-3)
-sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * ((len(x) + 255) // 256))
-loss_fn = nn.CrossEntropyLoss()
-for e in range(epochs):
-    perm = torch.randperm(len(x))
-    for i in range(0, len(x), 256):
-        idx_ = perm[i:i + 256]
-        opt.zero_grad()
-        loss_fn(m(x[idx_]), y[idx_]).backward()
-        opt.step()
-        sched.step()
-with torch.no_grad():
-    acc = (m(xt).argmax(1) == yt).float().mean().item()
+acc = train(m, x, y, xt, yt, epochs, 256)
 print(f"float_test_accuracy {acc:.4f}")
 torch.onnx.export(m, torch.zeros(1, 784), out, input_names=["x"], output_names=["logits"],
                   dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}}, opset_version=13)

@@ -13,22 +13,15 @@ compute on 14x14 images:
 With NPY_DIR it also writes NPY_DIR/train_x.npy and test_x.npy (float32 [N,1,28,28], pixels / 256),
 the inputs that hgqc reads. Prints the float test accuracy (the 10k test images) as its last line.
 """
-import gzip
+import os
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-D = "/usr/share/datasets/fashion-mnist/"
-
-
-def idx(name):
-    with gzip.open(D + name) as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from fmnist_torch import idx, train  # noqa: E402
 
 
 kind, out, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -54,19 +47,7 @@ elif kind == "cnn":
 else:
     sys.exit(f"unknown network {kind!r} (mlp or cnn)")
 
-opt = torch.optim.Adam(m.parameters(), lr=2e-3)
-sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * ((len(x) + 63) // 64))
-loss_fn = nn.CrossEntropyLoss()
-for e in range(epochs):
-    perm = torch.randperm(len(x))
-    for i in range(0, len(x), 64):
-        idx_ = perm[i:i + 64]
-        opt.zero_grad()
-        loss_fn(m(x[idx_]), y[idx_]).backward()
-        opt.step()
-        sched.step()
-with torch.no_grad():
-    acc = (m(xt).argmax(1) == yt).float().mean().item()
+acc = train(m, x, y, xt, yt, epochs, 64)
 torch.onnx.export(m, torch.zeros(1, 1, 28, 28), out, input_names=["x"], output_names=["logits"],
                   dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}}, opset_version=13)
 print(f"float_test_accuracy {acc:.4f}")

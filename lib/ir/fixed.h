@@ -92,6 +92,11 @@ struct Interval {
   FixedFormat min_format() const;
   /// Width of min_format().
   int width() const { return min_format().width(); }
+  /// True for one positive power of two: a product with it is a shift (wiring, no logic).
+  bool power_of_two() const { return lo == hi && lo > 0 && (lo & (lo - 1)) == 0; }
+  /// The width an elementwise product charges for this factor (EBOPs): 0 for a power of
+  /// two, else width().
+  int product_width() const { return power_of_two() ? 0 : width(); }
   /// The same interval on the finer grid f2 >= f (asserts f2 >= f and no 128-bit overflow).
   Interval aligned(int f2) const;
   /// "[lo, hi] * 2^-f" text.

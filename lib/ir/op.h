@@ -153,8 +153,9 @@ struct OpDef {
                                          const FixedContext &ctx) = nullptr;
   /// EBOPs of the node (method.md §2): for each multiplication of two signals, the
   /// product of their widths, where an element's width is the width of the minimal format
-  /// of its exact range (Interval::width; 0 for pruned elements). Null for ops that
-  /// multiply nothing (they cost no EBOPs). `in` as for range.
+  /// of its exact range (Interval::width; 0 for pruned elements); a power-of-two constant
+  /// factor is a shift and costs 0; pooling ops charge their addends (see addend_counts).
+  /// Null for ops that neither multiply nor pool (they cost no EBOPs). `in` as for range.
   double (*ebops)(const Node &n, std::span<const ValueRange *const> in) = nullptr;
   /// Hardware lowering (method.md §3): the output signals, one per element of each output's
   /// range, whose values equal the emulator's bit for bit. Throws UserError when the node
@@ -174,7 +175,12 @@ struct OpDef {
   /// gradient with respect to input j into din[j] for every non-null din[j] (resized to the
   /// input's shape and overwritten, not accumulated). Null entries of `in`: omitted inputs.
   void (*backward)(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
-                   TrainContext &ctx) = nullptr;
+                   TrainContext &ctx) = nullptr; /// Ops that add or compare the elements of their
+                                                 /// first input without multiplying them
+  /// (pooling windows): counts[i] is the number of windows that element i of an input of
+  /// per-sample dims `x` (batch 1) enters. Their `ebops` is sum_i counts[i] * width(x_i), a
+  /// weight of width 1 per addend, and training charges the quantizer of x the same.
+  void (*addend_counts)(const Node &n, const Dims &x, std::vector<float> &counts) = nullptr;
 };
 
 #define HGQC_OP(name, domain) extern const OpDef op_def_##name;

@@ -148,11 +148,13 @@ struct Worker {
 
 // A node whose EBOPs count: activation quantizer qa (input `ia` of the node) times input
 // `iw`, which is weight quantizer qw or, when qw < 0, a constant of fixed widths `cw` (e.g.
-// the scale of a Mul).
+// the scale of a Mul); or, when `counts` is not empty, a pooling node whose input element k
+// enters counts[k] windows (OpDef::addend_counts): counts[k] * width(k).
 struct EbopsTerm {
   int node, qa, qw, ia, iw;
   TrainTensor cw;
   std::any cache;
+  std::vector<float> counts;
 };
 
 struct TrainEngine::Impl {
@@ -375,14 +377,25 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
   }
   // EBOPs terms: nodes with an EBOPs hook reading an activation quantizer and either a weight
   // quantizer (Gemm, MatMul, Conv) or a constant that is not trained (a Mul by a scale, which
-  // the exact count charges as width(x) * width(c) per element): the constant's widths are
-  // those of its exact values, as the interval analysis takes them.
+  // the exact count charges as width(x) * width(c) per element, 0 where c is a power of two):
+  // the constant's widths are those of its exact values, as the interval analysis takes them.
   auto quant_at = [&](ValueId v) {
     int p = v == kNoValue ? -1 : prod[v];
     return p >= 0 ? m.quant_of[static_cast<size_t>(p)] : -1;
   };
   for (size_t ni = 0; ni < nn; ++ni) {
     const Node &n = g_.nodes[ni];
+    if (op_def(n.op).addend_counts && static_cast<int>(ni) != m.skip_node) {
+      int qa = quant_at(n.inputs[0]);
+      if (qa < 0 || quants_[qa].weight)
+        continue;
+      EbopsTerm t{static_cast<int>(ni), qa, -1, 0, -1, {}, {}, {}};
+      op_def(n.op).addend_counts(n, quants_[qa].dims, t.counts);
+      HGQC_ASSERT(static_cast<int64_t>(t.counts.size()) == quants_[qa].n,
+                  "addend counts of the wrong size at " + n.name);
+      m.terms.push_back(std::move(t));
+      continue;
+    }
     if (!op_def(n.op).ebops || n.op == OpKind::FixedQuant || n.inputs.size() < 2 ||
         static_cast<int>(ni) == m.skip_node)
       continue;
@@ -391,7 +404,7 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
       if (qa < 0 || quants_[qa].weight)
         continue;
       if (qw >= 0 && quants_[qw].weight && ia == 0) {
-        m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, qw, ia, iw, {}, {}});
+        m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, qw, ia, iw, {}, {}, {}});
         break;
       }
       ValueId c = n.inputs[iw];
@@ -405,10 +418,12 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
         std::optional<Interval> iv = constant_interval(ct[j]);
         exact = iv.has_value();
         if (exact)
-          cw.v[static_cast<size_t>(j)] = static_cast<float>(iv->width());
+          cw.v[static_cast<size_t>(j)] = static_cast<float>(iv->product_width());
       }
       if (exact) {
-        m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, -1, ia, iw, std::move(cw), {}});
+        // All shifts (e.g. a scale by 2^-8) cost nothing, and give no term.
+        if (std::any_of(cw.v.begin(), cw.v.end(), [](float w) { return w != 0.0f; }))
+          m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, -1, ia, iw, std::move(cw), {}, {}});
         break;
       }
     }
@@ -701,6 +716,13 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
   for (EbopsTerm &t : m.terms) {
     const Node &n = g_.nodes[static_cast<size_t>(t.node)];
     const HgqQuantizer &qa = quants_[t.qa];
+    if (!t.counts.empty()) {
+      for (int64_t k = 0; k < qa.n; ++k) {
+        st.ebops += static_cast<double>(t.counts[k]) * qa.width[k];
+        m.egrad[t.qa][k] += static_cast<float>(beta) * t.counts[k] * qa.live[k];
+      }
+      continue;
+    }
     const HgqQuantizer *qw = t.qw >= 0 ? &quants_[t.qw] : nullptr;
     TrainTensor ba, bw, y, ones, da, dw;
     ba.shape = qa.dims;

@@ -1066,3 +1066,20 @@ TEST_CASE("fixed: FixedQuant rejects bad formats with a UserError") {
   QuantSpec nk{{}, {2}, {2}, {}, {2, 3}, {3, 1}};
   has(build(nk, {-1, 2}, true), "must be a constant"); // k computed at run time
 }
+
+TEST_CASE("Interval: a positive power of two is a shift and charges no product width") {
+  for (int e = -9; e <= 9; ++e) {
+    std::optional<Interval> iv = constant_interval(std::ldexp(1.0, e));
+    REQUIRE(iv);
+    CHECK(iv->power_of_two());
+    CHECK(iv->product_width() == 0);
+    CHECK(iv->width() > 0);
+  }
+  for (double x : {0.0, -0.25, 0.375, 3.0, -1.0, 0.75}) {
+    std::optional<Interval> iv = constant_interval(x);
+    REQUIRE(iv);
+    CHECK_FALSE(iv->power_of_two());
+    CHECK(iv->product_width() == iv->width());
+  }
+  CHECK_FALSE((Interval{1, 2, 0}).power_of_two());
+}

@@ -498,6 +498,117 @@ TEST_CASE("engine: EBOPs surrogate equals the exact EBOPs of the saved model, a 
     CHECK(fx.g[k] == doctest::Approx(2e6).epsilon(1e-3));
 }
 
+TEST_CASE("engine: a Mul by a power of two is a shift and costs no EBOPs, exact or surrogate") {
+  // x -> Mul(x, 0.25) -> Gemm: in hardware the Mul is wiring, so neither count charges it and
+  // the quantizer of x gets no EBOPs gradient (only the Gemm's own input quantizer does).
+  ModelBuilder mb;
+  mb.input("x", {-1, 4}).output("z");
+  mb.init("s", {}, {0.25});
+  mb.init("w", {3, 4}, {0.5, -0.25, 0.75, 0.125, -0.625, 0.3, 0.2, -0.1, 0.9, 0.05, -0.4, 0.6});
+  mb.init("c", {3}, {0.1, -0.2, 0.3});
+  mb.node("Mul", {"x", "s"}, {"xs"});
+  ModelBuilder::attr_int(mb.node("Gemm", {"xs", "w", "c"}, {"z"}), "transB", 1);
+  Graph g = mb.import();
+  normalize(g);
+  insert_hgq_quantizers(g);
+  EngineOptions eo;
+  eo.init_f_act = 4;
+  TrainEngine eng(g, eo);
+  std::vector<float> x{0.5f, -0.75f, 1.5f, 0.25f, -1.0f, 0.125f, 0.6f, -0.3f};
+  std::vector<int32_t> lab{0, 2};
+  BatchData b{x.data(), lab.data(), nullptr, 2};
+  eng.step(b, 0, 0);
+  StepStats st = eng.step(b, 0, 0);
+  Graph q = eng.export_graph();
+  to_fixed(q);
+  RangeAnalysis ra = analyze_ranges(q);
+  double exact = 0, mul = -1, gemm = 0;
+  std::vector<double> per = node_ebops(q, ra);
+  for (size_t ni = 0; ni < per.size(); ++ni) {
+    exact += per[ni];
+    if (q.nodes[ni].op == OpKind::Mul)
+      mul = per[ni];
+    if (q.nodes[ni].op == OpKind::Gemm)
+      gemm = per[ni];
+  }
+  CHECK(mul == 0);
+  CHECK(gemm > 0);
+  CHECK(st.ebops == doctest::Approx(exact));
+  const auto &qs = eng.quantizers();
+  size_t xi = qs.size();
+  for (size_t k = 0; k < qs.size(); ++k)
+    if (!qs[k].weight && g.nodes[static_cast<size_t>(qs[k].node)].inputs[0] == g.inputs[0])
+      xi = k;
+  REQUIRE(xi < qs.size());
+  eng.step(b, 1e6, 0);
+  std::vector<ParamView> ps = eng.params();
+  const ParamView &fx = ps[ps.size() - qs.size() + xi];
+  REQUIRE(fx.n == 4);
+  for (size_t k = 0; k < 4; ++k)
+    CHECK(std::abs(fx.g[k]) < 1e-3f * 1e6f);
+}
+
+TEST_CASE("engine: pooling windows charge each addend its width, exact and surrogate alike") {
+  // x -> Pool(2x2, stride 1 on 4x4: overlapping windows) -> Flatten -> Gemm: the pool costs
+  // sum_i counts[i] * width(x_i), counts[i] the windows element i enters (1, 2 or 4 here).
+  for (const char *op : {"AveragePool", "MaxPool"}) {
+    CAPTURE(op);
+    ModelBuilder mb;
+    mb.input("x", {-1, 1, 4, 4}).output("z");
+    std::vector<double> w(3 * 9);
+    for (size_t j = 0; j < w.size(); ++j)
+      w[j] = 0.1 * static_cast<double>(j % 7) - 0.3;
+    mb.init("w", {3, 9}, w);
+    auto &pool = mb.node(op, {"x"}, {"p"});
+    ModelBuilder::attr_ints(pool, "kernel_shape", {2, 2});
+    ModelBuilder::attr_ints(pool, "strides", {1, 1});
+    mb.node("Flatten", {"p"}, {"pf"});
+    ModelBuilder::attr_int(mb.node("Gemm", {"pf", "w"}, {"z"}), "transB", 1);
+    Graph g = mb.import();
+    normalize(g);
+    insert_hgq_quantizers(g);
+    EngineOptions eo;
+    eo.init_f_act = 3;
+    TrainEngine eng(g, eo);
+    std::vector<float> x(2 * 16);
+    for (size_t j = 0; j < x.size(); ++j)
+      x[j] = 0.37f * static_cast<float>((j * 5) % 11) - 1.6f;
+    std::vector<int32_t> lab{0, 2};
+    BatchData b{x.data(), lab.data(), nullptr, 2};
+    eng.step(b, 0, 0);
+    StepStats st = eng.step(b, 0, 0);
+    Graph q = eng.export_graph();
+    to_fixed(q);
+    RangeAnalysis ra = analyze_ranges(q);
+    double exact = 0, pooled = 0;
+    std::vector<double> per = node_ebops(q, ra);
+    for (size_t ni = 0; ni < per.size(); ++ni) {
+      exact += per[ni];
+      if (q.nodes[ni].op == OpKind::AveragePool || q.nodes[ni].op == OpKind::MaxPool)
+        pooled += per[ni];
+    }
+    CHECK(pooled > 0);
+    CHECK(st.ebops == doctest::Approx(exact));
+    // With only the EBOPs term (huge beta), d/df of element (r, c) of x is beta * the number
+    // of 2x2 windows (of the 3x3 output) that contain it.
+    const auto &qs = eng.quantizers();
+    size_t xi = qs.size();
+    for (size_t k = 0; k < qs.size(); ++k)
+      if (!qs[k].weight && g.nodes[static_cast<size_t>(qs[k].node)].inputs[0] == g.inputs[0])
+        xi = k;
+    REQUIRE(xi < qs.size());
+    eng.step(b, 1e6, 0);
+    std::vector<ParamView> ps = eng.params();
+    const ParamView &fx = ps[ps.size() - qs.size() + xi];
+    REQUIRE(fx.n == 16);
+    auto span = [](int r) { return r == 0 || r == 3 ? 1 : 2; };
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c)
+        if (qs[xi].live[static_cast<size_t>(r * 4 + c)] > 0)
+          CHECK(fx.g[r * 4 + c] == doctest::Approx(1e6 * span(r) * span(c)).epsilon(1e-3));
+  }
+}
+
 TEST_CASE("engine: same seed and thread count give the same weights") {
   auto run = [](int threads) {
     EngineOptions eo;

@@ -1,7 +1,8 @@
 // AveragePool: mean over each window; pads count in the divisor when count_include_pad = 1.
 // Fixed point: the exact sum of the window, divided by its element count 2^s (which must be
 // a power of two at every position) by moving the exponent: the same integer at f + s.
-// Training: the gradient is shared equally by the elements of each window.
+// Training: the gradient is shared equally by the elements of each window. EBOPs: each
+// addend its width.
 #include "ir/ops/fixed_linear.h"
 #include "ir/ops/pool_common.h"
 
@@ -166,6 +167,8 @@ constexpr OpDef make_averagepool() {
   d.export_form = &export_form;
   d.train_forward = &train_forward;
   d.backward = &backward;
+  d.ebops = &ops::pool_ebops;
+  d.addend_counts = &ops::pool_addend_counts;
   return d;
 }
 } // namespace

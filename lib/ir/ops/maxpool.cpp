@@ -1,6 +1,6 @@
 // MaxPool: maximum over each window (pads never win); the Indices output is not supported.
 // Fixed point: the exact maximum on the finest grid of the window's elements. Training: the
-// gradient flows to each window's (first) maximum.
+// gradient flows to each window's (first) maximum. EBOPs: each compared element its width.
 #include "ir/ops/fixed_linear.h"
 #include "ir/ops/pool_common.h"
 
@@ -138,6 +138,8 @@ constexpr OpDef make_maxpool() {
   d.export_form = &export_form;
   d.train_forward = &train_forward;
   d.backward = &backward;
+  d.ebops = &ops::pool_ebops;
+  d.addend_counts = &ops::pool_addend_counts;
   return d;
 }
 } // namespace

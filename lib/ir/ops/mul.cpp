@@ -1,6 +1,6 @@
 // Mul: elementwise a * b with numpy broadcasting. Fixed point: the exact product, whose
 // exponent is the sum of the operands' and whose bounds are the extreme corner products;
-// EBOPs: the product of the operands' widths per element.
+// EBOPs: the product of the operands' widths per element (none for a power-of-two factor).
 #include "ir/ops/fixed_common.h"
 
 #include <algorithm>
@@ -32,7 +32,8 @@ struct MulImpl {
   }
 };
 
-// EBOPs: every elementwise product costs the product of its operands' widths.
+// EBOPs: every elementwise product costs the product of its operands' widths, except a
+// product with a constant power of two, which is a shift: wiring, no logic.
 double ebops(const Node &, std::span<const ValueRange *const> in) {
   if (!in[0] || !in[1])
     return 0;
@@ -42,7 +43,7 @@ double ebops(const Node &, std::span<const ValueRange *const> in) {
   auto ia = range_index(in[0]->dims, d), ib = range_index(in[1]->dims, d);
   double sum = 0;
   for (size_t j = 0; j < ia.size(); ++j)
-    sum += static_cast<double>(in[0]->el[ia[j]].width()) * in[1]->el[ib[j]].width();
+    sum += static_cast<double>(in[0]->el[ia[j]].product_width()) * in[1]->el[ib[j]].product_width();
   return sum;
 }
 

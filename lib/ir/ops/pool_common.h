@@ -47,4 +47,10 @@ struct PoolRangeGeom {
 /// The window of pooling node n over an input range of dims x.
 PoolRangeGeom pool_range_geom(const Node &n, const Dims &x);
 
+/// OpDef::addend_counts of a pooling op: the windows each element of x enters.
+void pool_addend_counts(const Node &n, const Dims &x, std::vector<float> &counts);
+/// OpDef::ebops of a pooling op: every tap of every window costs its element's width (the
+/// adders of an average, the comparators of a max).
+double pool_ebops(const Node &n, std::span<const ValueRange *const> in);
+
 } // namespace hgqc::ops

@@ -179,6 +179,26 @@ PoolRangeGeom pool_range_geom(const Node &n, const Dims &x) {
   g.out.insert(g.out.end(), w.out.begin(), w.out.end());
   return g;
 }
+void pool_addend_counts(const Node &n, const Dims &x, std::vector<float> &counts) {
+  PoolRangeGeom g = pool_range_geom(n, x);
+  counts.assign(static_cast<size_t>(dims_numel(x)), 0.0f);
+  for (int64_t e = 0; e < g.planes * g.osz; ++e)
+    g.for_taps(e, [&](int64_t xe) { counts[static_cast<size_t>(xe)] += 1.0f; });
+}
+
+double pool_ebops(const Node &n, std::span<const ValueRange *const> in) {
+  if (!in[0])
+    return 0;
+  const ValueRange &x = *in[0];
+  std::vector<float> counts;
+  pool_addend_counts(n, x.dims, counts);
+  HGQC_ASSERT(counts.size() == x.el.size(), "pooling input range of the wrong size");
+  double sum = 0;
+  for (size_t i = 0; i < counts.size(); ++i)
+    sum += static_cast<double>(counts[i]) * x.el[i].width();
+  return sum;
+}
+
 const WindowCache &window_cache(const Node &n, const Dims &x, std::any &cache) {
   auto *c = std::any_cast<WindowCache>(&cache);
   if (!c || c->x != x) {

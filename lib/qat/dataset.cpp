@@ -158,4 +158,12 @@ void gather_rows(const Dataset &d, const std::vector<int64_t> &idx, int64_t begi
   }
 }
 
+int data_frac_bits(const Dataset &d, int cap) {
+  int f = 0;
+  for (float v : d.xf)
+    while (f < cap && std::ldexp(v, f) != std::floor(std::ldexp(v, f)))
+      ++f;
+  return f;
+}
+
 } // namespace hgqc

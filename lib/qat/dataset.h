@@ -44,4 +44,9 @@ void gather_rows(const Dataset &d, const std::vector<int64_t> &idx, int64_t begi
                  int64_t out_size, std::vector<float> &x, std::vector<int32_t> &labels,
                  std::vector<float> &targets);
 
+/// The fewest fractional bits, 0 to `cap`, that hold every input value of `d` exactly: 0
+/// for integers (raw pixels), 8 for pixels / 256; `cap` when the values lie on no coarser
+/// grid. Training starts the input quantizer there when that is below --init-f.
+int data_frac_bits(const Dataset &d, int cap);
+
 } // namespace hgqc

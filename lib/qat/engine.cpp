@@ -323,6 +323,8 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
           throw UserError("quantizer of a value that is neither a weight nor computed per sample");
         Dims dims = weight ? g_.values[x].constant->shape() : range_dims(g_.values[x].type.dims);
         float f0 = weight ? opt.init_f_weight : opt.init_f_act;
+        if (!weight && x == g_.inputs[0] && opt.init_f_input < f0)
+          f0 = opt.init_f_input;
         if (std::isnan(f0)) { // 8 bits with the sign, covering the largest magnitude
           double mx = 0;
           for (double v : g_.values[x].constant->data())
@@ -383,10 +385,35 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
     int p = v == kNoValue ? -1 : prod[v];
     return p >= 0 ? m.quant_of[static_cast<size_t>(p)] : -1;
   };
+  // The activation quantizer whose values v carries, also through a Mul by constant powers of
+  // two (a shift keeps every element's width; e.g. --normalize scale in front of a pool).
+  auto quant_through_shift = [&](ValueId v) {
+    int q = quant_at(v), p = v == kNoValue ? -1 : prod[v];
+    if (q >= 0 || p < 0)
+      return q;
+    const Node &mul = g_.nodes[static_cast<size_t>(p)];
+    if (mul.op != OpKind::Mul || mul.inputs.size() != 2)
+      return -1;
+    for (int j = 0; j < 2; ++j) {
+      ValueId c = mul.inputs[static_cast<size_t>(1 - j)];
+      if (m.kind[c] != Kind::Const)
+        continue;
+      const Tensor &ct = *g_.values[c].constant;
+      bool shift = true;
+      for (int64_t e = 0; e < ct.numel() && shift; ++e) {
+        std::optional<Interval> iv = constant_interval(ct[e]);
+        shift = iv && iv->power_of_two();
+      }
+      int qx = quant_at(mul.inputs[static_cast<size_t>(j)]);
+      if (shift && qx >= 0 && g_.values[v].type.dims == g_.values[mul.inputs[j]].type.dims)
+        return qx;
+    }
+    return -1;
+  };
   for (size_t ni = 0; ni < nn; ++ni) {
     const Node &n = g_.nodes[ni];
     if (op_def(n.op).addend_counts && static_cast<int>(ni) != m.skip_node) {
-      int qa = quant_at(n.inputs[0]);
+      int qa = quant_through_shift(n.inputs[0]);
       if (qa < 0 || quants_[qa].weight)
         continue;
       EbopsTerm t{static_cast<int>(ni), qa, -1, 0, -1, {}, {}, {}};

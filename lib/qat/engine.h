@@ -28,7 +28,10 @@ struct EngineOptions {
   /// Initial fractional bits of weights and biases; NaN: per tensor, those of an 8-bit format
   /// covering the tensor's largest magnitude (as `hgqc quantize --bits 8` would choose).
   float init_f_weight = std::numeric_limits<float>::quiet_NaN();
-  float init_f_act = 8;      ///< initial fractional bits of activations and inputs
+  float init_f_act = 8; ///< initial fractional bits of activations and inputs
+  /// Initial fractional bits of the graph input's quantizer when fewer than init_f_act (the
+  /// data's own grid, e.g. 0 for integer pixels); NaN: init_f_act.
+  float init_f_input = std::numeric_limits<float>::quiet_NaN();
   float range_decay = 1e-3f; ///< per step, running activation ranges shrink by this factor
   /// Axes (of an activation's dims, batch 1) along which activation quantizers share f;
   /// empty: one f per element.

@@ -209,6 +209,10 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
   eo.task = *task;
   eo.init_f_weight = opt.init_f_weight;
   eo.init_f_act = opt.init_f_act;
+  // The input quantizer starts on the data's grid when that is coarser: more fractional bits
+  // than the data have would cost EBOPs and bus width for nothing.
+  eo.init_f_input =
+      static_cast<float>(data_frac_bits(tr, static_cast<int>(std::ceil(opt.init_f_act))));
   eo.act_share_axes = opt.act_share_axes;
   std::unique_ptr<TrainEngine> engp;
   try {

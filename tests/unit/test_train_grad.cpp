@@ -6,6 +6,7 @@
 #include "ir/ops/common.h"
 #include "ir/passes/passes.h"
 #include "onnx_builder.h"
+#include "qat/dataset.h"
 #include "qat/engine.h"
 #include "qat/hgq.h"
 
@@ -447,166 +448,168 @@ TEST_CASE("engine: EBOPs surrogate is sum b_a[k] * b_w[j,k] and its gradient rea
             CHECK(p.g[j * 6 + k] == doctest::Approx(1e6 * ax->width[k]).epsilon(1e-3));
 }
 
-TEST_CASE("engine: EBOPs surrogate equals the exact EBOPs of the saved model, a Mul by a "
-          "constant included, whose input quantizer it trains") {
-  // x -> Mul(x, 0.375) -> Gemm: the exact count charges the Mul width(x_q) * width(0.375) = 2
-  // per element; the quantizer of x feeds no Gemm, so only that term moves its f.
-  ModelBuilder mb;
-  mb.input("x", {-1, 4}).output("z");
-  mb.init("s", {}, {0.375});
-  mb.init("w", {3, 4}, {0.5, -0.25, 0.75, 0.125, -0.625, 0.3, 0.2, -0.1, 0.9, 0.05, -0.4, 0.6});
-  mb.init("c", {3}, {0.1, -0.2, 0.3});
-  mb.node("Mul", {"x", "s"}, {"xs"});
-  ModelBuilder::attr_int(mb.node("Gemm", {"xs", "w", "c"}, {"z"}), "transB", 1);
-  Graph g = mb.import();
+namespace {
+// Two training steps of graph g (HGQ quantizers inserted, activations at init f 3 or 4) on
+// batch x with labels 0 and 2: the exact EBOPs of the saved model (total, and of the nodes
+// of op `part`), the surrogate's, and then, with only the EBOPs term (huge beta), d loss / d f
+// of the quantizer of the graph input and whether each of its elements is live.
+struct TermCheck {
+  double exact = 0, part = 0, surrogate = 0;
+  std::vector<float> gx, live;
+};
+TermCheck term_check(Graph g, float init_f, std::vector<float> x, OpKind part) {
   normalize(g);
   insert_hgq_quantizers(g);
   EngineOptions eo;
-  eo.init_f_act = 4;
+  eo.init_f_act = init_f;
   TrainEngine eng(g, eo);
-  std::vector<float> x{0.5f, -0.75f, 1.5f, 0.25f, -1.0f, 0.125f, 0.6f, -0.3f};
   std::vector<int32_t> lab{0, 2};
   BatchData b{x.data(), lab.data(), nullptr, 2};
   eng.step(b, 0, 0);
-  StepStats st = eng.step(b, 0, 0);
+  TermCheck r;
+  r.surrogate = eng.step(b, 0, 0).ebops;
   Graph q = eng.export_graph();
   to_fixed(q);
   RangeAnalysis ra = analyze_ranges(q);
-  double exact = 0, mul = 0;
   std::vector<double> per = node_ebops(q, ra);
   for (size_t ni = 0; ni < per.size(); ++ni) {
-    exact += per[ni];
-    if (q.nodes[ni].op == OpKind::Mul)
-      mul += per[ni];
+    r.exact += per[ni];
+    if (q.nodes[ni].op == part)
+      r.part += per[ni];
   }
-  CHECK(mul > 0);
-  CHECK(st.ebops == doctest::Approx(exact));
-  // The quantizer of x (the graph input): with only the EBOPs term (huge beta), d/df of each
-  // element is beta * width(0.375).
   const auto &qs = eng.quantizers();
   size_t xi = qs.size();
   for (size_t k = 0; k < qs.size(); ++k)
     if (!qs[k].weight && g.nodes[static_cast<size_t>(qs[k].node)].inputs[0] == g.inputs[0])
       xi = k;
   REQUIRE(xi < qs.size());
-  eng.step(b, 1e6, 0);
-  std::vector<ParamView> ps = eng.params();
-  size_t nw = ps.size() - qs.size();
-  const ParamView &fx = ps[nw + xi];
-  REQUIRE(fx.n == 4);
-  for (size_t k = 0; k < 4; ++k)
-    CHECK(fx.g[k] == doctest::Approx(2e6).epsilon(1e-3));
-}
-
-TEST_CASE("engine: a Mul by a power of two is a shift and costs no EBOPs, exact or surrogate") {
-  // x -> Mul(x, 0.25) -> Gemm: in hardware the Mul is wiring, so neither count charges it and
-  // the quantizer of x gets no EBOPs gradient (only the Gemm's own input quantizer does).
-  ModelBuilder mb;
-  mb.input("x", {-1, 4}).output("z");
-  mb.init("s", {}, {0.25});
-  mb.init("w", {3, 4}, {0.5, -0.25, 0.75, 0.125, -0.625, 0.3, 0.2, -0.1, 0.9, 0.05, -0.4, 0.6});
-  mb.init("c", {3}, {0.1, -0.2, 0.3});
-  mb.node("Mul", {"x", "s"}, {"xs"});
-  ModelBuilder::attr_int(mb.node("Gemm", {"xs", "w", "c"}, {"z"}), "transB", 1);
-  Graph g = mb.import();
-  normalize(g);
-  insert_hgq_quantizers(g);
-  EngineOptions eo;
-  eo.init_f_act = 4;
-  TrainEngine eng(g, eo);
-  std::vector<float> x{0.5f, -0.75f, 1.5f, 0.25f, -1.0f, 0.125f, 0.6f, -0.3f};
-  std::vector<int32_t> lab{0, 2};
-  BatchData b{x.data(), lab.data(), nullptr, 2};
-  eng.step(b, 0, 0);
-  StepStats st = eng.step(b, 0, 0);
-  Graph q = eng.export_graph();
-  to_fixed(q);
-  RangeAnalysis ra = analyze_ranges(q);
-  double exact = 0, mul = -1, gemm = 0;
-  std::vector<double> per = node_ebops(q, ra);
-  for (size_t ni = 0; ni < per.size(); ++ni) {
-    exact += per[ni];
-    if (q.nodes[ni].op == OpKind::Mul)
-      mul = per[ni];
-    if (q.nodes[ni].op == OpKind::Gemm)
-      gemm = per[ni];
-  }
-  CHECK(mul == 0);
-  CHECK(gemm > 0);
-  CHECK(st.ebops == doctest::Approx(exact));
-  const auto &qs = eng.quantizers();
-  size_t xi = qs.size();
-  for (size_t k = 0; k < qs.size(); ++k)
-    if (!qs[k].weight && g.nodes[static_cast<size_t>(qs[k].node)].inputs[0] == g.inputs[0])
-      xi = k;
-  REQUIRE(xi < qs.size());
+  r.live = qs[xi].live;
   eng.step(b, 1e6, 0);
   std::vector<ParamView> ps = eng.params();
   const ParamView &fx = ps[ps.size() - qs.size() + xi];
-  REQUIRE(fx.n == 4);
-  for (size_t k = 0; k < 4; ++k)
-    CHECK(std::abs(fx.g[k]) < 1e-3f * 1e6f);
+  r.gx.assign(fx.g, fx.g + fx.n);
+  return r;
+}
+
+// x -> Mul(x, scale) -> Gemm.
+TermCheck scaled_gemm(double scale) {
+  ModelBuilder mb;
+  mb.input("x", {-1, 4}).output("z");
+  mb.init("s", {}, {scale});
+  mb.init("w", {3, 4}, {0.5, -0.25, 0.75, 0.125, -0.625, 0.3, 0.2, -0.1, 0.9, 0.05, -0.4, 0.6});
+  mb.init("c", {3}, {0.1, -0.2, 0.3});
+  mb.node("Mul", {"x", "s"}, {"xs"});
+  ModelBuilder::attr_int(mb.node("Gemm", {"xs", "w", "c"}, {"z"}), "transB", 1);
+  return term_check(mb.import(), 4, {0.5f, -0.75f, 1.5f, 0.25f, -1.0f, 0.125f, 0.6f, -0.3f},
+                    OpKind::Mul);
+}
+} // namespace
+
+TEST_CASE("engine: EBOPs surrogate equals the exact EBOPs of the saved model, a Mul by a "
+          "constant included, whose input quantizer it trains") {
+  // The exact count charges the Mul width(x_q) * width(0.375) = 2 per element; the quantizer
+  // of x feeds no Gemm, so only that term moves its f: d/df = beta * 2 per element.
+  TermCheck r = scaled_gemm(0.375);
+  CHECK(r.part > 0);
+  CHECK(r.surrogate == doctest::Approx(r.exact));
+  REQUIRE(r.gx.size() == 4);
+  for (float gk : r.gx)
+    CHECK(gk == doctest::Approx(2e6).epsilon(1e-3));
+}
+
+TEST_CASE("engine: a Mul by a power of two is a shift and costs no EBOPs, exact or surrogate") {
+  // In hardware the Mul by 0.25 is wiring, so neither count charges it and the quantizer of x
+  // gets no EBOPs gradient (only the Gemm's own input quantizer does).
+  TermCheck r = scaled_gemm(0.25);
+  CHECK(r.part == 0);
+  CHECK(r.exact > 0);
+  CHECK(r.surrogate == doctest::Approx(r.exact));
+  REQUIRE(r.gx.size() == 4);
+  for (float gk : r.gx)
+    CHECK(std::abs(gk) < 1e-3f * 1e6f);
 }
 
 TEST_CASE("engine: pooling windows charge each addend its width, exact and surrogate alike") {
   // x -> Pool(2x2, stride 1 on 4x4: overlapping windows) -> Flatten -> Gemm: the pool costs
   // sum_i counts[i] * width(x_i), counts[i] the windows element i enters (1, 2 or 4 here).
-  for (const char *op : {"AveragePool", "MaxPool"}) {
-    CAPTURE(op);
-    ModelBuilder mb;
-    mb.input("x", {-1, 1, 4, 4}).output("z");
-    std::vector<double> w(3 * 9);
-    for (size_t j = 0; j < w.size(); ++j)
-      w[j] = 0.1 * static_cast<double>(j % 7) - 0.3;
-    mb.init("w", {3, 9}, w);
-    auto &pool = mb.node(op, {"x"}, {"p"});
-    ModelBuilder::attr_ints(pool, "kernel_shape", {2, 2});
-    ModelBuilder::attr_ints(pool, "strides", {1, 1});
-    mb.node("Flatten", {"p"}, {"pf"});
-    ModelBuilder::attr_int(mb.node("Gemm", {"pf", "w"}, {"z"}), "transB", 1);
-    Graph g = mb.import();
-    normalize(g);
-    insert_hgq_quantizers(g);
-    EngineOptions eo;
-    eo.init_f_act = 3;
-    TrainEngine eng(g, eo);
-    std::vector<float> x(2 * 16);
-    for (size_t j = 0; j < x.size(); ++j)
-      x[j] = 0.37f * static_cast<float>((j * 5) % 11) - 1.6f;
-    std::vector<int32_t> lab{0, 2};
-    BatchData b{x.data(), lab.data(), nullptr, 2};
-    eng.step(b, 0, 0);
-    StepStats st = eng.step(b, 0, 0);
-    Graph q = eng.export_graph();
-    to_fixed(q);
-    RangeAnalysis ra = analyze_ranges(q);
-    double exact = 0, pooled = 0;
-    std::vector<double> per = node_ebops(q, ra);
-    for (size_t ni = 0; ni < per.size(); ++ni) {
-      exact += per[ni];
-      if (q.nodes[ni].op == OpKind::AveragePool || q.nodes[ni].op == OpKind::MaxPool)
-        pooled += per[ni];
+  // With `shift`, x is scaled by 2^-2 before the pool (as --normalize scale does): the shift
+  // keeps the widths, so the quantizer of x is charged through it.
+  for (bool shift : {false, true})
+    for (OpKind op : {OpKind::AveragePool, OpKind::MaxPool}) {
+      const char *name = op == OpKind::AveragePool ? "AveragePool" : "MaxPool";
+      CAPTURE(name);
+      CAPTURE(shift);
+      ModelBuilder mb;
+      mb.input("x", {-1, 1, 4, 4}).output("z");
+      std::vector<double> w(3 * 9);
+      for (size_t j = 0; j < w.size(); ++j)
+        w[j] = 0.1 * static_cast<double>(j % 7) - 0.3;
+      mb.init("w", {3, 9}, w);
+      if (shift) {
+        mb.init("s", {}, {0.25});
+        mb.node("Mul", {"x", "s"}, {"xs"});
+      }
+      auto &pool = mb.node(name, {shift ? "xs" : "x"}, {"p"});
+      ModelBuilder::attr_ints(pool, "kernel_shape", {2, 2});
+      ModelBuilder::attr_ints(pool, "strides", {1, 1});
+      mb.node("Flatten", {"p"}, {"pf"});
+      ModelBuilder::attr_int(mb.node("Gemm", {"pf", "w"}, {"z"}), "transB", 1);
+      std::vector<float> x(2 * 16);
+      for (size_t j = 0; j < x.size(); ++j)
+        x[j] = 0.37f * static_cast<float>((j * 5) % 11) - 1.6f;
+      TermCheck r = term_check(mb.import(), 3, x, op);
+      CHECK(r.part > 0);
+      CHECK(r.surrogate == doctest::Approx(r.exact));
+      // d/df of element (row, col) of x is beta * the number of 2x2 windows (of the 3x3
+      // output) that contain it.
+      REQUIRE(r.gx.size() == 16);
+      auto span = [](int i) { return i == 0 || i == 3 ? 1 : 2; };
+      for (int row = 0; row < 4; ++row)
+        for (int col = 0; col < 4; ++col)
+          if (r.live[static_cast<size_t>(row * 4 + col)] > 0)
+            CHECK(r.gx[static_cast<size_t>(row * 4 + col)] ==
+                  doctest::Approx(1e6 * span(row) * span(col)).epsilon(1e-3));
     }
-    CHECK(pooled > 0);
-    CHECK(st.ebops == doctest::Approx(exact));
-    // With only the EBOPs term (huge beta), d/df of element (r, c) of x is beta * the number
-    // of 2x2 windows (of the 3x3 output) that contain it.
-    const auto &qs = eng.quantizers();
-    size_t xi = qs.size();
-    for (size_t k = 0; k < qs.size(); ++k)
-      if (!qs[k].weight && g.nodes[static_cast<size_t>(qs[k].node)].inputs[0] == g.inputs[0])
-        xi = k;
-    REQUIRE(xi < qs.size());
-    eng.step(b, 1e6, 0);
-    std::vector<ParamView> ps = eng.params();
-    const ParamView &fx = ps[ps.size() - qs.size() + xi];
-    REQUIRE(fx.n == 16);
-    auto span = [](int r) { return r == 0 || r == 3 ? 1 : 2; };
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c)
-        if (qs[xi].live[static_cast<size_t>(r * 4 + c)] > 0)
-          CHECK(fx.g[r * 4 + c] == doctest::Approx(1e6 * span(r) * span(c)).epsilon(1e-3));
+}
+
+TEST_CASE("data_frac_bits: the data's own grid, capped") {
+  Dataset d;
+  d.xf = {0, 3, 255, -7};
+  CHECK(data_frac_bits(d, 8) == 0);
+  d.xf.push_back(0.5f);
+  CHECK(data_frac_bits(d, 8) == 1);
+  d.xf.push_back(3.0f / 256);
+  CHECK(data_frac_bits(d, 8) == 8);
+  CHECK(data_frac_bits(d, 4) == 4);
+  d.xf.push_back(0.1f); // on no grid coarser than float32's
+  CHECK(data_frac_bits(d, 12) == 12);
+  CHECK(data_frac_bits(d, -2) == 0);
+}
+
+TEST_CASE("engine: init_f_input starts only the graph input's quantizer lower") {
+  EngineOptions eo;
+  eo.init_f_act = 6;
+  eo.init_f_input = 0;
+  Graph g = small_mlp();
+  TrainEngine eng(g, eo);
+  int inputs = 0, acts = 0;
+  for (const HgqQuantizer &q : eng.quantizers()) {
+    if (q.weight)
+      continue;
+    bool is_input = g.nodes[static_cast<size_t>(q.node)].inputs[0] == g.inputs[0];
+    inputs += is_input;
+    acts += !is_input;
+    for (float f : q.f)
+      CHECK(f == (is_input ? 0.0f : 6.0f));
   }
+  CHECK(inputs == 1);
+  CHECK(acts >= 1);
+  eo.init_f_input = 9; // above init_f_act: no effect
+  TrainEngine eng2(g, eo);
+  for (const HgqQuantizer &q : eng2.quantizers())
+    if (!q.weight)
+      for (float f : q.f)
+        CHECK(f == 6.0f);
 }
 
 TEST_CASE("engine: same seed and thread count give the same weights") {

@@ -175,8 +175,8 @@ struct OpDef {
   /// gradient with respect to input j into din[j] for every non-null din[j] (resized to the
   /// input's shape and overwritten, not accumulated). Null entries of `in`: omitted inputs.
   void (*backward)(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
-                   TrainContext &ctx) = nullptr; /// Ops that add or compare the elements of their
-                                                 /// first input without multiplying them
+                   TrainContext &ctx) = nullptr;
+  /// Ops that add or compare the elements of their first input without multiplying them
   /// (pooling windows): counts[i] is the number of windows that element i of an input of
   /// per-sample dims `x` (batch 1) enters. Their `ebops` is sum_i counts[i] * width(x_i), a
   /// weight of width 1 per addend, and training charges the quantizer of x the same.

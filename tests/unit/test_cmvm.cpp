@@ -71,6 +71,19 @@ std::vector<InputFormat> formats_of(const CmvmOptions &opt, int cols) {
   return opt.inputs.empty() ? std::vector<InputFormat>(cols, InputFormat{}) : opt.inputs;
 }
 
+// Two adder graphs are the same, adder by adder (a deterministic optimiser run twice).
+void check_same_adders(const AdderGraph &g, const AdderGraph &h) {
+  REQUIRE(g.adders.size() == h.adders.size());
+  for (size_t k = 0; k < g.adders.size(); ++k) {
+    CHECK(g.adders[k].a == h.adders[k].a);
+    CHECK(g.adders[k].b == h.adders[k].b);
+    CHECK(g.adders[k].shift == h.adders[k].shift);
+    CHECK(g.adders[k].subtract == h.adders[k].subtract);
+    CHECK(g.adders[k].min == h.adders[k].min);
+    CHECK(g.adders[k].max == h.adders[k].max);
+  }
+}
+
 } // namespace
 
 TEST_CASE("csd: value preserved and no adjacent non-zero digits, |v| < 2^12") {
@@ -138,13 +151,7 @@ TEST_CASE("cmvm: sharing never costs more adders than plain CSD and is determini
     const AdderGraph b = optimise_cmvm(m, {});
     CHECK(b.adders.size() < a.adders.size());
     const AdderGraph c = optimise_cmvm(m, {});
-    REQUIRE(b.adders.size() == c.adders.size());
-    for (size_t k = 0; k < b.adders.size(); ++k) {
-      CHECK(b.adders[k].a == c.adders[k].a);
-      CHECK(b.adders[k].b == c.adders[k].b);
-      CHECK(b.adders[k].shift == c.adders[k].shift);
-      CHECK(b.adders[k].subtract == c.adders[k].subtract);
-    }
+    check_same_adders(b, c);
     // Plain CSD: one adder per CSD term beyond the first of each row.
     size_t terms = 0;
     for (int i = 0; i < n; ++i) {
@@ -183,12 +190,7 @@ TEST_CASE("cmvm: unconstrained column-difference decomposition is exact and chea
     const AdderGraph g = optimise_cmvm(m, opt);
     check_graph(g, m, formats_of(opt, 40), r, 20);
     const AdderGraph again = optimise_cmvm(m, opt);
-    REQUIRE(again.adders.size() == g.adders.size());
-    for (size_t k = 0; k < g.adders.size(); ++k) {
-      CHECK(g.adders[k].a == again.adders[k].a);
-      CHECK(g.adders[k].b == again.adders[k].b);
-      CHECK(g.adders[k].shift == again.adders[k].shift);
-    }
+    check_same_adders(again, g);
   }
 }
 
@@ -224,15 +226,7 @@ TEST_CASE("cmvm: unconstrained recipes are exact and deterministic on awkward ma
       plain.share = false;
       CHECK(g.adders.size() <= optimise_cmvm(m, plain).adders.size());
       const AdderGraph again = optimise_cmvm(m, opt);
-      REQUIRE(again.adders.size() == g.adders.size());
-      for (size_t k = 0; k < g.adders.size(); ++k) {
-        CHECK(g.adders[k].a == again.adders[k].a);
-        CHECK(g.adders[k].b == again.adders[k].b);
-        CHECK(g.adders[k].shift == again.adders[k].shift);
-        CHECK(g.adders[k].subtract == again.adders[k].subtract);
-        CHECK(g.adders[k].min == again.adders[k].min);
-        CHECK(g.adders[k].max == again.adders[k].max);
-      }
+      check_same_adders(again, g);
       for (size_t i = 0; i < g.outputs.size(); ++i) {
         CHECK(g.outputs[i].value == again.outputs[i].value);
         CHECK(g.outputs[i].shift == again.outputs[i].shift);
@@ -256,13 +250,7 @@ TEST_CASE("cmvm: 16 x 16 greedy with created-pair tie-breaking is exact, determi
     const AdderGraph g = optimise_cmvm(m, {});
     check_graph(g, m, formats_of({}, 16), rng, 20);
     const AdderGraph h = optimise_cmvm(m, {});
-    REQUIRE(g.adders.size() == h.adders.size());
-    for (size_t k = 0; k < g.adders.size(); ++k) {
-      CHECK(g.adders[k].a == h.adders[k].a);
-      CHECK(g.adders[k].b == h.adders[k].b);
-      CHECK(g.adders[k].shift == h.adders[k].shift);
-      CHECK(g.adders[k].subtract == h.adders[k].subtract);
-    }
+    check_same_adders(g, h);
     total += g.adders.size();
   }
   CHECK(total <= 1380);
@@ -395,12 +383,6 @@ TEST_CASE("cmvm: aligned digit forms are exact and deterministic, dense and hash
     plain.share = false;
     CHECK(g.adders.size() <= optimise_cmvm(m, plain).adders.size());
     const AdderGraph h = optimise_cmvm(m, {});
-    REQUIRE(g.adders.size() == h.adders.size());
-    for (size_t k = 0; k < g.adders.size(); ++k) {
-      CHECK(g.adders[k].a == h.adders[k].a);
-      CHECK(g.adders[k].b == h.adders[k].b);
-      CHECK(g.adders[k].shift == h.adders[k].shift);
-      CHECK(g.adders[k].subtract == h.adders[k].subtract);
-    }
+    check_same_adders(g, h);
   }
 }

@@ -61,6 +61,19 @@ Pattern pattern_of(const Term &t, const Term &u, bool *t_is_lo = nullptr) {
 /// interval rule of the fixed-point core, at least 1 (a constant zero still has a wire).
 int bits_for(Int128 lo, Int128 hi) { return std::max(1, Interval{lo, hi, 0}.width()); }
 
+/// The minimal-weight digit table of magnitude `a` over bits [0, bits): rest[i][c] is the
+/// fewest non-zero signed digits for the bits from i up with carry c into bit i (rest has
+/// bits + 1 rows; above `bits` the value is taken as 0).
+void fewest_digits(uint64_t a, int bits, int (*rest)[2]) {
+  rest[bits][0] = 0;
+  rest[bits][1] = 1;
+  for (int i = bits - 1; i >= 0; --i)
+    for (int c = 0; c < 2; ++c) {
+      const int t = static_cast<int>((a >> i) & 1) + c;
+      rest[i][c] = t == 1 ? 1 + std::min(rest[i + 1][0], rest[i + 1][1]) : rest[i + 1][t / 2];
+    }
+}
+
 /// A minimal-weight signed-digit representation of `v` (as many non-zero digits as CSD),
 /// least significant first. Where two choices give the same weight, a hash of `seed` and
 /// the position decides, so different seeds give different (equally short) digit sets;
@@ -69,15 +82,8 @@ std::vector<CsdDigit> msd_digits(int64_t v, uint64_t seed) {
   const int sign = v < 0 ? -1 : 1;
   const uint64_t a = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
   constexpr int kBits = 64;
-  // rest[i][c]: fewest digits for the bits from i up, with carry c into bit i.
   int rest[kBits + 1][2];
-  rest[kBits][0] = 0;
-  rest[kBits][1] = 1;
-  for (int i = kBits - 1; i >= 0; --i)
-    for (int c = 0; c < 2; ++c) {
-      const int t = static_cast<int>((a >> i) & 1) + c;
-      rest[i][c] = t == 1 ? 1 + std::min(rest[i + 1][0], rest[i + 1][1]) : rest[i + 1][t / 2];
-    }
+  fewest_digits(a, kBits, rest);
   std::vector<CsdDigit> out;
   uint64_t h = (seed + 1) * 0x9E3779B97F4A7C15ull ^ a;
   int c = 0;
@@ -109,13 +115,7 @@ std::vector<std::vector<CsdDigit>> msd_forms(int64_t v, size_t cap) {
   const uint64_t a = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
   const int bits = std::bit_width(a) + 1;
   int rest[66][2];
-  rest[bits][0] = 0;
-  rest[bits][1] = 1;
-  for (int i = bits - 1; i >= 0; --i)
-    for (int c = 0; c < 2; ++c) {
-      const int t = static_cast<int>((a >> i) & 1) + c;
-      rest[i][c] = t == 1 ? 1 + std::min(rest[i + 1][0], rest[i + 1][1]) : rest[i + 1][t / 2];
-    }
+  fewest_digits(a, bits, rest);
   std::vector<std::vector<CsdDigit>> out;
   std::vector<CsdDigit> cur;
   auto walk = [&](auto &&self, int i, int c) -> void {

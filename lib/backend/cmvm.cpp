@@ -1159,8 +1159,26 @@ private:
     return OutputRef{t.id, t.shift, t.sign < 0, values_[t.id].depth};
   }
 
-  /// Sums non-empty `terms`, always combining the two shallowest; the sum as one term.
+  /// Sums non-empty `terms`: the non-negative values added and those subtracted apart (so
+  /// their partial sums stay unsigned, without sign-extension bits), then those sums and the
+  /// signed values; each sum always combines the two shallowest.
   Term sum_terms(const std::vector<Term> &terms) {
+    std::vector<Term> pos, neg, rest;
+    for (const Term &t : terms)
+      (values_[t.id].min < 0 ? rest : t.sign > 0 ? pos : neg).push_back(t);
+    if (pos.size() > 1)
+      rest.push_back(sum_shallowest(pos));
+    else if (pos.size() == 1)
+      rest.push_back(pos[0]);
+    if (neg.size() > 1)
+      rest.push_back(sum_shallowest(neg));
+    else if (neg.size() == 1)
+      rest.push_back(neg[0]);
+    return sum_shallowest(rest);
+  }
+
+  /// Sums non-empty `terms`, always combining the two shallowest; the sum as one term.
+  Term sum_shallowest(const std::vector<Term> &terms) {
     using Entry = std::tuple<int, int, int, int>; // depth, id, shift, sign
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> q;
     for (const Term &t : terms)

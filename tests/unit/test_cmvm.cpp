@@ -313,6 +313,32 @@ TEST_CASE("cmvm: zero rows and columns produce no adders") {
   check_graph(gp, padded, formats_of({}, 8), rng, 10);
 }
 
+TEST_CASE("cmvm: unsigned terms of each sign are summed apart, one signed adder per row") {
+  // Rows of +-1 weights on unsigned 3-bit inputs (the shape of an HGQ layer with 1-bit weights):
+  // the added and the subtracted inputs each stay an unsigned sum, so only the final
+  // subtraction of each row is signed, and no adder carries sign-extension bits before it.
+  std::mt19937_64 rng(11);
+  IntMatrix m{4, 12, std::vector<int64_t>(48, 0)};
+  for (int64_t &e : m.data)
+    e = static_cast<int64_t>(rng() % 3) - 1;
+  m.data[0] = 1, m.data[1] = -1; // every row has both signs
+  for (int i = 1; i < 4; ++i)
+    m.data[static_cast<size_t>(i) * 12] = 1, m.data[static_cast<size_t>(i) * 12 + 1] = -1;
+  CmvmOptions opt;
+  opt.inputs.assign(12, InputFormat{3, false});
+  opt.share = false; // plain per-row trees: the grouping alone decides the signs
+  const AdderGraph g = optimise_cmvm(m, opt);
+  int signed_adders = 0;
+  for (const AdderOp &a : g.adders)
+    signed_adders += a.is_signed ? 1 : 0;
+  CHECK(signed_adders == 4);
+  check_graph(g, m, opt.inputs, rng, 20);
+  opt.share = true;
+  const AdderGraph s = optimise_cmvm(m, opt);
+  check_graph(s, m, opt.inputs, rng, 20);
+  CHECK(s.total_width() <= g.total_width());
+}
+
 TEST_CASE("cmvm: adder widths are the exact ranges") {
   // y = 3 x0 - 5 x1 with 4-bit unsigned x0 and 3-bit signed x1.
   IntMatrix m{1, 2, {3, -5}};

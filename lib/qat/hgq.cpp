@@ -49,6 +49,7 @@ HgqQuantizer make_quantizer(int node, bool weight, const Dims &dims, float f0,
   if (!weight) {
     q.rmin.assign(static_cast<size_t>(q.n), 0.0f);
     q.rmax.assign(static_cast<size_t>(q.n), 0.0f);
+    q.top.assign(static_cast<size_t>(q.n), std::numeric_limits<float>::infinity());
   }
   return q;
 }
@@ -56,7 +57,10 @@ HgqQuantizer make_quantizer(int node, bool weight, const Dims &dims, float f0,
 void hgq_act_interval(const HgqQuantizer &q, int64_t e, int64_t &lo, int64_t &hi, double cover) {
   double s = std::ldexp(cover, static_cast<int>(round_f(q.f[q.fi(e)])));
   lo = round_int(q.rmin[e] * s);
-  hi = round_int(q.rmax[e] * s);
+  const double top = q.rmax[e] * s;
+  hi = round_int(top);
+  if (hi > 0 && (hi & (hi - 1)) == 0 && static_cast<double>(hi) > top)
+    --hi; // the rounded-up maximum 2^k saturates to 2^k - 1
 }
 
 void hgq_act_tables(HgqQuantizer &q) {
@@ -67,11 +71,17 @@ void hgq_act_tables(HgqQuantizer &q) {
     if (!q.seen) {
       q.live[e] = 1.0f;
       q.width[e] = 0.0f;
+      q.top[e] = std::numeric_limits<float>::infinity();
       continue;
     }
     int64_t lo, hi;
     hgq_act_interval(q, e, lo, hi);
     int w = int_range_width(lo, hi);
+    // Where the rounded-up maximum saturates, the forward saturates too (as the exported
+    // format does); elsewhere values beyond the running range pass, as they always did.
+    q.top[e] = hi < round_int(static_cast<double>(q.rmax[e]) * q.scale[e])
+                   ? static_cast<float>(hi)
+                   : std::numeric_limits<float>::infinity();
     q.width[e] = static_cast<float>(w);
     q.live[e] = w > 0 ? 1.0f : 0.0f;
   }
@@ -81,13 +91,13 @@ void hgq_act_forward(const HgqQuantizer &q, const TrainTensor &x, TrainTensor &y
                      float *bmax) {
   y.resize(x.shape);
   const int64_t n = q.n, rows = x.numel() / std::max<int64_t>(n, 1);
-  const float *s = q.scale.data(), *inv = q.inv.data(), *live = q.live.data();
+  const float *s = q.scale.data(), *inv = q.inv.data(), *live = q.live.data(), *top = q.top.data();
   for (int64_t r = 0; r < rows; ++r) {
     const float *xr = x.data() + r * n;
     float *yr = y.data() + r * n;
     for (int64_t e = 0; e < n; ++e) {
       float v = xr[e];
-      yr[e] = std::floor(v * s[e] + 0.5f) * inv[e] * live[e];
+      yr[e] = std::min(std::floor(v * s[e] + 0.5f), top[e]) * inv[e] * live[e];
       bmin[e] = std::min(bmin[e], v);
       bmax[e] = std::max(bmax[e], v);
     }

@@ -36,8 +36,9 @@ struct HgqQuantizer {
   std::vector<float> rmin, rmax;
   bool seen = false; ///< the range has seen data (before: no pruning, no cost)
 
-  // Per-step tables, by element: 2^round(f), 2^-round(f), 1 (kept) or 0 (pruned), width.
-  std::vector<float> scale, inv, live, width;
+  // Per-step tables, by element: 2^round(f), 2^-round(f), 1 (kept) or 0 (pruned), width, and
+  // (activations) the integer where a rounded-up maximum saturates (else infinity).
+  std::vector<float> scale, inv, live, width, top;
 
   /// Index into f of element e.
   int64_t fi(int64_t e) const { return fmap.empty() ? e : fmap[static_cast<size_t>(e)]; }
@@ -74,7 +75,9 @@ FixedFormat hgq_weight_format(const HgqQuantizer &q, int64_t e, float w);
 /// (k = i = f = 0 for [0, 0] or a pruned element).
 FixedFormat hgq_act_format(const HgqQuantizer &q, int64_t e, int64_t lo, int64_t hi);
 /// The integer interval an activation element's running range, widened by `cover`, covers
-/// at round(f).
+/// at round(f). Integer bits come from the range itself, not from its rounded maximum: when
+/// rounding the maximum up reaches a power of two 2^k that the range does not (0.996 at f = 2
+/// rounds to 4), the top is 2^k - 1 and the values rounding to 2^k saturate, saving a bit.
 void hgq_act_interval(const HgqQuantizer &q, int64_t e, int64_t &lo, int64_t &hi,
                       double cover = 1.0);
 

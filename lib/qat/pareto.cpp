@@ -185,6 +185,7 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
     n.inputs[3] = h.add_constant(base + "_f", std::move(tf));
   };
   std::vector<std::vector<int64_t>> lo(acts.size()), hi(acts.size());
+  std::vector<std::vector<double>> xmax(acts.size());
   for (int headroom = 4;; headroom += 8) {
     if (headroom > 60)
       throw UserError("calibration could not find formats wide enough for the training data",
@@ -203,7 +204,7 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
     for (const Act &a : acts)
       names.push_back(g.nodes[a.node].name);
     to_fixed(w);
-    // Probe the outputs of the activation quantizers (by node name).
+    // Probe the outputs of the activation quantizers (by node name), then their inputs.
     std::vector<size_t> probe_nodes;
     for (const std::string &nm : names)
       for (size_t ni = 0; ni < w.nodes.size(); ++ni)
@@ -212,6 +213,14 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
           w.outputs.push_back(w.nodes[ni].outputs[0]);
         }
     HGQC_ASSERT(probe_nodes.size() == acts.size(), "activation quantizer lost in lowering");
+    // A quantizer of the graph input reads floats: its maximum comes from the data itself.
+    std::vector<char> on_input;
+    for (size_t ni : probe_nodes) {
+      ValueId x = w.nodes[ni].inputs[0];
+      on_input.push_back(std::find(w.inputs.begin(), w.inputs.end(), x) != w.inputs.end());
+      if (!on_input.back())
+        w.outputs.push_back(x);
+    }
     RangeAnalysis ra;
     try {
       ra = analyze_ranges(w);
@@ -223,12 +232,35 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
     const int64_t block = 4096, nb = (data.n + block - 1) / block;
     std::vector<std::vector<std::vector<int64_t>>> blo(static_cast<size_t>(nb)),
         bhi(static_cast<size_t>(nb));
+    std::vector<std::vector<std::vector<double>>> bxmax(static_cast<size_t>(nb));
     std::vector<int64_t> over(static_cast<size_t>(nb), 0);
     for_blocks(data.n, threads, block, [&](int64_t b, int64_t r0, int64_t r1) {
       FixedRun r = evaluate_fixed(w, ra, {rows_of(data.x, r0, r1)});
       for (size_t ni : probe_nodes)
         over[static_cast<size_t>(b)] += r.overflows[ni];
       auto &L = blo[static_cast<size_t>(b)], &H = bhi[static_cast<size_t>(b)];
+      auto &X = bxmax[static_cast<size_t>(b)];
+      for (size_t k = 0, o = 1 + acts.size(); k < acts.size(); ++k) {
+        // The largest value before rounding, on the format's grid.
+        size_t per = acts[k].fmt.size();
+        X.emplace_back(per, -std::numeric_limits<double>::infinity());
+        if (on_input[k]) {
+          const Tensor xs = rows_of(data.x, r0, r1);
+          for (int64_t j = 0; j < xs.numel(); ++j) {
+            size_t e = static_cast<size_t>(j) % per;
+            X.back()[e] = std::max(X.back()[e], std::ldexp(xs[j], acts[k].fmt[e].f));
+          }
+          continue;
+        }
+        const FixedTensor &t = r.outputs[o];
+        const ValueRange &rr = *ra.ranges[w.outputs[o]];
+        ++o;
+        for (size_t j = 0; j < t.q.size(); ++j) {
+          size_t e = j % per;
+          X.back()[e] = std::max(X.back()[e],
+                                 std::ldexp(fixed_to_double(t.q[j], rr.el[e].f), acts[k].fmt[e].f));
+        }
+      }
       for (size_t k = 0; k < acts.size(); ++k) {
         const FixedTensor &t = r.outputs[1 + k];
         const ValueRange &rr = *ra.ranges[w.outputs[1 + k]];
@@ -254,10 +286,12 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
       size_t per = acts[k].fmt.size();
       lo[k].assign(per, std::numeric_limits<int64_t>::max());
       hi[k].assign(per, std::numeric_limits<int64_t>::min());
+      xmax[k].assign(per, -std::numeric_limits<double>::infinity());
       for (int64_t b = 0; b < nb; ++b)
         for (size_t e = 0; e < per; ++e) {
           lo[k][e] = std::min(lo[k][e], blo[static_cast<size_t>(b)][k][e]);
           hi[k][e] = std::max(hi[k][e], bhi[static_cast<size_t>(b)][k][e]);
+          xmax[k][e] = std::max(xmax[k][e], bxmax[static_cast<size_t>(b)][k][e]);
         }
     }
     break;
@@ -271,6 +305,9 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
           std::floor(static_cast<double>(std::min<int64_t>(lo[k][e], 0)) * cover));
       auto h = static_cast<int64_t>(
           std::ceil(static_cast<double>(std::max<int64_t>(hi[k][e], 0)) * cover));
+      // As in training (hgq_act_interval): a maximum that only rounds up to 2^k saturates.
+      if (h > 0 && (h & (h - 1)) == 0 && static_cast<double>(h) > xmax[k][e] * cover)
+        --h;
       f[e] = (l == 0 && h == 0) ? FixedFormat{0, 0, 0} : Interval{l, h, f[e].f}.min_format();
     }
     set_formats(g, acts[k], f);

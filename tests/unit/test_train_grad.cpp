@@ -291,6 +291,42 @@ TEST_CASE("HGQ activation quantizer: rounding, pruning and the surrogate gradien
   CHECK(dx.v[4] == 5.0f);
 }
 
+TEST_CASE("HGQ activation quantizer: a maximum that only rounds up to 2^k saturates below it") {
+  // Pixels / 256 reach 0.996: at f = 2 that rounds up to 4 = 2^2, which would need a third
+  // bit. The integer bits come from the range (below 1), so the top is 3 and 0.99 saturates
+  // to 0.75, as the exported SAT format does. A maximum exactly on 2^k keeps it.
+  HgqQuantizer q = make_quantizer(0, false, {1, 4}, 2.0f);
+  q.f[3] = 1.0f;
+  float bmin[4] = {0, 0, -1, 0}, bmax[4] = {0.996f, 1.0f, 0.996f, 0.3f};
+  hgq_update_range(q, bmin, bmax, 0.0f);
+  hgq_act_tables(q);
+  int64_t lo, hi;
+  hgq_act_interval(q, 0, lo, hi);
+  CHECK(lo == 0);
+  CHECK(hi == 3);
+  CHECK(q.width[0] == 2.0f);
+  hgq_act_interval(q, 1, lo, hi);
+  CHECK(hi == 4); // the range reaches 1.0 itself: no saturation, 3 bits
+  CHECK(q.width[1] == 3.0f);
+  hgq_act_interval(q, 2, lo, hi);
+  CHECK(lo == -4);
+  CHECK(hi == 3); // signed [-4, 3]: 3 bits instead of 4
+  CHECK(q.width[2] == 3.0f);
+  CHECK(q.live[3] == 0.0f); // 0.3 at f = 1 only rounds up to 1 = 2^0: nothing is left
+  TrainTensor x, y;
+  x.shape = {1, 4};
+  x.v = {0.99f, 0.99f, 0.9f, 0.3f};
+  hgq_act_forward(q, x, y, bmin, bmax);
+  CHECK(y.v[0] == 0.75f);
+  CHECK(y.v[1] == 1.0f);
+  CHECK(y.v[2] == 0.75f);
+  CHECK(y.v[3] == 0.0f);
+  const FixedFormat f0 = hgq_act_format(q, 0, 0, 3);
+  CHECK(f0.k == 0);
+  CHECK(f0.i == 0);
+  CHECK(f0.f == 2);
+}
+
 TEST_CASE("the surrogate d x_q / d f is the scaling law of the rounding error") {
   // The error of rounding to f bits shrinks like 2^-f: for a value whose error at f is e,
   // e(f + t) ~ e * 2^-t, and d/dt at t = 0 is -ln2 * e. Check the formula against that law.
@@ -462,6 +498,9 @@ TermCheck term_check(Graph g, float init_f, std::vector<float> x, OpKind part) {
   insert_hgq_quantizers(g);
   EngineOptions eo;
   eo.init_f_act = init_f;
+  // No decay: the second step's widths are those the saved model's ranges give (a decayed
+  // maximum just below 2^k would already saturate there, one bit narrower).
+  eo.range_decay = 0;
   TrainEngine eng(g, eo);
   std::vector<int32_t> lab{0, 2};
   BatchData b{x.data(), lab.data(), nullptr, 2};

@@ -31,7 +31,7 @@ quick=${QUICK:-0}
 if [ "$quick" = 1 ]; then
   float_epochs=2 hgq_epochs=6 eval_every=1 vectors=10000
 else
-  float_epochs=10 hgq_epochs=300 eval_every=2 vectors=100000
+  float_epochs=10 hgq_epochs=600 eval_every=2 vectors=100000
 fi
 depth=3 # adder levels per pipeline stage, every design
 train_x=$work/train_x.npy # pixels / 256, written by train_float.py

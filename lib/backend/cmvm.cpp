@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <queue>
 #include <string>
 #include <tuple>
@@ -1155,26 +1156,48 @@ private:
   OutputRef reduce_row(int i) {
     if (rows_[i].empty())
       return OutputRef{};
-    const Term t = sum_terms(rows_[i]);
+    const Term t = sum_terms(rows_[i], limit_ ? *limit_ : std::numeric_limits<int>::max());
     return OutputRef{t.id, t.shift, t.sign < 0, values_[t.id].depth};
   }
 
   /// Sums non-empty `terms`: the non-negative values added and those subtracted apart (so
   /// their partial sums stay unsigned, without sign-extension bits), then those sums and the
-  /// signed values; each sum always combines the two shallowest.
-  Term sum_terms(const std::vector<Term> &terms) {
+  /// signed values; each sum always combines the two shallowest. Where the split would make
+  /// the result deeper than both one tree over all terms and `max_depth`, one tree it is (an
+  /// output row passes the depth limit; parts of a decomposition may not get deeper).
+  Term sum_terms(const std::vector<Term> &terms, int max_depth = 0) {
     std::vector<Term> pos, neg, rest;
     for (const Term &t : terms)
       (values_[t.id].min < 0 ? rest : t.sign > 0 ? pos : neg).push_back(t);
-    if (pos.size() > 1)
-      rest.push_back(sum_shallowest(pos));
-    else if (pos.size() == 1)
-      rest.push_back(pos[0]);
-    if (neg.size() > 1)
-      rest.push_back(sum_shallowest(neg));
-    else if (neg.size() == 1)
-      rest.push_back(neg[0]);
+    auto depths = [&](const std::vector<Term> &ts) {
+      std::vector<int> d;
+      for (const Term &t : ts)
+        d.push_back(values_[t.id].depth);
+      return d;
+    };
+    std::vector<int> all = depths(terms), split = depths(rest);
+    for (const std::vector<Term> *g : {&pos, &neg})
+      if (!g->empty())
+        split.push_back(tree_depth(depths(*g)));
+    if (pos.size() + neg.size() < 2 || tree_depth(split) > std::max(tree_depth(all), max_depth))
+      return sum_shallowest(terms);
+    for (const std::vector<Term> *g : {&pos, &neg})
+      if (!g->empty())
+        rest.push_back(g->size() > 1 ? sum_shallowest(*g) : g->front());
     return sum_shallowest(rest);
+  }
+
+  /// Depth of the sum of terms of depths `d` (non-empty) when the two shallowest always go first.
+  static int tree_depth(std::vector<int> d) {
+    std::priority_queue<int, std::vector<int>, std::greater<>> q(d.begin(), d.end());
+    while (q.size() > 1) {
+      const int a = q.top();
+      q.pop();
+      const int b = q.top();
+      q.pop();
+      q.push(std::max(a, b) + 1);
+    }
+    return q.top();
   }
 
   /// Sums non-empty `terms`, always combining the two shallowest; the sum as one term.

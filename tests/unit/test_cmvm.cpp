@@ -337,6 +337,14 @@ TEST_CASE("cmvm: unsigned terms of each sign are summed apart, one signed adder 
   const AdderGraph s = optimise_cmvm(m, opt);
   check_graph(s, m, opt.inputs, rng, 20);
   CHECK(s.total_width() <= g.total_width());
+  // At the minimum depth the split is taken only where it adds no level.
+  for (bool share : {false, true}) {
+    opt.share = share;
+    opt.min_depth = true;
+    const AdderGraph d = optimise_cmvm(m, opt);
+    CHECK(d.depth() <= cmvm_min_depth(m));
+    check_graph(d, m, opt.inputs, rng, 20);
+  }
 }
 
 TEST_CASE("cmvm: adder widths are the exact ranges") {

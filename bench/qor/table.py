@@ -115,7 +115,7 @@ for net in sorted({r["network"] for r in rows if r["data set"] == "Fashion-MNIST
     if ok:
         b = min(ok, key=lambda r: r["yosys_luts"])
         any2 = True
-        c2.append(f"{net}: {b['model']} at {b['accuracy']:.4f} ({100 * (q8['accuracy'] - b['accuracy']):+.2f} "
+        c2.append(f"{net}: {b['model']} at {b['accuracy']:.4f} ({100 * (q8['accuracy'] - b['accuracy']):.2f} "
                   f"points below w8a8's {q8['accuracy']:.4f}) uses {b['yosys_luts']} Yosys LUTs, "
                   f"{q8['yosys_luts'] / b['yosys_luts']:.1f}x fewer than w8a8's {q8['yosys_luts']}")
     elif near:

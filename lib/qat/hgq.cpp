@@ -58,9 +58,7 @@ void hgq_act_interval(const HgqQuantizer &q, int64_t e, int64_t &lo, int64_t &hi
   double s = std::ldexp(cover, static_cast<int>(round_f(q.f[q.fi(e)])));
   lo = round_int(q.rmin[e] * s);
   const double top = q.rmax[e] * s;
-  hi = round_int(top);
-  if (hi > 0 && (hi & (hi - 1)) == 0 && static_cast<double>(hi) > top)
-    --hi; // the rounded-up maximum 2^k saturates to 2^k - 1
+  hi = saturate_round_up(round_int(top), top);
 }
 
 void hgq_act_tables(HgqQuantizer &q) {

@@ -16,6 +16,13 @@ namespace hgqc {
 /// 0 for [0, 0]. Equals Interval{lo, hi, f}.width() for any f.
 int int_range_width(int64_t lo, int64_t hi);
 
+/// The top integer of an activation range whose maximum is `top` (on the grid, before
+/// rounding) and rounds to `hi`: hi - 1 when hi is a power of two 2^k that only rounding
+/// reached (top < 2^k), so that 2^k saturates and the format needs one bit less; else hi.
+inline int64_t saturate_round_up(int64_t hi, double top) {
+  return hi > 0 && (hi & (hi - 1)) == 0 && static_cast<double>(hi) > top ? hi - 1 : hi;
+}
+
 /// The straight-through rounding of fractional bits: round(f), halves up.
 inline float round_f(float f) { return std::floor(f + 0.5f); }
 

@@ -8,6 +8,7 @@
 #include "ir/fixed_eval.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
+#include "qat/hgq.h"
 
 #include <algorithm>
 #include <cmath>
@@ -235,7 +236,9 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
     std::vector<std::vector<std::vector<double>>> bxmax(static_cast<size_t>(nb));
     std::vector<int64_t> over(static_cast<size_t>(nb), 0);
     for_blocks(data.n, threads, block, [&](int64_t b, int64_t r0, int64_t r1) {
-      FixedRun r = evaluate_fixed(w, ra, {rows_of(data.x, r0, r1)});
+      std::vector<Tensor> in{rows_of(data.x, r0, r1)};
+      FixedRun r = evaluate_fixed(w, ra, in);
+      const Tensor &xs = in[0];
       for (size_t ni : probe_nodes)
         over[static_cast<size_t>(b)] += r.overflows[ni];
       auto &L = blo[static_cast<size_t>(b)], &H = bhi[static_cast<size_t>(b)];
@@ -245,7 +248,6 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
         size_t per = acts[k].fmt.size();
         X.emplace_back(per, -std::numeric_limits<double>::infinity());
         if (on_input[k]) {
-          const Tensor xs = rows_of(data.x, r0, r1);
           for (int64_t j = 0; j < xs.numel(); ++j) {
             size_t e = static_cast<size_t>(j) % per;
             X.back()[e] = std::max(X.back()[e], std::ldexp(xs[j], acts[k].fmt[e].f));
@@ -306,8 +308,7 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
       auto h = static_cast<int64_t>(
           std::ceil(static_cast<double>(std::max<int64_t>(hi[k][e], 0)) * cover));
       // As in training (hgq_act_interval): a maximum that only rounds up to 2^k saturates.
-      if (h > 0 && (h & (h - 1)) == 0 && static_cast<double>(h) > xmax[k][e] * cover)
-        --h;
+      h = saturate_round_up(h, xmax[k][e] * cover);
       f[e] = (l == 0 && h == 0) ? FixedFormat{0, 0, 0} : Interval{l, h, f[e].f}.min_format();
     }
     set_formats(g, acts[k], f);

@@ -1169,17 +1169,19 @@ private:
     std::vector<Term> pos, neg, rest;
     for (const Term &t : terms)
       (values_[t.id].min < 0 ? rest : t.sign > 0 ? pos : neg).push_back(t);
+    if (pos.size() + neg.size() < 2)
+      return sum_shallowest(terms);
     auto depths = [&](const std::vector<Term> &ts) {
       std::vector<int> d;
       for (const Term &t : ts)
         d.push_back(values_[t.id].depth);
       return d;
     };
-    std::vector<int> all = depths(terms), split = depths(rest);
+    std::vector<int> split = depths(rest);
     for (const std::vector<Term> *g : {&pos, &neg})
       if (!g->empty())
         split.push_back(tree_depth(depths(*g)));
-    if (pos.size() + neg.size() < 2 || tree_depth(split) > std::max(tree_depth(all), max_depth))
+    if (tree_depth(split) > std::max(tree_depth(depths(terms)), max_depth))
       return sum_shallowest(terms);
     for (const std::vector<Term> *g : {&pos, &neg})
       if (!g->empty())

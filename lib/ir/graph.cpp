@@ -151,12 +151,14 @@ std::string Graph::fresh_value_name(const std::string &base) const {
   }
 }
 
-FreshNames::FreshNames(Graph &g) : g_(g) {
-  for (const Value &v : g.values)
-    used_.insert(v.name);
-}
+FreshNames::FreshNames(Graph &g) : g_(g) {}
 
 std::string FreshNames::name(const std::string &base) {
+  if (!scanned_) {
+    for (const Value &v : g_.values)
+      used_.insert(v.name);
+    scanned_ = true;
+  }
   if (used_.insert(base).second)
     return base;
   int &i = next_[base];

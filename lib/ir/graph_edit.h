@@ -18,10 +18,10 @@ namespace hgqc {
 /// pass over the graph each).
 void replace_uses(Graph &g, const std::vector<ValueId> &to);
 
-/// Adds values to a graph under fresh names: one scan of the graph's value names, then
-/// O(log n) per value. Gives the names Graph::fresh_value_name would give (`base`, else
-/// `base_1`, `base_2`, ...) as long as the graph gets new values only through this object
-/// while it lives.
+/// Adds values to a graph under fresh names: one scan of the graph's value names (at the
+/// first name asked for, so a pass that adds nothing pays nothing), then O(log n) per value. Gives
+/// the names Graph::fresh_value_name would give (`base`, else `base_1`, `base_2`, ...) as long as
+/// the graph gets new values only through this object while it lives.
 class FreshNames {
 public:
   explicit FreshNames(Graph &g);
@@ -34,6 +34,7 @@ public:
 
 private:
   Graph &g_;
+  bool scanned_ = false; ///< used_ holds the graph's names
   std::set<std::string> used_;
   std::map<std::string, int> next_; ///< per base: the suffixes up to it are taken
 };

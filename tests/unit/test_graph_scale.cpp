@@ -166,6 +166,27 @@ TEST_CASE("FreshNames gives the names Graph::fresh_value_name gives") {
   }
 }
 
+TEST_CASE("quantize_inputs puts a quantizer per float input in front and rewires every reader") {
+  ModelBuilder b;
+  b.input("a", {1, 2}).input("b", {1, 2}).input("c", {1, 2});
+  b.node("Add", {"a", "b"}, {"s"});
+  b.node("Add", {"s", "c"}, {"y"});
+  b.output("y");
+  Graph g = b.import();
+  normalize(g);
+  CHECK(quantize_inputs(g, InputQuantizer{}, nullptr) == 3);
+  verify(g);
+  REQUIRE(g.nodes.size() == 5);
+  // The last input's quantizer first, as when each was inserted at the front.
+  CHECK(g.nodes[0].name == "c_quant");
+  CHECK(g.nodes[1].name == "b_quant");
+  CHECK(g.nodes[2].name == "a_quant");
+  for (size_t k = 3; k < 5; ++k)
+    for (ValueId v : g.nodes[k].inputs)
+      for (ValueId in : g.inputs)
+        CHECK(v != in);
+}
+
 TEST_CASE("20000 nodes of the same name get unique names") {
   const int n = 20000;
   ModelBuilder b;

@@ -224,3 +224,20 @@ TEST_CASE("a graph cycle is refused naming a node on the cycle") {
     CHECK(m.find("after") == std::string::npos);
   }
 }
+
+TEST_CASE("a QONNX Quant with a bit width beyond any format is refused, not cast") {
+  ModelBuilder b;
+  b.input("x", {1, 4});
+  b.init("s", {}, {0.25}).init("z", {}, {0.0}).init("bw", {}, {1e30});
+  b.node("Quant", {"x", "s", "z", "bw"}, {"y"}, "q").set_domain("qonnx.custom_op.general");
+  b.output("y");
+  Graph g = b.import();
+  normalize(g);
+  try {
+    to_fixed(g);
+    FAIL("a bit width of 1e30 was accepted");
+  } catch (const UserError &e) {
+    CHECK(std::string(e.what()).find("bitwidth must be one integer 1..62") != std::string::npos);
+    CHECK(std::string(e.what()).find("'q'") != std::string::npos);
+  }
+}

@@ -9,7 +9,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 namespace hgqc::cli {
@@ -141,6 +143,49 @@ RangeAnalysis analyze_model_ranges(const Graph &g, const std::string &path) {
   } catch (const UserError &e) {
     throw e.with_location(Location{path});
   }
+}
+
+OutputGuard::OutputGuard(std::string path) : path_(std::move(path)) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(fs::path(path_), ec);
+  if (ec || path_.empty())
+    return;
+  p = p.lexically_normal();
+  if (fs::exists(fs::symlink_status(p, ec))) {
+    if (fs::is_directory(p, ec))
+      for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec))
+        before_.push_back(it->path().filename().string());
+    std::sort(before_.begin(), before_.end());
+    return;
+  }
+  // The topmost missing ancestor: everything below it is this run's.
+  fs::path top = p;
+  for (fs::path q = p.parent_path(); !q.empty() && q != q.root_path(); q = q.parent_path()) {
+    if (fs::exists(fs::symlink_status(q, ec)))
+      break;
+    top = q;
+  }
+  created_ = top.string();
+}
+
+OutputGuard::~OutputGuard() {
+  namespace fs = std::filesystem;
+  if (keep_ || path_.empty())
+    return;
+  std::error_code ec;
+  if (!created_.empty()) {
+    fs::remove_all(created_, ec);
+    return;
+  }
+  if (!fs::is_directory(path_, ec))
+    return; // an existing file is only ever replaced by a complete one (write_file_atomic)
+  std::vector<fs::path> fresh;
+  for (fs::directory_iterator it(path_, ec), end; !ec && it != end; it.increment(ec))
+    if (!std::binary_search(before_.begin(), before_.end(), it->path().filename().string()))
+      fresh.push_back(it->path());
+  for (const fs::path &f : fresh)
+    fs::remove_all(f, ec);
 }
 
 void add_fixed_options(CLI::App *cmd, ToFixedOptions &, std::string &input_format,

@@ -32,6 +32,27 @@ Graph load_fixed_model(const std::string &path, const ToFixedOptions &opt);
 /// analyze_ranges(g) with errors located in the model file `path`.
 RangeAnalysis analyze_model_ranges(const Graph &g, const std::string &path);
 
+/// What a command writes at one path (a file, or a directory and what it creates inside),
+/// removed again unless the command succeeds: construct it before the first write, call
+/// keep() once everything is written. On destruction without keep() it deletes the path if
+/// it did not exist before (from the topmost directory this run created), or else the
+/// directory entries that appeared since. So a command that fails leaves nothing behind.
+class OutputGuard {
+public:
+  explicit OutputGuard(std::string path);
+  OutputGuard(const OutputGuard &) = delete;
+  OutputGuard &operator=(const OutputGuard &) = delete;
+  ~OutputGuard();
+  /// The outputs are complete: leave them in place.
+  void keep() { keep_ = true; }
+
+private:
+  std::string path_;    ///< as given
+  std::string created_; ///< topmost path component that did not exist; empty if path_ existed
+  std::vector<std::string> before_; ///< entries of path_ (a directory) that existed, sorted
+  bool keep_ = false;
+};
+
 /// Adds --input-format, --input-round and --input-overflow to `cmd`, filling `opt`.
 void add_fixed_options(CLI::App *cmd, ToFixedOptions &opt, std::string &input_format,
                        std::string &input_round, std::string &input_overflow);

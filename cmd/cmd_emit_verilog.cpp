@@ -26,9 +26,12 @@ struct EmitCliOptions {
 
 void emit(const EmitCliOptions &o) {
   auto t0 = std::chrono::steady_clock::now();
-  Graph g = load_fixed_model(o.model, o.fixed);
-  RangeAnalysis ra = analyze_model_ranges(g, o.model);
+  // Options first, then the model; the directory is written only once the design is built
+  // and checked.
   backend::EmitOptions e;
+  std::error_code fs_ec;
+  if (std::filesystem::exists(o.out_dir, fs_ec) && !std::filesystem::is_directory(o.out_dir, fs_ec))
+    throw UserError("exists and is not a directory", {o.out_dir});
   if (o.max_depth && o.stages)
     throw UserError("give either --max-adder-depth or --stages, not both");
   if (o.max_depth)
@@ -63,6 +66,8 @@ void emit(const EmitCliOptions &o) {
                            : o.stages  ? "--stages " + std::to_string(o.stages)
                                        : "one stage") +
                           (o.no_reset ? ", no reset" : "") + (o.no_share ? ", plain CSD" : "")};
+  Graph g = load_fixed_model(o.model, o.fixed);
+  RangeAnalysis ra = analyze_model_ranges(g, o.model);
   backend::EmittedDesign d;
   try {
     d = backend::emit_design(g, ra, e);
@@ -70,11 +75,16 @@ void emit(const EmitCliOptions &o) {
     throw err.with_location(Location{o.model});
   }
   nlohmann::json rep = backend::design_report(d, e, o.model);
-  std::filesystem::create_directories(o.out_dir);
+  OutputGuard guard(o.out_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(o.out_dir, ec);
+  if (ec)
+    throw UserError("cannot create the output directory: " + ec.message(), {o.out_dir});
   std::string vpath = (std::filesystem::path(o.out_dir) / (e.verilog.top + ".v")).string();
   write_file_atomic(vpath, d.verilog);
   write_file_atomic((std::filesystem::path(o.out_dir) / "report.json").string(),
                     rep.dump(2) + "\n");
+  guard.keep();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::printf("%-32s %8s %8s %10s %12s\n", "layer", "adders", "muxes", "LUTs(est)", "EBOPs");
@@ -123,8 +133,10 @@ void add_emit_verilog(CLI::App &app, Action &action) {
       ->capture_default_str();
   add_fixed_options(cmd, o->fixed, o->input_format, o->input_round, o->input_overflow);
   cmd->callback([&action, o] {
-    finish_fixed_options(o->fixed, o->input_format, o->input_round, o->input_overflow);
-    action = [o] { emit(*o); };
+    action = [o] {
+      finish_fixed_options(o->fixed, o->input_format, o->input_round, o->input_overflow);
+      emit(*o);
+    };
   });
 }
 

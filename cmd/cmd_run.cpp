@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 namespace hgqc::cli {
 
@@ -53,20 +54,38 @@ void print_overflow(const Graph &g, const FixedRun &r) {
   std::cout << "  total: " << total << " overflowed element(s)\n";
 }
 
+// The reference outputs of --compare, in output order.
+std::vector<Tensor> read_reference(const std::string &path) {
+  std::vector<Tensor> ref;
+  if (path.ends_with(".npz")) {
+    for (auto &[k, t] : read_npz(path))
+      ref.push_back(std::move(t));
+  } else {
+    ref.push_back(read_array(path));
+  }
+  return ref;
+}
+
 void run(const RunOptions &o) {
+  // Every option and input file is checked, and every output computed, before anything is
+  // written: a run that fails leaves no -o file behind.
+  if (o.trace_overflow && !o.fixed)
+    throw UserError("--trace-overflow needs --fixed");
+  if (!o.output.empty() && !o.output.ends_with(".npz") && !o.output.ends_with(".npy"))
+    throw UserError("output file must end in .npy or .npz", {o.output});
+  std::vector<Tensor> ref;
+  if (!o.compare.empty())
+    ref = read_reference(o.compare);
   Graph g;
   std::vector<Tensor> out;
+  std::optional<FixedRun> fixed_run;
   if (o.fixed) {
     g = load_fixed_model(o.model, o.fx);
     RangeAnalysis ra = analyze_model_ranges(g, o.model);
-    FixedRun r = evaluate_fixed(g, ra, load_inputs(g, o.inputs));
-    for (size_t i = 0; i < r.outputs.size(); ++i)
-      out.push_back(fixed_to_tensor(r.outputs[i], *ra.ranges[g.outputs[i]]));
-    if (o.trace_overflow)
-      print_overflow(g, r);
+    fixed_run = evaluate_fixed(g, ra, load_inputs(g, o.inputs));
+    for (size_t i = 0; i < fixed_run->outputs.size(); ++i)
+      out.push_back(fixed_to_tensor(fixed_run->outputs[i], *ra.ranges[g.outputs[i]]));
   } else {
-    if (o.trace_overflow)
-      throw UserError("--trace-overflow needs --fixed");
     g = import_onnx(o.model);
     if (!o.raw)
       normalize(g);
@@ -75,8 +94,40 @@ void run(const RunOptions &o) {
     for (size_t i = 0; i < out.size(); ++i)
       out[i] = out[i].cast(g.values[g.outputs[i]].type.dtype);
   }
+  if (o.output.ends_with(".npy") && out.size() != 1)
+    throw UserError("the model has " + std::to_string(out.size()) +
+                    " outputs; write them to a .npz file");
+  std::vector<TensorDiff> diffs;
+  if (!o.compare.empty()) {
+    if (ref.size() != out.size())
+      throw UserError("has " + std::to_string(ref.size()) + " arrays, the model has " +
+                          std::to_string(out.size()) + " outputs",
+                      {o.compare});
+    for (size_t i = 0; i < out.size(); ++i) {
+      diffs.push_back(compare(out[i], ref[i], o.rtol, o.atol));
+      if (!diffs.back().same_shape)
+        throw UserError("reference for output '" + g.values[g.outputs[i]].name + "' has shape " +
+                            dims_str(ref[i].shape()) + ", the output has " +
+                            dims_str(out[i].shape()),
+                        {o.compare});
+    }
+  }
+  if (fixed_run && o.trace_overflow)
+    print_overflow(g, *fixed_run);
   if (!o.labels.empty())
     print_accuracy(out[0], o.labels);
+
+  bool ok = true;
+  for (size_t i = 0; i < diffs.size(); ++i) {
+    const TensorDiff &d = diffs[i];
+    std::cout << "output " << g.values[g.outputs[i]].name << ": max abs diff " << d.max_abs
+              << ", max rel diff " << d.max_rel << ", " << d.mismatches << " of " << out[i].numel()
+              << " outside rtol " << o.rtol << " atol " << o.atol << "\n";
+    ok &= d.mismatches == 0;
+  }
+  if (!ok)
+    throw CheckFailed("outputs differ from the reference " + o.compare +
+                      (o.output.empty() ? "" : " (" + o.output + " not written)"));
 
   if (!o.output.empty()) {
     if (o.output.ends_with(".npz")) {
@@ -84,49 +135,16 @@ void run(const RunOptions &o) {
       for (size_t i = 0; i < out.size(); ++i)
         named.emplace_back(g.values[g.outputs[i]].name, out[i]);
       write_npz(o.output, named);
-    } else if (o.output.ends_with(".npy")) {
-      if (out.size() != 1)
-        throw UserError("the model has " + std::to_string(out.size()) +
-                        " outputs; write them to a .npz file");
-      write_npy(o.output, out[0]);
     } else {
-      throw UserError("output file must end in .npy or .npz", {o.output});
+      write_npy(o.output, out[0]);
     }
     spdlog::info("wrote {} output(s) to {}", out.size(), o.output);
   } else if (o.compare.empty() && o.labels.empty()) {
     for (size_t i = 0; i < out.size(); ++i)
       print_tensor(g.values[g.outputs[i]].name, out[i]);
   }
-
-  if (!o.compare.empty()) {
-    std::vector<Tensor> ref;
-    if (o.compare.ends_with(".npz")) {
-      for (auto &[k, t] : read_npz(o.compare))
-        ref.push_back(t);
-    } else {
-      ref.push_back(read_array(o.compare));
-    }
-    if (ref.size() != out.size())
-      throw UserError("has " + std::to_string(ref.size()) + " arrays, the model has " +
-                          std::to_string(out.size()) + " outputs",
-                      {o.compare});
-    bool ok = true;
-    for (size_t i = 0; i < out.size(); ++i) {
-      const std::string &nm = g.values[g.outputs[i]].name;
-      TensorDiff d = compare(out[i], ref[i], o.rtol, o.atol);
-      if (!d.same_shape)
-        throw UserError("reference for output '" + nm + "' has shape " + dims_str(ref[i].shape()) +
-                            ", the output has " + dims_str(out[i].shape()),
-                        {o.compare});
-      std::cout << "output " << nm << ": max abs diff " << d.max_abs << ", max rel diff "
-                << d.max_rel << ", " << d.mismatches << " of " << out[i].numel() << " outside rtol "
-                << o.rtol << " atol " << o.atol << "\n";
-      ok &= d.mismatches == 0;
-    }
-    if (!ok)
-      throw CheckFailed("outputs differ from the reference " + o.compare);
+  if (!o.compare.empty())
     std::cout << "match: all outputs agree with " << o.compare << "\n";
-  }
 }
 } // namespace
 

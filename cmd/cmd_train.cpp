@@ -1,5 +1,6 @@
 // `hgqc train`: HGQ quantization-aware training of a float model into a Pareto front of
 // quantized model files.
+#include "cli_common.h"
 #include "commands.h"
 #include "qat/trainer.h"
 
@@ -109,6 +110,9 @@ void run_train(TrainArgs &a) {
   o.calibrate = !a.no_calibrate;
   o.progress_tty = isatty(STDERR_FILENO) != 0;
 
+  // A run that fails removes the directory it created, or what it added to an existing one;
+  // a run stopped by Ctrl-C keeps the front of its finished epochs.
+  OutputGuard guard(o.out_dir);
   g_train_stop.store(false);
   auto old = std::signal(SIGINT, on_sigint);
   TrainResult r;
@@ -125,6 +129,7 @@ void run_train(TrainArgs &a) {
     throw;
   }
   std::signal(SIGINT, old);
+  guard.keep();
   std::cout << r.summary << std::flush;
   if (r.interrupted)
     throw Interrupted("training interrupted; the front of the finished epochs is in " + o.out_dir);

@@ -79,8 +79,10 @@ void add_verify(CLI::App &app, Action &action) {
       ->capture_default_str();
   add_fixed_options(cmd, o->fixed, o->input_format, o->input_round, o->input_overflow);
   cmd->callback([&action, o] {
-    finish_fixed_options(o->fixed, o->input_format, o->input_round, o->input_overflow);
-    action = [o] { verify(*o); };
+    action = [o] {
+      finish_fixed_options(o->fixed, o->input_format, o->input_round, o->input_overflow);
+      verify(*o);
+    };
   });
 }
 

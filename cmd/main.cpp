@@ -39,22 +39,26 @@ int main(int argc, char **argv) {
   hgqc::cli::add_synth(app, action);
   hgqc::cli::add_ops(app, action);
   hgqc::cli::add_train(app, action);
+  // One handler for everything after the options are declared: an error thrown while
+  // parsing (a CLI11 callback, a check) reaches the same exit codes as one thrown by the
+  // command, so nothing ends in std::terminate.
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
-    if (e.get_exit_code() == 0)
-      return app.exit(e); // --help, --version
-    std::cerr << "hgqc: error: " << one_line(e.what()) << " (see hgqc --help)\n";
-    return kExitUser;
-  }
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+      if (e.get_exit_code() == 0)
+        return app.exit(e); // --help, --version
+      std::cerr << "hgqc: error: " << one_line(e.what()) << " (see hgqc --help)\n";
+      return kExitUser;
+    }
 
-  auto logger = spdlog::stderr_color_st("hgqc");
-  logger->set_pattern("hgqc: %^%l%$: %v");
-  logger->set_level(verbose ? spdlog::level::debug
-                            : (quiet ? spdlog::level::err : spdlog::level::info));
-  spdlog::set_default_logger(logger);
+    auto logger = spdlog::stderr_color_st("hgqc");
+    logger->set_pattern("hgqc: %^%l%$: %v");
+    logger->set_level(verbose ? spdlog::level::debug
+                              : (quiet ? spdlog::level::err : spdlog::level::info));
+    spdlog::set_default_logger(logger);
 
-  try {
+    HGQC_ASSERT(static_cast<bool>(action), "the subcommand set no action");
     action();
     return kExitOk;
   } catch (const hgqc::UserError &e) {
@@ -74,6 +78,9 @@ int main(int argc, char **argv) {
     return kExitInternal;
   } catch (const std::exception &e) {
     std::cerr << "hgqc: internal error: " << one_line(e.what()) << " (please report this bug)\n";
+    return kExitInternal;
+  } catch (...) {
+    std::cerr << "hgqc: internal error: unknown exception (please report this bug)\n";
     return kExitInternal;
   }
 }

@@ -419,7 +419,10 @@ VerifyResult verify_design(const std::string &rtl_dir, const Graph &g, const Ran
 
   // Build and run.
   fs::path work = fs::path(rtl_dir) / "verify";
-  fs::create_directories(work);
+  std::error_code ec;
+  fs::create_directories(work, ec);
+  if (ec)
+    throw UserError("cannot create the verification directory: " + ec.message(), {work.string()});
   SimRun sim = o.simulator == "iverilog" ? run_iverilog(d, vfile, work, o, in_words)
                                          : run_verilator(d, vfile, work, o, in_words);
   res.build_seconds = sim.build_seconds;

@@ -186,9 +186,27 @@ std::vector<int> topo_order(const onnx::GraphProto &gp, const std::set<std::stri
         ready.insert(u);
   }
   if (static_cast<int>(order.size()) != nn) {
-    for (int i = 0; i < nn; ++i)
-      if (pending[i] > 0)
-        throw UserError("the graph has a cycle", {"", 0, gp.node(i).name(), gp.node(i).op_type()});
+    // Every node left waits for another one left: walk such dependencies from the first until
+    // a node repeats; that node lies on a cycle (at most nn steps).
+    int cur = 0;
+    while (pending[cur] == 0)
+      ++cur;
+    std::vector<bool> seen(nn, false);
+    while (!seen[cur]) {
+      seen[cur] = true;
+      int next = -1;
+      for (const auto &in : gp.node(cur).input()) {
+        auto it = in.empty() || available.count(in) ? producer.end() : producer.find(in);
+        if (it != producer.end() && it->second != cur && pending[it->second] > 0) {
+          next = it->second;
+          break;
+        }
+      }
+      HGQC_ASSERT(next >= 0, "topo_order: a waiting node has no waiting dependency");
+      cur = next;
+    }
+    throw UserError("the graph has a cycle through this node",
+                    {"", 0, gp.node(cur).name(), gp.node(cur).op_type()});
   }
   return order;
 }
@@ -389,11 +407,14 @@ Graph import_onnx(const std::string &path) {
     std::vector<int> order = topo_order(gp, available);
 
     std::set<std::string> node_names;
+    std::map<std::string, int> name_count; // per repeated name: suffixes _1.._k are taken
     for (int idx : order) {
       const onnx::NodeProto &np = gp.node(idx);
-      std::string nm = np.name().empty() ? np.op_type() + "_" + std::to_string(idx) : np.name();
-      while (!node_names.insert(nm).second)
-        nm += "_";
+      const std::string base =
+          np.name().empty() ? np.op_type() + "_" + std::to_string(idx) : np.name();
+      std::string nm = base;
+      for (int &k = name_count[base]; !node_names.insert(nm).second;)
+        nm = base + "_" + std::to_string(++k);
       std::string dom = np.domain() == "ai.onnx" ? "" : np.domain();
       std::string source_op = dom.empty() ? np.op_type() : dom + "." + np.op_type();
       Location loc{path, 0, nm, source_op};

@@ -1,5 +1,6 @@
 // Graph IR utilities: value bookkeeping, attribute access, the verifier and the text dump.
 #include "ir/graph.h"
+#include "ir/graph_edit.h"
 
 #include "ir/op.h"
 
@@ -51,6 +52,16 @@ void Graph::replace_uses(ValueId from, ValueId to) {
   for (ValueId &v : outputs)
     if (v == from)
       v = to;
+}
+
+void replace_uses(Graph &g, const std::vector<ValueId> &to) {
+  HGQC_ASSERT(to.size() == g.values.size(), "replace_uses: one entry per value needed");
+  for (Node &n : g.nodes)
+    for (ValueId &v : n.inputs)
+      if (v != kNoValue)
+        v = to[v];
+  for (ValueId &v : g.outputs)
+    v = to[v];
 }
 
 bool Graph::bypass(ValueId out, ValueId in) {
@@ -138,6 +149,34 @@ std::string Graph::fresh_value_name(const std::string &base) const {
     if (!used.count(s))
       return s;
   }
+}
+
+FreshNames::FreshNames(Graph &g) : g_(g) {}
+
+std::string FreshNames::name(const std::string &base) {
+  if (!scanned_) {
+    for (const Value &v : g_.values)
+      used_.insert(v.name);
+    scanned_ = true;
+  }
+  if (used_.insert(base).second)
+    return base;
+  int &i = next_[base];
+  for (;;) {
+    std::string s = base + "_" + std::to_string(++i);
+    if (used_.insert(s).second)
+      return s;
+  }
+}
+
+ValueId FreshNames::add_value(const std::string &base, ValueType type,
+                              std::optional<Tensor> constant) {
+  return g_.add_value(name(base), std::move(type), std::move(constant));
+}
+
+ValueId FreshNames::add_constant(const std::string &base, Tensor t) {
+  ValueType ty{t.dtype(), t.shape()};
+  return g_.add_value(name(base), ty, std::move(t));
 }
 
 namespace {

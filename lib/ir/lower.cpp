@@ -29,17 +29,17 @@ Netlist lower_graph(const Graph &g, const RangeAnalysis &ra, const CmvmBuildFn &
 
   // Input ports: the output of the one FixedQuant reading each graph input.
   std::vector<int> input_of_node(g.nodes.size(), -1);
+  // The nodes reading each value, in node order (one sweep, not one per graph input).
+  std::vector<std::vector<size_t>> readers_of(g.values.size());
+  for (size_t ni = 0; ni < g.nodes.size(); ++ni)
+    for (ValueId in : g.nodes[ni].inputs)
+      if (in != kNoValue && (readers_of[in].empty() || readers_of[in].back() != ni))
+        readers_of[in].push_back(ni);
   int64_t bus = 0;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     ValueId v = g.inputs[i];
     const Value &val = g.values[v];
-    std::vector<size_t> readers;
-    for (size_t ni = 0; ni < g.nodes.size(); ++ni)
-      for (ValueId in : g.nodes[ni].inputs)
-        if (in == v) {
-          readers.push_back(ni);
-          break;
-        }
+    const std::vector<size_t> &readers = readers_of[v];
     if (readers.size() != 1 || g.nodes[readers[0]].op != OpKind::FixedQuant ||
         g.nodes[readers[0]].inputs[0] != v)
       throw UserError("input '" + val.name + "' feeds " + std::to_string(readers.size()) +

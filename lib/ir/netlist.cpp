@@ -11,18 +11,27 @@ namespace hgqc {
 namespace {
 using u128 = UInt128;
 
+// Most bits of an integer in the netlist, operand shifts included (values are Int128 with
+// headroom for the sums); a model whose formats need more is refused at emit time.
+constexpr int kMaxNetBits = 124;
+
 int bit_len(u128 v) {
   uint64_t hi = static_cast<uint64_t>(v >> 64), lo = static_cast<uint64_t>(v);
   return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
 }
 
-// v * 2^s for the bounded values of the netlist (asserts that the result fits).
+// v * 2^s for the bounded values of the netlist. Operands on grids far apart (formats of the
+// model) can need more than kMaxNetBits: a UserError, which the lowering locates at the node.
 Int128 shl(Int128 v, int s) {
   HGQC_ASSERT(s >= 0, "negative shift in the netlist");
   if (v == 0 || s == 0)
     return v;
-  HGQC_ASSERT(bit_len(static_cast<u128>(v < 0 ? -v : v)) + s <= 124,
-              "netlist value exceeds 124 bits");
+  int bits = bit_len(static_cast<u128>(v < 0 ? -v : v)) + s;
+  if (bits > kMaxNetBits)
+    throw UserError("aligning a " + std::to_string(bits - s) + "-bit value to a grid 2^" +
+                    std::to_string(s) + " times finer needs " + std::to_string(bits) +
+                    " bits; the netlist holds at most " + std::to_string(kMaxNetBits) +
+                    " (the formats meeting here are too far apart)");
   return v * (Int128{1} << s);
 }
 

@@ -1,6 +1,7 @@
 // Pass: BatchNormalization and chains of Add/Sub/Mul/Div by constants become one
 // Mul(x, A) then Add(., B), with the derived coefficients rounded to float32 so that they
 // are short fixed-point constants.
+#include "ir/graph_edit.h"
 #include "ir/op.h"
 #include "ir/ops/common.h"
 #include "ir/passes/passes.h"
@@ -13,17 +14,20 @@ namespace hgqc {
 namespace {
 // BatchNormalization with constant parameters becomes Mul(x, A) + B in place (the node
 // becomes the Mul, an Add is inserted after it). Returns how many.
-int expand_batchnorm(Graph &g, std::set<ValueId> &derived) {
+int expand_batchnorm(Graph &g, FreshNames &names, std::set<ValueId> &derived) {
   int count = 0;
+  std::vector<Node> nodes;
+  nodes.reserve(g.nodes.size());
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    if (g.nodes[i].op != OpKind::BatchNormalization)
+    nodes.push_back(std::move(g.nodes[i]));
+    if (nodes.back().op != OpKind::BatchNormalization)
       continue;
     bool all_const = true;
     for (int j = 1; j < 5; ++j)
-      all_const &= g.constant_of(g.nodes[i].inputs[j]) != nullptr;
+      all_const &= g.constant_of(nodes.back().inputs[j]) != nullptr;
     if (!all_const)
       continue;
-    Node bn = g.nodes[i];
+    Node bn = nodes.back();
     const Tensor scale = *g.constant_of(bn.inputs[1]), bias = *g.constant_of(bn.inputs[2]),
                  mean = *g.constant_of(bn.inputs[3]), var = *g.constant_of(bn.inputs[4]);
     double eps = attr_float(bn, "epsilon", 1e-5);
@@ -35,12 +39,13 @@ int expand_batchnorm(Graph &g, std::set<ValueId> &derived) {
       a[c] = scale[c] / std::sqrt(var[c] + eps);
       b[c] = bias[c] - mean[c] * a[c];
     }
-    ValueId av = g.add_constant(bn.name + "_scale", a), bv = g.add_constant(bn.name + "_shift", b);
+    ValueId av = names.add_constant(bn.name + "_scale", a),
+            bv = names.add_constant(bn.name + "_shift", b);
     derived.insert(av);
     derived.insert(bv);
     ValueId out = bn.outputs[0];
-    ValueId mid = g.add_value(g.fresh_value_name(bn.name + "_scaled"), g.values[out].type);
-    Node &mul = g.nodes[i];
+    ValueId mid = names.add_value(bn.name + "_scaled", g.values[out].type);
+    Node &mul = nodes.back();
     mul.op = OpKind::Mul;
     mul.attrs.clear();
     mul.inputs = {bn.inputs[0], av};
@@ -51,14 +56,15 @@ int expand_batchnorm(Graph &g, std::set<ValueId> &derived) {
     add.source_op = bn.source_op;
     add.inputs = {mid, bv};
     add.outputs = {out};
-    g.nodes.insert(g.nodes.begin() + static_cast<long>(i) + 1, add);
+    nodes.push_back(std::move(add));
     ++count;
   }
+  g.nodes = std::move(nodes);
   return count;
 }
 
 // Sub(x, c) -> Add(x, -c) and Div(x, c) -> Mul(x, 1/c) for constant c.
-void canonicalize(Graph &g, std::set<ValueId> &derived) {
+void canonicalize(Graph &g, FreshNames &names, std::set<ValueId> &derived) {
   for (Node &n : g.nodes) {
     if ((n.op != OpKind::Sub && n.op != OpKind::Div) || !g.constant_of(n.inputs[1]) ||
         g.constant_of(n.inputs[0]) || !is_float(g.values[n.inputs[1]].type.dtype))
@@ -73,7 +79,7 @@ void canonicalize(Graph &g, std::set<ValueId> &derived) {
         int e;
         exact &= std::frexp(std::fabs(v), &e) == 0.5;
       }
-    ValueId cv = g.add_constant(g.values[n.inputs[1]].name + (div ? "_recip" : "_neg"), c);
+    ValueId cv = names.add_constant(g.values[n.inputs[1]].name + (div ? "_recip" : "_neg"), c);
     if (!exact)
       derived.insert(cv);
     n.op = div ? OpKind::Mul : OpKind::Add;
@@ -91,19 +97,25 @@ int const_operand(const Graph &g, const Node &n) {
   return c0 ? 0 : 1;
 }
 
-// Merges Mul(Mul(x,a),b), Add(Add(x,a),b) and Mul(Add(x,a),b) chains. Returns merges done.
-int merge_chains(Graph &g, std::set<ValueId> &derived) {
+// Merges Mul(Mul(x,a),b), Add(Add(x,a),b) and Mul(Add(x,a),b) chains in one sweep (a chain
+// of Mul or Add merges into its last node as the sweep goes). Returns merges done.
+int merge_chains(Graph &g, FreshNames &names, std::set<ValueId> &derived) {
   int merged = 0;
+  // Kept up to date: a merge leaves the intermediate value unused; new values are constants.
   std::vector<int> prod = g.producers(), uses = g.use_counts();
+  std::vector<bool> is_output(g.values.size(), false);
+  for (ValueId v : g.outputs)
+    is_output[v] = true;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node &n = g.nodes[i];
     int cn = const_operand(g, n);
     if (cn < 0)
       continue;
     ValueId x = n.inputs[1 - cn];
+    if (static_cast<size_t>(x) >= prod.size())
+      continue; // a constant of this pass
     int pi = prod[x];
-    if (pi < 0 || uses[x] != 1 ||
-        std::find(g.outputs.begin(), g.outputs.end(), x) != g.outputs.end())
+    if (pi < 0 || uses[x] != 1 || is_output[x])
       continue;
     Node &p = g.nodes[pi];
     int cp = const_operand(g, p);
@@ -118,17 +130,19 @@ int merge_chains(Graph &g, std::set<ValueId> &derived) {
       bool mul = n.op == OpKind::Mul;
       Tensor c = ops::map_binary(a, b, DType::Float32,
                                  [mul](double u, double v) { return mul ? u * v : u + v; });
-      ValueId cv = g.add_constant(g.values[n.inputs[cn]].name + "_merged", c);
+      ValueId cv = names.add_constant(g.values[n.inputs[cn]].name + "_merged", c);
       derived.insert(cv);
       Node &n2 = g.nodes[i];
       n2.inputs = {px, cv};
       g.nodes[pi].outputs = {kNoValue};
       g.nodes[pi].inputs.clear();
+      prod[x] = -1;
+      uses[x] = 0;
     } else if (p.op == OpKind::Add && n.op == OpKind::Mul) {
       // (x + a) * b = x * b + a * b: p becomes the Mul, n the Add.
       Tensor ab = ops::map_binary(a, b, DType::Float32, [](double u, double v) { return u * v; });
       ValueId bv = n.inputs[cn];
-      ValueId abv = g.add_constant(g.values[bv].name + "_shift", ab);
+      ValueId abv = names.add_constant(g.values[bv].name + "_shift", ab);
       derived.insert(abv);
       Node &p2 = g.nodes[pi];
       p2.op = OpKind::Mul;
@@ -140,8 +154,6 @@ int merge_chains(Graph &g, std::set<ValueId> &derived) {
       continue;
     }
     ++merged;
-    prod = g.producers();
-    uses = g.use_counts();
   }
   return merged;
 }
@@ -149,9 +161,13 @@ int merge_chains(Graph &g, std::set<ValueId> &derived) {
 
 int fold_affine(Graph &g, std::vector<std::string> *notes) {
   std::set<ValueId> derived;
-  int n = expand_batchnorm(g, derived);
-  canonicalize(g, derived);
-  while (merge_chains(g, derived) > 0)
+  FreshNames names(g);
+  int n = expand_batchnorm(g, names, derived);
+  canonicalize(g, names, derived);
+  // Each sweep merges whole Mul and Add chains; a Mul after an Add moves before it, which can
+  // make a new chain for the next sweep. Every merge removes a node and every swap moves a
+  // Mul up, so the loop ends.
+  while (merge_chains(g, names, derived) > 0)
     ++n;
   // Coefficients computed here are rounded to float32: short exact fixed-point constants.
   int rounded = 0;

@@ -1,5 +1,6 @@
 // Pass: fold inference BatchNormalization into the preceding Gemm, MatMul or Conv
 // (also through an Unsqueeze that keeps the channel dimension, as PyTorch exports BatchNorm1d).
+#include "ir/graph_edit.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
@@ -26,13 +27,18 @@ bool bn_affine(const Graph &g, const Node &bn, std::vector<double> &a, std::vect
   return true;
 }
 
-// A new constant, its values rounded to its element type (so that it is what it says).
-ValueId add_const(Graph &g, const std::string &base, const Tensor &t) {
-  return g.add_constant(base, t.cast(t.dtype()));
-}
+// Adds the pass's new constants, values rounded to their element type (so that they are what
+// they say), under fresh names.
+struct ConstAdder {
+  FreshNames names;
+  ValueId operator()(const std::string &base, const Tensor &t) {
+    return names.add_constant(base, t.cast(t.dtype()));
+  }
+};
 
 // Rewrites producer `p` so that it computes a*y + b per channel; true on success.
-bool fold_into(Graph &g, Node &p, const std::vector<double> &a, const std::vector<double> &b) {
+bool fold_into(Graph &g, Node &p, const std::vector<double> &a, const std::vector<double> &b,
+               ConstAdder &add_const) {
   if ((p.op != OpKind::Conv && p.op != OpKind::Gemm) || p.inputs.size() < 2)
     return false;
   const Tensor *w = g.constant_of(p.inputs[1]);
@@ -54,9 +60,9 @@ bool fold_into(Graph &g, Node &p, const std::vector<double> &a, const std::vecto
     Tensor nb(dt, {C});
     for (int64_t c = 0; c < C; ++c)
       nb[c] = (bias ? (*bias)[c] : 0.0) * a[c] + b[c];
-    p.inputs[1] = add_const(g, g.values[p.inputs[1]].name + "_bn", nw);
+    p.inputs[1] = add_const(g.values[p.inputs[1]].name + "_bn", nw);
     p.inputs.resize(3);
-    p.inputs[2] = add_const(g, p.name + "_bn_bias", nb);
+    p.inputs[2] = add_const(p.name + "_bn_bias", nb);
     return true;
   }
   if (p.op == OpKind::Gemm) {
@@ -78,9 +84,9 @@ bool fold_into(Graph &g, Node &p, const std::vector<double> &a, const std::vecto
     Tensor nb(dt, {C});
     for (int64_t c = 0; c < C; ++c)
       nb[c] = (c0 ? beta * (*c0)[c0->numel() == 1 ? 0 : c] : 0.0) * a[c] + b[c];
-    p.inputs[1] = add_const(g, g.values[p.inputs[1]].name + "_bn", nw);
+    p.inputs[1] = add_const(g.values[p.inputs[1]].name + "_bn", nw);
     p.inputs.resize(3);
-    p.inputs[2] = add_const(g, p.name + "_bn_bias", nb);
+    p.inputs[2] = add_const(p.name + "_bn_bias", nb);
     p.attrs["beta"] = 1.0;
     return true;
   }
@@ -90,6 +96,11 @@ bool fold_into(Graph &g, Node &p, const std::vector<double> &a, const std::vecto
 
 int fold_batchnorm(Graph &g) {
   int folded = 0;
+  // Producers and use counts of the values the pass looks at; a fold moves the
+  // BatchNormalization's output onto the producer and leaves its input unused. (New
+  // constants get ids past these tables; only constants are added.)
+  std::vector<int> producer = g.producers(), uses = g.use_counts();
+  ConstAdder add_const{FreshNames(g)};
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node &bn = g.nodes[i];
     if (bn.op != OpKind::BatchNormalization)
@@ -98,7 +109,6 @@ int fold_batchnorm(Graph &g) {
     if (!bn_affine(g, bn, a, b))
       continue;
     ValueId x = bn.inputs[0];
-    std::vector<int> producer = g.producers(), uses = g.use_counts();
     if (producer[x] < 0 || uses[x] != 1)
       continue;
     // PyTorch's opset-6 export of BatchNorm1d on [N, C] is Unsqueeze(axes >= 2), then
@@ -125,23 +135,27 @@ int fold_batchnorm(Graph &g) {
         nw[k] *= a[k % cols];
       Tensor shift(w->dtype(), {cols}, b);
       // (add_const may move g.values: `w` is not used after this point.)
-      p.inputs[1] = add_const(g, g.values[p.inputs[1]].name + "_bn", nw);
+      p.inputs[1] = add_const(g.values[p.inputs[1]].name + "_bn", nw);
       // The BatchNormalization node becomes Add(x, shift) in place.
       Node &bn2 = g.nodes[i];
       bn2.op = OpKind::Add;
       bn2.source_op = "BatchNormalization";
       bn2.attrs.clear();
-      bn2.inputs = {x, add_const(g, bn2.name + "_shift", shift)};
+      bn2.inputs = {x, add_const(bn2.name + "_shift", shift)};
       ++folded;
       continue;
     }
-    if (!fold_into(g, p, a, b))
+    if (!fold_into(g, p, a, b, add_const))
       continue;
     // The producer (or the Unsqueeze after it) now defines the BatchNormalization's
     // result, keeping its name; the BatchNormalization node is left dead.
     Node &bn2 = g.nodes[i];
-    Node &def = unsqueeze ? *unsqueeze : p;
+    int def_index = producer[bn2.inputs[0]];
+    Node &def = g.nodes[def_index];
     std::replace(def.outputs.begin(), def.outputs.end(), bn2.inputs[0], bn2.outputs[0]);
+    producer[bn2.outputs[0]] = def_index;
+    producer[bn2.inputs[0]] = -1;
+    uses[bn2.inputs[0]] = 0;
     bn2.outputs[0] = kNoValue;
     ++folded;
   }

@@ -1,5 +1,6 @@
 // Pass: constant folding, including batch-only shape computations feeding Reshape.
 #include "ir/eval.h"
+#include "ir/graph_edit.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
@@ -35,6 +36,7 @@ int fold_constants(Graph &g) {
     if (g.values[v].constant)
       known[v] = g.values[v].constant;
   std::vector<bool> dead(g.nodes.size(), false);
+  FreshNames names(g);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node &n = g.nodes[i];
     const OpDef &d = op_def(n.op);
@@ -75,8 +77,8 @@ int fold_constants(Graph &g) {
         if (ok && marks == 1) {
           Tensor c(DType::Int64, {static_cast<int64_t>(t.size())},
                    std::vector<double>(t.begin(), t.end()));
-          n.inputs[1] = g.add_value(g.fresh_value_name(g.values[n.inputs[1]].name + "_folded"),
-                                    ValueType{DType::Int64, c.shape()}, c);
+          n.inputs[1] = names.add_value(g.values[n.inputs[1]].name + "_folded",
+                                        ValueType{DType::Int64, c.shape()}, c);
           known.emplace_back(c);
         }
         continue;

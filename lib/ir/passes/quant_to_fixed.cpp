@@ -1,4 +1,5 @@
 // Pass: QONNX Quant nodes with power-of-two scales and zero offsets become FixedQuant nodes.
+#include "ir/graph_edit.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
@@ -7,8 +8,9 @@
 namespace hgqc {
 
 namespace {
-ValueId int_const(Graph &g, const std::string &base, const Dims &d, std::vector<double> v) {
-  return g.add_constant(base, Tensor(DType::Int64, d, std::move(v)));
+ValueId int_const(FreshNames &names, const std::string &base, const Dims &d,
+                  std::vector<double> v) {
+  return names.add_constant(base, Tensor(DType::Int64, d, std::move(v)));
 }
 
 // Rounding of a QONNX rounding_mode in hgqc's terms, or throws.
@@ -23,7 +25,7 @@ RoundMode round_of(const std::string &m) {
                   " has no fixed-point equivalent (supported: ROUND, HALF_EVEN, HALF_UP, FLOOR)");
 }
 
-void convert(Graph &g, Node &n) {
+void convert(Graph &g, FreshNames &fresh, Node &n) {
   const char *names[] = {"x", "scale", "zeropt", "bitwidth"};
   for (int j = 1; j < 4; ++j)
     if (!g.values[n.inputs[j]].constant)
@@ -35,6 +37,10 @@ void convert(Graph &g, Node &n) {
     if (z != 0)
       throw UserError("zero point " + std::to_string(z) +
                       " is not 0: only symmetric (zero-offset) quantizers have a fixed-point form");
+  if (bw.numel() != 1 || !(bw[0] >= 0 && bw[0] <= kMaxFixedWidth) || bw[0] != std::floor(bw[0]))
+    throw UserError("bitwidth must be one integer 1.." + std::to_string(kMaxFixedWidth) +
+                    (bw.numel() == 1 ? " (it is " + std::to_string(bw[0]) + ")"
+                                     : " (it has " + std::to_string(bw.numel()) + " elements)"));
   int b = static_cast<int>(bw[0]);
   bool sgn = attr_int(n, "signed", 1), narrow = attr_int(n, "narrow", 0);
   if (narrow && !sgn)
@@ -57,9 +63,9 @@ void convert(Graph &g, Node &n) {
                     std::to_string(kMaxFixedWidth) + ")");
   Dims d = scale.shape();
   std::string base = n.name;
-  ValueId k = int_const(g, base + "_k", {}, {sgn ? 1.0 : 0.0});
-  ValueId i = int_const(g, base + "_i", d, iv);
-  ValueId f = int_const(g, base + "_f", d, fv);
+  ValueId k = int_const(fresh, base + "_k", {}, {sgn ? 1.0 : 0.0});
+  ValueId i = int_const(fresh, base + "_i", d, iv);
+  ValueId f = int_const(fresh, base + "_f", d, fv);
   n.op = OpKind::FixedQuant;
   n.inputs = {n.inputs[0], k, i, f};
   n.attrs.clear();
@@ -70,6 +76,7 @@ void convert(Graph &g, Node &n) {
 
 int quant_to_fixed(Graph &g) {
   int n_conv = 0;
+  FreshNames names(g);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node &n = g.nodes[i];
     if (n.op == OpKind::BipolarQuant)
@@ -77,7 +84,7 @@ int quant_to_fixed(Graph &g) {
     if (n.op != OpKind::Quant)
       continue;
     try {
-      convert(g, g.nodes[i]);
+      convert(g, names, g.nodes[i]);
     } catch (const UserError &e) {
       throw e.with_location(g.nodes[i].loc());
     }

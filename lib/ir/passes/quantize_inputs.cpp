@@ -27,28 +27,43 @@ ValueId insert_fixed_quant(Graph &g, size_t at, ValueId x, FixedFormat fmt, Roun
 }
 
 int quantize_inputs(Graph &g, const InputQuantizer &q, std::vector<std::string> *notes) {
+  // One sweep finds the inputs read by anything but a FixedQuant's x; their quantizers go in
+  // front, and one more sweep points the other readers at them.
+  std::vector<bool> other_use(g.values.size(), false);
+  for (const Node &n : g.nodes)
+    for (size_t j = 0; j < n.inputs.size(); ++j)
+      if (n.inputs[j] != kNoValue && !(n.op == OpKind::FixedQuant && j == 0))
+        other_use[n.inputs[j]] = true;
+  std::vector<Node> rest = std::move(g.nodes);
+  g.nodes.clear();
+  std::vector<ValueId> to(g.values.size());
+  for (size_t v = 0; v < to.size(); ++v)
+    to[v] = static_cast<ValueId>(v);
   int added = 0;
   for (ValueId in : g.inputs) {
-    if (!is_float(g.values[in].type.dtype))
+    if (!is_float(g.values[in].type.dtype) || !other_use[in])
       continue;
-    bool other_use = false;
-    for (const Node &n : g.nodes)
-      for (size_t j = 0; j < n.inputs.size(); ++j)
-        if (n.inputs[j] == in && !(n.op == OpKind::FixedQuant && j == 0))
-          other_use = true;
-    if (!other_use)
-      continue;
-    const std::string name = g.values[in].name;
-    ValueId out = insert_fixed_quant(g, 0, in, q.format, q.round, q.overflow);
-    // Every other reader of the input now reads the quantizer's output.
-    for (size_t k = 1; k < g.nodes.size(); ++k)
-      std::replace(g.nodes[k].inputs.begin(), g.nodes[k].inputs.end(), in, out);
+    ValueId out = insert_fixed_quant(g, g.nodes.size(), in, q.format, q.round, q.overflow);
+    to[in] = out;
     ++added;
     if (notes)
-      notes->push_back("input '" + name + "' had no quantizer: added " + q.format.str() + " " +
-                       round_mode_name(q.round) + " " + overflow_mode_name(q.overflow) +
-                       " (set it with --input-format)");
+      notes->push_back("input '" + g.values[in].name + "' had no quantizer: added " +
+                       q.format.str() + " " + round_mode_name(q.round) + " " +
+                       overflow_mode_name(q.overflow) + " (set it with --input-format)");
   }
+  if (added == 0) {
+    g.nodes = std::move(rest);
+    return 0;
+  }
+  // The quantizers come first, the last input's first (as when each was inserted at the
+  // front). Every other reader of an input now reads its quantizer's output.
+  std::reverse(g.nodes.begin(), g.nodes.end());
+  for (Node &n : rest)
+    for (ValueId &v : n.inputs)
+      if (v != kNoValue)
+        v = to[v];
+  for (Node &n : rest)
+    g.nodes.push_back(std::move(n));
   return added;
 }
 

@@ -1,6 +1,7 @@
 // Pass: constants read by a FixedQuant are replaced by their quantized values, so that a
 // saved model stores its weights on their grid.
 #include "ir/eval.h"
+#include "ir/graph_edit.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
@@ -8,6 +9,7 @@ namespace hgqc {
 
 int snap_quantized_constants(Graph &g) {
   int snapped = 0;
+  FreshNames names(g);
   for (Node &n : g.nodes) {
     if (n.op != OpKind::FixedQuant || !g.values[n.inputs[0]].constant)
       continue;
@@ -27,7 +29,7 @@ int snap_quantized_constants(Graph &g) {
     std::string base = g.values[n.inputs[0]].name + "_q";
     ValueType ty = g.values[n.inputs[0]].type;
     Tensor qt(t, q.shape(), std::vector<double>(q.data().begin(), q.data().end()));
-    n.inputs[0] = g.add_value(g.fresh_value_name(base), ty, std::move(qt));
+    n.inputs[0] = names.add_value(base, ty, std::move(qt));
     ++snapped;
   }
   g.remove_dead();

@@ -32,6 +32,8 @@ void synth(const SynthCliOptions &o) {
     std::printf("LUT estimate (report.json) %lld = %.2f x Yosys LUTs\n",
                 static_cast<long long>(r.luts_estimate),
                 static_cast<double>(r.luts_estimate) / static_cast<double>(f.luts));
+  for (const std::string &n : r.notes)
+    std::printf("note: %s\n", n.c_str());
   std::printf("wrote %s (\"synth\"), Yosys log in %s\n",
               (std::filesystem::path(o.rtl_dir) / "report.json").string().c_str(),
               (std::filesystem::path(o.rtl_dir) / "synth").string().c_str());
@@ -44,8 +46,10 @@ void add_synth(CLI::App &app, Action &action) {
                "flip-flops, carry cells and logic levels");
   auto o = std::make_shared<SynthCliOptions>();
   cmd->add_option("rtl_dir", o->rtl_dir, "Directory written by emit-verilog")->required();
-  cmd->add_option("--family", o->synth.family,
-                  "Xilinx family for synth_xilinx (xc7: 7-series, CARRY4; xcup: UltraScale+)")
+  cmd->add_option(
+         "--family", o->synth.family,
+         "Xilinx family for synth_xilinx (xc7: 7-series; xcup: UltraScale+, which Yosys 0.23 "
+         "maps with CARRY4)")
       ->capture_default_str();
   cmd->add_option("--yosys", o->synth.yosys, "Yosys executable")->capture_default_str();
   cmd->add_flag("--keep-netlist", o->synth.keep_netlist,

@@ -207,7 +207,9 @@ def fixed_errors():
     save(fq([1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]), "errors", "fixed_bad_shape.onnx")
     save(fq([1, -1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]), "errors", "fixed_negative_k.onnx")
     save(fq(1, 40, 30), "errors", "fixed_too_wide.onnx")
-    # 41-bit inputs times 31-bit weights: the MatMul accumulator needs more than 62 bits.
+    # 41-bit inputs times 22-bit weights (3 + 2^-20 on the grid 2^-20): the MatMul
+    # accumulator needs more than 62 bits. (A weight costs the bits its value needs, not its
+    # declared 31: 3.0 would cost 2.)
     nodes = [helper.make_node("FixedQuant", ["x", "k", "ix", "fx"], ["xq"], name="fq_x",
                               domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
              helper.make_node("FixedQuant", ["w", "k", "iw", "fw"], ["wq"], name="fq_w",
@@ -216,7 +218,7 @@ def fixed_errors():
     inits = [init("k", np.array(1, np.int64)), init("ix", np.array(20, np.int64)),
              init("fx", np.array(20, np.int64)), init("iw", np.array(10, np.int64)),
              init("fw", np.array(20, np.int64)),
-             init("w", np.full((4, 4), 3.0, np.float32))]
+             init("w", np.full((4, 4), 3.0 + 2.0**-20, np.float32))]
     save(model(nodes, [x], [y], inits, opsets=hq), "errors", "fixed_accumulator_too_wide.onnx")
     # Hardware errors (emit-verilog): a product of two run-time values (a multiplier), and a
     # 36-bit operand of a constant product (the adder-graph optimiser takes at most 32).
@@ -231,7 +233,7 @@ def fixed_errors():
              helper.make_node("MatMul", ["xq", "w"], ["y"], name="wide_input_mm")]
     inits = [init("k", np.array(1, np.int64)), init("ix", np.array(16, np.int64)),
              init("fx", np.array(19, np.int64)),
-             init("w", np.full((4, 4), 3.0, np.float32))]
+             init("w", np.full((4, 4), 3.0 + 2.0**-20, np.float32))]
     save(model(nodes, [x], [y], inits, opsets=hq), "errors", "hw_operand_too_wide.onnx")
     q = helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="quant0",
                          domain="qonnx.custom_op.general", signed=1, narrow=0,

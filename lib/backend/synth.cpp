@@ -168,6 +168,17 @@ std::string tail_lines(const std::string &text, size_t n) {
 
 } // namespace
 
+std::vector<std::string> synth_notes(const std::string &family, const SynthFigures &figures) {
+  std::vector<std::string> notes;
+  auto c4 = figures.cells.find("CARRY4");
+  if ((family == "xcu" || family == "xcup") && c4 != figures.cells.end() && c4->second > 0)
+    notes.push_back("this Yosys mapped the carry chains to " + std::to_string(c4->second) +
+                    " CARRY4 cells, which " + family +
+                    " devices do not have (they have CARRY8, 8 bits per cell): carry_cells "
+                    "counts CARRY4 cells of 4 bits each (Vivado retargets them to CARRY8)");
+  return notes;
+}
+
 SynthResult synth_design(const std::string &rtl_dir, const SynthOptions &o) {
   std::string report_path = (fs::path(rtl_dir) / "report.json").string();
   std::ifstream rin(report_path);
@@ -248,6 +259,7 @@ SynthResult synth_design(const std::string &rtl_dir, const SynthOptions &o) {
     }
   }
   r.figures = analyze_yosys_netlist(nj, r.top);
+  r.notes = synth_notes(family, r.figures);
   if (!o.keep_netlist)
     fs::remove(netlist, ec);
 
@@ -267,6 +279,7 @@ SynthResult synth_design(const std::string &rtl_dir, const SynthOptions &o) {
       f.luts ? static_cast<double>(r.luts_estimate) / static_cast<double>(f.luts) : 0.0;
   sj["cells"] = f.cells;
   sj["seconds"] = r.seconds;
+  sj["notes"] = r.notes;
   report["synth"] = sj;
   write_text_atomic(report_path, report.dump(2) + "\n");
   return r;

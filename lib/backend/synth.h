@@ -5,13 +5,14 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace hgqc::backend {
 
 /// Options of synth_design.
 struct SynthOptions {
   std::string yosys = "yosys"; ///< the Yosys executable
-  std::string family = "xc7";  ///< synth_xilinx -family (xc7: CARRY4; xcup: UltraScale+, CARRY8)
+  std::string family = "xc7";  ///< synth_xilinx -family (xc7: 7-series; xcup: UltraScale+)
   bool keep_netlist = false;   ///< keep the synthesized netlist (synth/netlist.json)
 };
 
@@ -40,7 +41,15 @@ struct SynthResult {
   std::string yosys_version;
   int64_t luts_estimate = 0; ///< report.json's estimate, for the ratio
   double seconds = 0;
+  /// Caveats about the mapping, for the user and report.json (e.g. CARRY4 chains in an
+  /// UltraScale netlist, which has CARRY8).
+  std::vector<std::string> notes;
 };
+
+/// The caveats of a mapping to `family` with the cells `figures` found: an UltraScale or
+/// UltraScale+ netlist (xcu, xcup) holding CARRY4 cells, which those devices do not have
+/// (Yosys 0.23's synth_xilinx maps carry chains to CARRY4 for every family).
+std::vector<std::string> synth_notes(const std::string &family, const SynthFigures &figures);
 
 /// Runs Yosys (`synth_xilinx -flatten -noiopad -noclkbuf`, out of context) on the design in
 /// `rtl_dir` (its report.json names the top file), in rtl_dir/synth (script and log kept), and

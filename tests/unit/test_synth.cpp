@@ -81,6 +81,22 @@ TEST_CASE("synth: latches are counted; loops and malformed netlists are errors")
   CHECK_THROWS_AS(backend::analyze_yosys_netlist(bad, "top"), UserError);
 }
 
+TEST_CASE("synth: an UltraScale netlist with CARRY4 cells gets a note, a 7-series one none") {
+  backend::SynthFigures f;
+  f.cells["CARRY4"] = 3;
+  f.cells["LUT2"] = 5;
+  CHECK(backend::synth_notes("xc7", f).empty());
+  for (const char *fam : {"xcup", "xcu"}) {
+    auto notes = backend::synth_notes(fam, f);
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].find("3 CARRY4 cells") != std::string::npos);
+    CHECK(notes[0].find("CARRY8") != std::string::npos);
+  }
+  f.cells.erase("CARRY4");
+  f.cells["CARRY8"] = 2; // a Yosys that maps to CARRY8: nothing to say
+  CHECK(backend::synth_notes("xcup", f).empty());
+}
+
 TEST_CASE("lut model: adder bits where both operands are signals, shifted-in zeros excluded") {
   Netlist net;
   NetRef a = net.input(0, Interval{0, 255, 0});    // unsigned 8 bits

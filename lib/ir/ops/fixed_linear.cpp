@@ -223,6 +223,15 @@ Int128 coef_shift(Int128 q, int s) {
   return q << s;
 }
 
+// -v without a level of its own where v's node subtracts: -(a - b) is b - a, on the same
+// level as v (v itself goes when nothing else reads it). Otherwise a negation.
+NetRef negated(Netlist &net, NetRef v) {
+  if (v.zero() || net.node(v).op != NetOp::Sub)
+    return net.neg(v);
+  const NetNode &n = net.node(v);
+  return net.add(NetRef{n.b, v.f - n.sb}, NetRef{n.a, v.f - n.sa}, true);
+}
+
 struct LoweredRow {
   std::vector<std::pair<NetId, Int128>> coef; // by node, merged
   std::vector<NetId> reads;                   // run-time nodes the output reads (its block key)
@@ -316,8 +325,14 @@ std::vector<NetRef> lower_sum_terms(LowerContext &ctx, const std::vector<NetRef>
     const LoweredRow &row = rows[e];
     NetRef c = row.cst == 0 ? NetRef{} : net.constant(row.cst, t.F[e]);
     const CmvmRow &v = built[e];
-    NetRef s = v.negate ? net.add(c, v.ref, true) : net.add(v.ref, c);
-    y[e] = net.add(s, row.var_bias);
+    if (!v.negate)
+      y[e] = net.add(net.add(v.ref, c), row.var_bias);
+    else if (!c.zero())
+      y[e] = net.add(net.add(c, v.ref, true), row.var_bias);
+    else if (!row.var_bias.zero())
+      y[e] = net.add(row.var_bias, v.ref, true);
+    else
+      y[e] = negated(net, v.ref);
   }
   return y;
 }

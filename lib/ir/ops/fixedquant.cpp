@@ -76,6 +76,19 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   return {y};
 }
 
+// One value (a weight stored on its grid, say) gets its own minimal exponent, as a constant
+// does: the trailing zeros of the declared grid cost nothing downstream (EBOPs, formats).
+Interval point_at_min_exponent(Interval iv) {
+  if (iv.lo != iv.hi || iv.zero())
+    return iv;
+  while ((iv.lo & 1) == 0 && iv.f > -kMaxFixedExp) {
+    iv.lo >>= 1;
+    --iv.f;
+  }
+  iv.hi = iv.lo;
+  return iv;
+}
+
 std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in, ops::Consts c) {
   // An input range without elements is a float graph input: any value may arrive.
   ValueRange out;
@@ -85,8 +98,9 @@ std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> 
   OverflowMode o = ovf_of(n);
   out.el.resize(fmts.size());
   for (size_t e = 0; e < fmts.size(); ++e)
-    out.el[e] = in[0]->el.empty() ? Interval{fmts[e].qmin(), fmts[e].qmax(), fmts[e].f}
-                                  : quantized_interval(in[0]->el[e], fmts[e], r, o);
+    out.el[e] = in[0]->el.empty()
+                    ? Interval{fmts[e].qmin(), fmts[e].qmax(), fmts[e].f}
+                    : point_at_min_exponent(quantized_interval(in[0]->el[e], fmts[e], r, o));
   return {out};
 }
 
@@ -124,7 +138,13 @@ std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *
         throw UserError("input element " + std::to_string(j) + " is not finite");
       q = quantize_real(x, fm, r, o);
     }
-    y.q[j] = q.q;
+    // A one-value output sits on its own minimal grid (see point_at_min_exponent).
+    const Interval &oi = orng.el[e];
+    int d = fm.pruned() ? 0 : fm.f - oi.f;
+    HGQC_ASSERT(d == 0 || (oi.lo == oi.hi && d > 0 && d < 64 &&
+                           static_cast<Int128>(q.q) == oi.lo * (Int128{1} << d)),
+                "FixedQuant value off its one-value range");
+    y.q[j] = d == 0 ? q.q : static_cast<int64_t>(oi.lo);
     over += q.overflow;
   }
   if (ctx.overflows)
@@ -134,13 +154,16 @@ std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *
 
 // Hardware: per element, a rounding shift, then wrap or clamp where the range can overflow
 // (a quantizer of a graph input is the input bus itself; the lowering driver builds it).
+// An output of one value is that constant.
 std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
   const ValueRange &ry = *ctx.out_ranges[0];
   auto fmts = broadcast_formats(*ctx.consts[1], *ctx.consts[2], *ctx.consts[3], ry.dims);
   const std::vector<NetRef> &x = *ctx.in[0];
   std::vector<NetRef> y(x.size());
   for (size_t e = 0; e < x.size(); ++e)
-    y[e] = ctx.net.requantize(x[e], fmts[e], rnd_of(n), ovf_of(n));
+    y[e] = ry.el[e].lo == ry.el[e].hi
+               ? (ry.el[e].zero() ? NetRef{} : ctx.net.constant(ry.el[e].lo, ry.el[e].f))
+               : ctx.net.requantize(x[e], fmts[e], rnd_of(n), ovf_of(n));
   return {y};
 }
 } // namespace

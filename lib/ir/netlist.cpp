@@ -4,25 +4,18 @@
 #include "ir/error.h"
 
 #include <algorithm>
-#include <bit>
 
 namespace hgqc {
 
 namespace {
 using u128 = UInt128;
 
-int bit_len(u128 v) {
-  uint64_t hi = static_cast<uint64_t>(v >> 64), lo = static_cast<uint64_t>(v);
-  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
-}
-
 // v * 2^s for the bounded values of the netlist (asserts that the result fits).
 Int128 shl(Int128 v, int s) {
   HGQC_ASSERT(s >= 0, "negative shift in the netlist");
   if (v == 0 || s == 0)
     return v;
-  HGQC_ASSERT(bit_len(static_cast<u128>(v < 0 ? -v : v)) + s <= 124,
-              "netlist value exceeds 124 bits");
+  HGQC_ASSERT(magnitude_bits(v) + s <= 124, "netlist value exceeds 124 bits");
   return v * (Int128{1} << s);
 }
 
@@ -72,15 +65,6 @@ const char *net_op_name(NetOp op) {
     return "clamp";
   }
   return "?";
-}
-
-int int_width(Int128 lo, Int128 hi) {
-  HGQC_ASSERT(lo <= hi, "empty netlist interval");
-  if (lo >= 0)
-    return bit_len(static_cast<u128>(hi));
-  int pos = hi > 0 ? bit_len(static_cast<u128>(hi)) : 0;
-  int neg = bit_len(static_cast<u128>(-(lo + 1)));
-  return 1 + std::max(pos, neg);
 }
 
 int NetNode::width() const { return int_width(lo, hi); }

@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include "frontend/data_io.h"
+#include "frontend/fixed_model.h"
 
 #include "frontend/onnx_import.h"
 #include "ir/fixed_eval.h"
@@ -119,19 +120,8 @@ FixedFormat parse_format(const std::string &s0, const std::string &flag) {
 }
 
 Graph load_fixed_model(const std::string &path, const ToFixedOptions &opt) {
-  Graph g = import_onnx(path);
-  normalize(g);
-  bool any = false;
-  for (const Node &n : g.nodes)
-    any |= n.op == OpKind::Quant || n.op == OpKind::FixedQuant || n.op == OpKind::BipolarQuant;
-  if (!any)
-    throw UserError("the model has no quantizers: quantize it first (hgqc quantize)", {path});
   std::vector<std::string> notes;
-  try {
-    notes = to_fixed(g, opt);
-  } catch (const UserError &e) {
-    throw e.with_location(Location{path});
-  }
+  Graph g = read_fixed_model(path, opt, &notes);
   for (const std::string &n : notes)
     spdlog::info("{}", n);
   return g;

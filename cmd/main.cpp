@@ -21,8 +21,10 @@ std::string one_line(std::string s) {
 } // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"hgqc: compiles ONNX neural networks into FPGA firmware (float reference "
-               "evaluator and model inspection in this version)",
+  CLI::App app{"hgqc: compiles ONNX neural networks into pipelined FPGA Verilog. It imports ONNX "
+               "and QONNX models, trains per-element bit-widths (HGQ) or quantizes them, runs "
+               "them in float and in exact fixed point, emits Verilog that computes bit for "
+               "bit what the fixed-point model computes, and verifies and synthesises it",
                "hgqc"};
   app.set_version_flag("--version", std::string("hgqc ") + HGQC_VERSION);
   bool verbose = false, quiet = false;

@@ -9,7 +9,7 @@ OUTDIR defaults to testdata/io. Every file is written by numpy itself (np.save,
 np.lib.format.write_array, np.savez, np.savez_compressed) so the C++ readers in
 lib/frontend/ are tested against the real format, not against our own writer.
 np.savez gives every member zipfile's default timestamp (1980-01-01), so a
-rerun with the same numpy/zlib reproduces the same bytes. tests/unit/test_data_io.cpp hard-codes
+rerun with the same numpy/zlib reproduces the same bytes. tests/unit/frontend/test_data_io.cpp hard-codes
 the values below; change both together.
 """
 

@@ -1,4 +1,4 @@
-// Running external tools (Verilator, Icarus Verilog, Yosys) and writing their results atomically.
+// Running external tools (Verilator, Icarus Verilog, Yosys): finding them, running them, timing.
 #include "backend/process.h"
 
 #include "ir/error.h"
@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,26 +62,6 @@ int run_program(const std::vector<std::string> &argv, const std::string &log,
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-void write_text_atomic(const std::string &path, const std::string &text) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << text;
-    f.close();
-    if (!f) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw UserError("cannot write file", {path});
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw UserError("cannot write file", {path});
-  }
 }
 
 } // namespace hgqc::backend

@@ -1,4 +1,4 @@
-// Running external tools (Verilator, Icarus Verilog, Yosys) and writing their results atomically.
+// Running external tools (Verilator, Icarus Verilog, Yosys): finding them, running them, timing.
 #pragma once
 
 #include <chrono>
@@ -22,9 +22,5 @@ int run_program(const std::vector<std::string> &argv, const std::string &log,
 
 /// Seconds elapsed since `t0`.
 double seconds_since(std::chrono::steady_clock::time_point t0);
-
-/// Writes `text` to `path` atomically: a temporary file next to it, then rename. Throws
-/// UserError when the file cannot be written.
-void write_text_atomic(const std::string &path, const std::string &text);
 
 } // namespace hgqc::backend

@@ -3,6 +3,7 @@
 
 #include "backend/process.h"
 #include "ir/error.h"
+#include "support/file_io.h"
 
 #include <algorithm>
 #include <chrono>
@@ -239,7 +240,7 @@ SynthResult synth_design(const std::string &rtl_dir, const SynthOptions &o) {
          << "tee -q -o stat.txt stat\n"
          << "write_json netlist.json\n";
   std::string ys = (work / "synth.ys").string();
-  write_text_atomic(ys, script.str());
+  write_file_atomic(ys, script.str());
 
   auto t0 = std::chrono::steady_clock::now();
   // Run in `work` with relative paths: Yosys scripts cannot quote every path.
@@ -281,7 +282,7 @@ SynthResult synth_design(const std::string &rtl_dir, const SynthOptions &o) {
   sj["seconds"] = r.seconds;
   sj["notes"] = r.notes;
   report["synth"] = sj;
-  write_text_atomic(report_path, report.dump(2) + "\n");
+  write_file_atomic(report_path, report.dump(2) + "\n");
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include "backend/emit.h"
 #include "backend/process.h"
 #include "ir/error.h"
+#include "support/file_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -485,7 +486,7 @@ VerifyResult verify_design(const std::string &rtl_dir, const Graph &g, const Ran
                     {"input_bus_hex", m.input_hex}});
   j["first_mismatches"] = list;
   std::string path = (fs::path(rtl_dir) / "mismatches.json").string();
-  write_text_atomic(path, j.dump(2) + "\n");
+  write_file_atomic(path, j.dump(2) + "\n");
   return res;
 }
 

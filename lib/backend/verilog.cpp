@@ -187,7 +187,8 @@ public:
       case NetOp::Clamp: {
         const NetNode &a = net_.nodes[static_cast<size_t>(nd.a)];
         Int128 la = shl(a.lo, nd.sa), ha = shl(a.hi, nd.sa);
-        bool below = la<nd.clo, above = ha> nd.chi;
+        const bool below = la < nd.clo;
+        const bool above = ha > nd.chi;
         int C = cmp_width(std::min(la, below ? nd.clo : la), std::max(ha, above ? nd.chi : ha));
         std::string ac = below || above ? operand(nd.a, nd.sa, C, st) : "";
         if (below)

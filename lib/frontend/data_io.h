@@ -1,8 +1,10 @@
-// Reading and writing array data files (.npy, .npz, IDX, CSV) and atomic file output.
+// Reading and writing array data files (.npy, .npz, IDX, CSV); writes are atomic
+// (support/file_io.h).
 #pragma once
 
 #include "ir/error.h"
 #include "ir/tensor.h"
+#include "support/file_io.h"
 
 #include <string>
 #include <string_view>
@@ -64,11 +66,6 @@ void write_npy(const std::string &path, const Tensor &t);
 /// atomically as above. Empty or duplicate names, more than 65535 arrays or a member or archive
 /// of 4 GiB or more (which would need zip64) are UserErrors.
 void write_npz(const std::string &path, const std::vector<std::pair<std::string, Tensor>> &arrays);
-
-/// Writes `bytes` to `path` atomically (temp file "<path>.tmp.<pid>" + rename). Used by every
-/// writer in hgqc. On failure the temp file is removed, the target is left as it was, and a
-/// UserError with Location.file = path is thrown.
-void write_file_atomic(const std::string &path, std::string_view bytes);
 
 /// Reads a whole file into memory; UserError "cannot open ..." (with the OS reason) if it cannot
 /// be opened or read.

@@ -13,13 +13,6 @@ namespace {
 using i128 = Int128;
 using u128 = UInt128;
 
-// Number of significant bits of |v| (0 for 0).
-int bit_length(i128 v) {
-  u128 a = v < 0 ? static_cast<u128>(-(v + 1)) + 1 : static_cast<u128>(v);
-  uint64_t hi = static_cast<uint64_t>(a >> 64), lo = static_cast<uint64_t>(a);
-  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
-}
-
 // floor(q / 2^s) rounded per `rnd`, for s > 0; |q| < 2^125.
 i128 round_shift(i128 q, int s, RoundMode rnd) {
   if (s <= 0)
@@ -139,14 +132,14 @@ std::string FixedFormat::str() const {
 
 QuantResult quantize_int128(i128 q, int f_in, FixedFormat fmt, RoundMode rnd, OverflowMode ovf) {
   HGQC_ASSERT(fmt.width() <= kMaxFixedWidth, "format too wide: " + fmt.str());
-  HGQC_ASSERT(bit_length(q) <= 125, "quantizer input too wide");
+  HGQC_ASSERT(magnitude_bits(q) <= 125, "quantizer input too wide");
   if (fmt.pruned())
     return {};
   int s = f_in - fmt.f;
   if (s >= 0)
     return finish(round_shift(q, s, rnd), fmt, ovf);
   int l = -s;
-  if (q != 0 && bit_length(q) + l > 125) {
+  if (q != 0 && magnitude_bits(q) + l > 125) {
     int b = fmt.width();
     i128 low = l >= b ? 0 : (q & ((static_cast<i128>(1) << (b - l)) - 1)) << l;
     return huge(q < 0, low, fmt, ovf);
@@ -205,13 +198,6 @@ std::optional<int> exact_exponent(double x) {
   return f;
 }
 
-int ceil_log2(u128 v) {
-  HGQC_ASSERT(v >= 1, "ceil_log2 of 0");
-  u128 a = v - 1; // bit length of v - 1, which may exceed the signed range
-  uint64_t hi = static_cast<uint64_t>(a >> 64), lo = static_cast<uint64_t>(a);
-  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
-}
-
 FixedFormat Interval::min_format() const {
   int k = lo < 0 ? 1 : 0;
   int m = 0;
@@ -227,7 +213,7 @@ Interval Interval::aligned(int f2) const {
   if (zero())
     return Interval{0, 0, f2};
   int s = f2 - f;
-  if (std::max(bit_length(lo), bit_length(hi)) + s > 120)
+  if (std::max(magnitude_bits(lo), magnitude_bits(hi)) + s > 120)
     throw UserError("an intermediate value needs more than 120 bits (grids 2^" +
                     std::to_string(-f) + " and 2^" + std::to_string(-f2) + " are too far apart)");
   return Interval{lo << s, hi << s, f2};
@@ -263,7 +249,7 @@ std::string Interval::str() const {
 namespace {
 // q * 2^l for l > 0, or +-2^120 (beyond every format) when that would not fit.
 i128 shift_left_sat(i128 q, int l) {
-  if (q != 0 && bit_length(q) + l > 120)
+  if (q != 0 && magnitude_bits(q) + l > 120)
     return q < 0 ? -(static_cast<i128>(1) << 120) : static_cast<i128>(1) << 120;
   return q << l;
 }

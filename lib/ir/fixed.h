@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ir/tensor.h"
+#include "support/bits.h"
 
 #include <cstdint>
 #include <optional>
@@ -10,11 +11,6 @@
 #include <vector>
 
 namespace hgqc {
-
-/// 128-bit integers for exact intermediates (a GCC/Clang extension).
-__extension__ typedef __int128 Int128;
-/// Unsigned 128-bit integer.
-__extension__ typedef unsigned __int128 UInt128;
 
 /// Rounding of the dropped low bits: TRN floor, RND half up, RND_CONV half to even.
 enum class RoundMode { TRN, RND, RND_CONV };
@@ -78,9 +74,6 @@ double fixed_to_double(int64_t q, int f);
 /// (f may be negative for multiples of powers of two; 0 gives f = 0).
 std::optional<int> exact_exponent(double x);
 
-/// ceil(log2(v)) for v >= 1.
-int ceil_log2(UInt128 v);
-
 /// Exact bounds of a signal: its values are q * 2^-f for integers lo <= q <= hi.
 /// lo = hi = 0 is the constant zero (a pruned element; f is then irrelevant).
 struct Interval {
@@ -90,8 +83,8 @@ struct Interval {
   bool zero() const { return lo == 0 && hi == 0; }
   /// The minimal format holding the interval (method.md interval rule); width 0 for zero.
   FixedFormat min_format() const;
-  /// Width of min_format().
-  int width() const { return min_format().width(); }
+  /// Width of min_format() (int_width of [lo, hi]).
+  int width() const { return int_width(lo, hi); }
   /// True for one positive power of two: a product with it is a shift (wiring, no logic).
   bool power_of_two() const { return lo == hi && lo > 0 && (lo & (lo - 1)) == 0; }
   /// The width an elementwise product charges for this factor (EBOPs): 0 for a power of

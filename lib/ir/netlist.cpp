@@ -4,7 +4,6 @@
 #include "ir/error.h"
 
 #include <algorithm>
-#include <bit>
 
 namespace hgqc {
 
@@ -15,18 +14,13 @@ using u128 = UInt128;
 // headroom for the sums); a model whose formats need more is refused at emit time.
 constexpr int kMaxNetBits = 124;
 
-int bit_len(u128 v) {
-  uint64_t hi = static_cast<uint64_t>(v >> 64), lo = static_cast<uint64_t>(v);
-  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
-}
-
 // v * 2^s for the bounded values of the netlist. Operands on grids far apart (formats of the
 // model) can need more than kMaxNetBits: a UserError, which the lowering locates at the node.
 Int128 shl(Int128 v, int s) {
   HGQC_ASSERT(s >= 0, "negative shift in the netlist");
   if (v == 0 || s == 0)
     return v;
-  int bits = bit_len(static_cast<u128>(v < 0 ? -v : v)) + s;
+  int bits = magnitude_bits(v) + s;
   if (bits > kMaxNetBits)
     throw UserError("aligning a " + std::to_string(bits - s) + "-bit value to a grid 2^" +
                     std::to_string(s) + " times finer needs " + std::to_string(bits) +
@@ -81,15 +75,6 @@ const char *net_op_name(NetOp op) {
     return "clamp";
   }
   return "?";
-}
-
-int int_width(Int128 lo, Int128 hi) {
-  HGQC_ASSERT(lo <= hi, "empty netlist interval");
-  if (lo >= 0)
-    return bit_len(static_cast<u128>(hi));
-  int pos = hi > 0 ? bit_len(static_cast<u128>(hi)) : 0;
-  int neg = bit_len(static_cast<u128>(-(lo + 1)));
-  return 1 + std::max(pos, neg);
 }
 
 int NetNode::width() const { return int_width(lo, hi); }

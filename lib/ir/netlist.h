@@ -65,9 +65,6 @@ struct NetNode {
   bool is_signed() const { return lo < 0; }
 };
 
-/// Bits holding every integer in [lo, hi]: two's complement when lo < 0, else unsigned.
-int int_width(Int128 lo, Int128 hi);
-
 /// One port (a graph input or output) as a list of elements, row-major over `dims` (one
 /// sample). Every element has its exact interval; input elements that are the constant
 /// zero (pruned) take no bits of the bus.

@@ -4,16 +4,11 @@
 #include "ir/error.h"
 
 #include <algorithm>
-#include <bit>
 #include <limits>
 
 namespace hgqc {
 
 namespace {
-int bit_len(uint64_t v) { return 64 - std::countl_zero(v); }
-// ceil(log2(m)) for m >= 1.
-int ceil_log2_u(uint64_t m) { return m <= 1 ? 0 : bit_len(m - 1); }
-
 // round(x) as an integer, clamped so that products and widths stay meaningful.
 int64_t round_int(double x) {
   double r = std::floor(x + 0.5);
@@ -21,13 +16,6 @@ int64_t round_int(double x) {
   return static_cast<int64_t>(std::clamp(r, -lim, lim));
 }
 } // namespace
-
-int int_range_width(int64_t lo, int64_t hi) {
-  HGQC_ASSERT(lo <= hi, "empty interval");
-  int pos = hi > 0 ? bit_len(static_cast<uint64_t>(hi)) : 0;
-  int neg = lo < 0 ? ceil_log2_u(static_cast<uint64_t>(-(lo + 1)) + 1) : 0;
-  return (lo < 0 ? 1 : 0) + std::max(pos, neg);
-}
 
 HgqQuantizer make_quantizer(int node, bool weight, const Dims &dims, float f0,
                             const std::vector<int64_t> &share_axes) {
@@ -74,7 +62,7 @@ void hgq_act_tables(HgqQuantizer &q) {
     }
     int64_t lo, hi;
     hgq_act_interval(q, e, lo, hi);
-    int w = int_range_width(lo, hi);
+    int w = int_width(lo, hi);
     // Where the rounded-up maximum saturates, the forward saturates too (as the exported
     // format does); elsewhere values beyond the running range pass, as they always did.
     q.top[e] = hi < round_int(static_cast<double>(q.rmax[e]) * q.scale[e])
@@ -137,7 +125,7 @@ void hgq_weight_forward(HgqQuantizer &q, const TrainTensor &w, TrainTensor &wq) 
     q.inv[e] = inv;
     int64_t iq = round_int(static_cast<double>(w.v[e]) * s);
     wq.v[e] = static_cast<float>(iq) * inv;
-    int wd = int_range_width(iq, iq);
+    int wd = int_width(iq, iq);
     q.width[e] = static_cast<float>(wd);
     q.live[e] = wd > 0 ? 1.0f : 0.0f;
   }

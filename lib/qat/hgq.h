@@ -12,10 +12,6 @@
 
 namespace hgqc {
 
-/// Width of the minimal format of the integer interval [lo, hi] (method.md interval rule);
-/// 0 for [0, 0]. Equals Interval{lo, hi, f}.width() for any f.
-int int_range_width(int64_t lo, int64_t hi);
-
 /// The top integer of an activation range whose maximum is `top` (on the grid, before
 /// rounding) and rounds to `hi`: hi - 1 when hi is a power of two 2^k that only rounding
 /// reached (top < 2^k), so that 2^k saturates and the format needs one bit less; else hi.

@@ -3,6 +3,7 @@
 #include "qat/pareto.h"
 
 #include "frontend/data_io.h"
+#include "frontend/fixed_model.h"
 #include "frontend/onnx_export.h"
 #include "frontend/onnx_import.h"
 #include "ir/fixed_eval.h"
@@ -22,18 +23,6 @@
 namespace hgqc {
 
 namespace {
-// The lowering of `hgqc run --fixed` (cli load_fixed_model), with errors located in `file`.
-Graph load_lowered(const std::string &file) {
-  Graph g = import_onnx(file);
-  normalize(g);
-  try {
-    to_fixed(g);
-  } catch (const UserError &e) {
-    throw e.with_location(Location{file});
-  }
-  return g;
-}
-
 // Rows [r0, r1) of a batched tensor.
 Tensor rows_of(const Tensor &x, int64_t r0, int64_t r1) {
   Dims d = x.shape();
@@ -71,7 +60,7 @@ bool act_quant(const Graph &g, const Node &n) {
 } // namespace
 
 void evaluate_checkpoint(Checkpoint &c, const Dataset &val, TaskKind task, int threads) {
-  Graph g = load_lowered(c.file);
+  Graph g = read_fixed_model(c.file);
   RangeAnalysis ra;
   try {
     ra = analyze_ranges(g);

@@ -8,8 +8,9 @@ struct AddImpl : ops::AlignedSum<false> {
   static constexpr bool kIntegerOk = true;
   static double apply(double a, double b) { return a + b; }
 };
+constexpr OpDef make_add() { return ops::fixed_binary_op<AddImpl>("Add"); }
 } // namespace
 
-const OpDef op_def_Add = ops::fixed_binary_op<AddImpl>("Add");
+const OpDef op_def_Add = make_add();
 
 } // namespace hgqc

@@ -16,9 +16,12 @@ std::vector<Tensor> eval(const Node &, ops::Vals in) {
   return {ops::map_binary(*in[0], *in[1], in[0]->dtype(),
                           [](double x, double s) { return (x >= 0 ? 1.0 : -1.0) * s; })};
 }
+constexpr OpDef make_bipolarquant() {
+  OpDef d{"BipolarQuant", OpDomain::Qonnx, 2, 2, 1, 1, false, &ops::import_no_attrs, &infer, &eval};
+  return d;
+}
 } // namespace
 
-const OpDef op_def_BipolarQuant = {"BipolarQuant", OpDomain::Qonnx,       2,      2,    1, 1,
-                                   false,          &ops::import_no_attrs, &infer, &eval};
+const OpDef op_def_BipolarQuant = make_bipolarquant();
 
 } // namespace hgqc

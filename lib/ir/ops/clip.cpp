@@ -198,15 +198,16 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
   }
   return {e};
 }
-} // namespace
-
-const OpDef op_def_Clip = [] {
+constexpr OpDef make_clip() {
   OpDef d{"Clip", OpDomain::Onnx, 1, 3, 1, 1, true, &import, &infer, &eval};
   d.range = &ops::unary_range<ClipFixed>;
   d.eval_fixed = &ops::unary_eval_fixed<ClipFixed>;
   d.lower = &ops::unary_lower<ClipFixed>;
   d.export_form = &export_form;
   return d;
-}();
+}
+} // namespace
+
+const OpDef op_def_Clip = make_clip();
 
 } // namespace hgqc

@@ -64,9 +64,12 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   }
   return {r};
 }
+constexpr OpDef make_concat() {
+  OpDef d{"Concat", OpDomain::Onnx, 1, 1 << 20, 1, 1, true, &import, &infer, &eval};
+  return ops::with_copy_hooks<&eval, -1>(d);
+}
 } // namespace
 
-const OpDef op_def_Concat = ops::with_copy_hooks<&eval, -1>(
-    {"Concat", OpDomain::Onnx, 1, 1 << 20, 1, 1, true, &import, &infer, &eval});
+const OpDef op_def_Concat = make_concat();
 
 } // namespace hgqc

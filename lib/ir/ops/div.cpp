@@ -44,8 +44,9 @@ struct DivImpl {
     return *d < 0 ? c.net.neg(y) : y;
   }
 };
+constexpr OpDef make_div() { return ops::fixed_binary_op<DivImpl>("Div"); }
 } // namespace
 
-const OpDef op_def_Div = ops::fixed_binary_op<DivImpl>("Div");
+const OpDef op_def_Div = make_div();
 
 } // namespace hgqc

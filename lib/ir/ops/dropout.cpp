@@ -46,14 +46,15 @@ std::vector<ValueRange> range(const Node &n, ops::Ranges in, ops::Consts c) {
                     "drop it from the model)");
   return ops::copy_range(&eval, 1, n, in, c);
 }
-} // namespace
-
-const OpDef op_def_Dropout = [] {
+constexpr OpDef make_dropout() {
   OpDef d{"Dropout", OpDomain::Onnx, 1, 3, 1, 2, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &ops::copy_eval_fixed_hook<&eval, 1>;
   d.lower = &ops::copy_lower_hook<&eval, 1>;
   return d;
-}();
+}
+} // namespace
+
+const OpDef op_def_Dropout = make_dropout();
 
 } // namespace hgqc

@@ -2,7 +2,6 @@
 #include "ir/ops/fixed_common.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -10,18 +9,11 @@
 namespace hgqc::ops {
 
 namespace {
-// Number of significant bits of |v| (0 for 0).
-int bit_length(Int128 v) {
-  UInt128 a = v < 0 ? static_cast<UInt128>(-(v + 1)) + 1 : static_cast<UInt128>(v);
-  auto hi = static_cast<uint64_t>(a >> 64), lo = static_cast<uint64_t>(a);
-  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
-}
-
 int sign(Int128 v) { return (v > 0) - (v < 0); }
 } // namespace
 
 int cmp_fixed(Int128 a, int fa, Int128 b, int fb) {
-  HGQC_ASSERT(bit_length(a) <= 63 && bit_length(b) <= 63, "cmp_fixed operand too wide");
+  HGQC_ASSERT(magnitude_bits(a) <= 63 && magnitude_bits(b) <= 63, "cmp_fixed operand too wide");
   if (fa > fb)
     return -cmp_fixed(b, fb, a, fa);
   // a is on the coarser grid: compare a * 2^s with b.
@@ -39,7 +31,7 @@ Int128 to_grid(Int128 q, int f, int to) {
     return 0;
   HGQC_ASSERT(to >= f, "moving a value to a coarser grid");
   int s = to - f;
-  HGQC_ASSERT(bit_length(q) + s <= 126, "value too wide on grid 2^-" + std::to_string(to));
+  HGQC_ASSERT(magnitude_bits(q) + s <= 126, "value too wide on grid 2^-" + std::to_string(to));
   return q * (static_cast<Int128>(1) << s);
 }
 

@@ -11,13 +11,6 @@
 namespace hgqc::ops::linear {
 
 namespace {
-// Number of significant bits of |v| (0 for 0).
-int bits_of(Int128 v) {
-  UInt128 a = v < 0 ? static_cast<UInt128>(-(v + 1)) + 1 : static_cast<UInt128>(v);
-  auto hi = static_cast<uint64_t>(a >> 64), lo = static_cast<uint64_t>(a);
-  return hi ? 128 - std::countl_zero(hi) : 64 - std::countl_zero(lo);
-}
-
 Int128 magnitude(const Interval &v) { return std::max(v.hi < 0 ? -v.hi : v.hi, -v.lo); }
 
 // v * 2^s modulo 2^64 (0 for s >= 64: a multiple of 2^64).
@@ -50,7 +43,7 @@ Interval product_interval(const Interval &x, const Interval &w) {
 void IntervalSum::add(const Interval &v) {
   int s = F - v.f;
   HGQC_ASSERT(s >= 0, "term on a finer grid than its sum");
-  if (bits_of(magnitude(v)) + s > 125)
+  if (magnitude_bits(magnitude(v)) + s > 125)
     throw UserError("an intermediate sum needs more than 125 bits (term " + v.str() +
                     " on the grid 2^-" + std::to_string(F) +
                     "): the exponents of its terms are too far apart");

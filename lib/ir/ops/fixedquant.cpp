@@ -166,14 +166,15 @@ std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
                : ctx.net.requantize(x[e], fmts[e], rnd_of(n), ovf_of(n));
   return {y};
 }
-} // namespace
-
-const OpDef op_def_FixedQuant = [] {
+constexpr OpDef make_fixedquant() {
   OpDef d{"FixedQuant", OpDomain::Hgqc, 4, 4, 1, 1, false, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.lower = &lower;
   return d;
-}();
+}
+} // namespace
+
+const OpDef op_def_FixedQuant = make_fixedquant();
 
 } // namespace hgqc

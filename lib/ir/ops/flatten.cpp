@@ -39,9 +39,12 @@ std::vector<ValueType> infer(const Node &n, ops::Ins in, ops::Consts) {
 std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   return {in[0]->reshaped(out_dims(n, in[0]->shape()))};
 }
+constexpr OpDef make_flatten() {
+  OpDef d{"Flatten", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
+  return ops::with_copy_hooks<&eval, 1>(d);
+}
 } // namespace
 
-const OpDef op_def_Flatten = ops::with_copy_hooks<&eval, 1>(
-    {"Flatten", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval});
+const OpDef op_def_Flatten = make_flatten();
 
 } // namespace hgqc

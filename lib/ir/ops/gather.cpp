@@ -47,8 +47,12 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
     }
   return {r};
 }
+constexpr OpDef make_gather() {
+  OpDef d{"Gather", OpDomain::Onnx, 2, 2, 1, 1, true, &import, &infer, &eval};
+  return d;
+}
 } // namespace
 
-const OpDef op_def_Gather = {"Gather", OpDomain::Onnx, 2, 2, 1, 1, true, &import, &infer, &eval};
+const OpDef op_def_Gather = make_gather();
 
 } // namespace hgqc

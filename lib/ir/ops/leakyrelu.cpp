@@ -82,8 +82,9 @@ struct LeakyReluImpl {
     return net.add(net.relu(x), neg_part, true);
   }
 };
+constexpr OpDef make_leakyrelu() { return ops::fixed_unary_op<LeakyReluImpl>("LeakyRelu"); }
 } // namespace
 
-const OpDef op_def_LeakyRelu = ops::fixed_unary_op<LeakyReluImpl>("LeakyRelu");
+const OpDef op_def_LeakyRelu = make_leakyrelu();
 
 } // namespace hgqc

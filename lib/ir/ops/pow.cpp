@@ -20,9 +20,12 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   return {ops::map_binary(*in[0], *in[1], in[0]->dtype(),
                           [](double x, double y) { return std::pow(x, y); })};
 }
+constexpr OpDef make_pow() {
+  OpDef d{"Pow", OpDomain::Onnx, 2, 2, 1, 1, true, &ops::import_binary, &infer, &eval};
+  return d;
+}
 } // namespace
 
-const OpDef op_def_Pow = {"Pow", OpDomain::Onnx,      2,      2,    1, 1,
-                          true,  &ops::import_binary, &infer, &eval};
+const OpDef op_def_Pow = make_pow();
 
 } // namespace hgqc

@@ -80,8 +80,12 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   });
   return {ops::map_binary(q, *in[1], t, [](double v, double s) { return v * s; })};
 }
+constexpr OpDef make_quant() {
+  OpDef d{"Quant", OpDomain::Qonnx, 4, 4, 1, 1, false, &import, &infer, &eval};
+  return d;
+}
 } // namespace
 
-const OpDef op_def_Quant = {"Quant", OpDomain::Qonnx, 4, 4, 1, 1, false, &import, &infer, &eval};
+const OpDef op_def_Quant = make_quant();
 
 } // namespace hgqc

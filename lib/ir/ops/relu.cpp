@@ -24,8 +24,9 @@ struct ReluImpl {
     return c.net.relu(x);
   }
 };
+constexpr OpDef make_relu() { return ops::fixed_unary_op<ReluImpl>("Relu"); }
 } // namespace
 
-const OpDef op_def_Relu = ops::fixed_unary_op<ReluImpl>("Relu");
+const OpDef op_def_Relu = make_relu();
 
 } // namespace hgqc

@@ -143,13 +143,14 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
       "shape");
   return {e};
 }
-} // namespace
-
-const OpDef op_def_Reshape = [] {
+constexpr OpDef make_reshape() {
   OpDef d = ops::with_copy_hooks<&eval, 1>(
       {"Reshape", OpDomain::Onnx, 2, 2, 1, 1, true, &import, &infer, &eval});
   d.export_form = &export_form;
   return d;
-}();
+}
+} // namespace
+
+const OpDef op_def_Reshape = make_reshape();
 
 } // namespace hgqc

@@ -23,8 +23,9 @@ struct SeluImpl {
     return x > 0 ? p.gamma * x : p.gamma * p.alpha * std::expm1(x);
   }
 };
+constexpr OpDef make_selu() { return ops::unary_op<SeluImpl>("Selu"); }
 } // namespace
 
-const OpDef op_def_Selu = ops::unary_op<SeluImpl>("Selu");
+const OpDef op_def_Selu = make_selu();
 
 } // namespace hgqc

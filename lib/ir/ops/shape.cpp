@@ -51,10 +51,13 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
                     {ExportRef::of(n.outputs[0])}};
   return {e, gather};
 }
+constexpr OpDef make_shape() {
+  OpDef d{"Shape", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
+  d.export_form = &export_form;
+  return d;
+}
 } // namespace
 
-const OpDef op_def_Shape = {"Shape", OpDomain::Onnx, 1,       1,       1,
-                            1,       true,           &import, &infer,  &eval,
-                            nullptr, nullptr,        nullptr, nullptr, &export_form};
+const OpDef op_def_Shape = make_shape();
 
 } // namespace hgqc

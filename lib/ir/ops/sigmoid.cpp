@@ -15,8 +15,9 @@ struct SigmoidImpl {
     return e / (1.0 + e);
   }
 };
+constexpr OpDef make_sigmoid() { return ops::unary_op<SigmoidImpl>("Sigmoid"); }
 } // namespace
 
-const OpDef op_def_Sigmoid = ops::unary_op<SigmoidImpl>("Sigmoid");
+const OpDef op_def_Sigmoid = make_sigmoid();
 
 } // namespace hgqc

@@ -53,13 +53,14 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
 std::vector<ExportNode> export_form(const Node &n, const ExportContext &) {
   return {ops::export_axes(n)};
 }
-} // namespace
-
-const OpDef op_def_Squeeze = [] {
+constexpr OpDef make_squeeze() {
   OpDef d = ops::with_copy_hooks<&eval, 1>(
       {"Squeeze", OpDomain::Onnx, 1, 2, 1, 1, true, &import, &infer, &eval});
   d.export_form = &export_form;
   return d;
-}();
+}
+} // namespace
+
+const OpDef op_def_Squeeze = make_squeeze();
 
 } // namespace hgqc

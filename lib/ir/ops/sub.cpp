@@ -8,8 +8,9 @@ struct SubImpl : ops::AlignedSum<true> {
   static constexpr bool kIntegerOk = true;
   static double apply(double a, double b) { return a - b; }
 };
+constexpr OpDef make_sub() { return ops::fixed_binary_op<SubImpl>("Sub"); }
 } // namespace
 
-const OpDef op_def_Sub = ops::fixed_binary_op<SubImpl>("Sub");
+const OpDef op_def_Sub = make_sub();
 
 } // namespace hgqc

@@ -9,8 +9,9 @@ struct TanhImpl {
   static P params(const Node &) { return {}; }
   static double apply(const P &, double x) { return std::tanh(x); }
 };
+constexpr OpDef make_tanh() { return ops::unary_op<TanhImpl>("Tanh"); }
 } // namespace
 
-const OpDef op_def_Tanh = ops::unary_op<TanhImpl>("Tanh");
+const OpDef op_def_Tanh = make_tanh();
 
 } // namespace hgqc

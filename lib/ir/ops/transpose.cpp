@@ -61,9 +61,12 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   }
   return {r};
 }
+constexpr OpDef make_transpose() {
+  OpDef d{"Transpose", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval};
+  return ops::with_copy_hooks<&eval, 1>(d);
+}
 } // namespace
 
-const OpDef op_def_Transpose = ops::with_copy_hooks<&eval, 1>(
-    {"Transpose", OpDomain::Onnx, 1, 1, 1, 1, true, &import, &infer, &eval});
+const OpDef op_def_Transpose = make_transpose();
 
 } // namespace hgqc

@@ -23,7 +23,8 @@ std::string fixture(const std::string &name) {
 #ifdef HGQC_TESTDATA_DIR
   fs::path dir = fs::path(HGQC_TESTDATA_DIR) / "io";
 #else
-  fs::path dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "testdata" / "io";
+  fs::path dir = fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path() /
+                 "testdata" / "io";
 #endif
   return (dir / name).string();
 }

@@ -250,14 +250,6 @@ TEST_CASE("BatchNormalization backward (inference form) matches finite differenc
   check_node(one_node(b), 0);
 }
 
-TEST_CASE("int_range_width is the interval rule's width") {
-  for (int64_t lo = -70; lo <= 70; ++lo)
-    for (int64_t hi = lo; hi <= 70; hi += 3) {
-      INFO(lo << ".." << hi);
-      CHECK(int_range_width(lo, hi) == Interval{lo, hi, 3}.width());
-    }
-}
-
 TEST_CASE("HGQ activation quantizer: rounding, pruning and the surrogate gradient") {
   HgqQuantizer q = make_quantizer(0, false, {1, 3}, 2.4f); // round(f) = 2
   q.f[2] = -3.6f;                                          // round(f) = -4
@@ -266,7 +258,7 @@ TEST_CASE("HGQ activation quantizer: rounding, pruning and the surrogate gradien
   hgq_act_tables(q);
   CHECK(q.live[0] == 1.0f);
   CHECK(q.live[2] == 0.0f); // max 0.01 at 2^4 steps rounds to 0: pruned
-  CHECK(q.width[0] == int_range_width(0, 12));
+  CHECK(q.width[0] == int_width(0, 12));
   TrainTensor x, y, dy, dx;
   x.shape = {2, 3};
   x.v = {0.3f, -0.61f, 0.01f, 2.9f, 0.124f, 0.004f};

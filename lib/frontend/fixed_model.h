@@ -1,0 +1,20 @@
+// Reading a quantized model file into its fixed-point form, as `hgqc run --fixed` does.
+#pragma once
+
+#include "ir/graph.h"
+#include "ir/passes/passes.h"
+
+#include <string>
+#include <vector>
+
+namespace hgqc {
+
+/// Imports `path`, normalises it and lowers it to fixed point (to_fixed with `opt`). Refuses a
+/// model with no quantizer ("quantize it first"). Errors of the lowering are located in `path`;
+/// its notes are appended to `notes` when given. Every command that reads a quantized model
+/// (run --fixed, inspect, convert, emit-verilog, verify, train's front scoring) goes through
+/// this, so they all see the same graph.
+Graph read_fixed_model(const std::string &path, const ToFixedOptions &opt = {},
+                       std::vector<std::string> *notes = nullptr);
+
+} // namespace hgqc

@@ -264,6 +264,10 @@ def hostile():
     data = m.SerializeToString().replace(b"bad\x01\nname", b"bad\x01\nnam\xff")
     with open(os.path.join(ROOT, "errors", "control_name.onnx"), "wb") as f:
         f.write(data)
+    # float64 input data for torch/mlp.onnx ([N,16] float32) holding 1e300 at element 19.
+    d = np.zeros((2, 16), np.float64)
+    d[1, 3] = 1e300
+    np.save(os.path.join(ROOT, "errors", "f8_1e300.npy"), d)
 
 
 if __name__ == "__main__":

@@ -187,3 +187,50 @@ TEST_CASE("import: corrupt names reach the message escaped, on one line") {
   for (char c : e)
     CHECK(static_cast<unsigned char>(c) >= 0x20);
 }
+
+TEST_CASE("evaluate: values that do not survive the conversion to the input type are refused") {
+  Model m;
+  m.node("Identity", {"x"}, {"y"}, "id");
+  Graph g = m.import();
+  Tensor x(DType::Float64, {2, 4});
+  x[5] = 1e300;
+  try {
+    check_input(g, 0, x, "data.npy");
+    FAIL("no error");
+  } catch (const UserError &e) {
+    CHECK(e.location().file == "data.npy");
+    has(e.what(), "data.npy: input 'x': element 5 (1e+300) is outside the range of float32");
+  }
+  has(m.error(&x), "input 'x': element 5");
+  x[5] = 3e38; // within float32
+  CHECK(evaluate(g, {x}).at(0)[5] == static_cast<double>(3e38f));
+  Tensor wrong(DType::Float32, {2, 5});
+  try {
+    check_input(g, 0, wrong, "data.npy");
+    FAIL("no error");
+  } catch (const UserError &e) {
+    has(e.what(), "data.npy: input 'x' has shape [2,5], the model expects [N,4]");
+  }
+}
+
+TEST_CASE("evaluate: errors raised by a node name the model file and the node") {
+  Model m; // Quant's scale is a graph input here, so it is only checked at run time
+  auto *o = m.m.add_opset_import();
+  o->set_domain("qonnx.custom_op.general");
+  o->set_version(1);
+  auto *s = m.g().add_input();
+  s->set_name("s");
+  s->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  s->mutable_type()->mutable_tensor_type()->mutable_shape();
+  m.init("z", {}, onnx::TensorProto::FLOAT).add_float_data(0);
+  m.init("b", {}, onnx::TensorProto::FLOAT).add_float_data(4);
+  m.node("Quant", {"x", "s", "z", "b"}, {"y"}, "q").set_domain("qonnx.custom_op.general");
+  Graph g = m.import();
+  try {
+    evaluate(g, {Tensor(DType::Float32, {1, 4}), Tensor::scalar(DType::Float32, -1)});
+    FAIL("no error");
+  } catch (const UserError &e) {
+    CHECK(e.location().file == g.source);
+    has(e.what(), g.source + ": node 'q' (qonnx.custom_op.general.Quant): scale must be");
+  }
+}

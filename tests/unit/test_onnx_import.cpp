@@ -234,3 +234,40 @@ TEST_CASE("evaluate: errors raised by a node name the model file and the node") 
     has(e.what(), g.source + ": node 'q' (qonnx.custom_op.general.Quant): scale must be");
   }
 }
+
+TEST_CASE("import: window attributes are bounded so that no shape arithmetic overflows") {
+  auto window = [](const std::string &op, const std::string &attr, int64_t v) {
+    Model m;
+    auto *shape = m.g().mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->mutable_dim(1)->set_dim_value(1);
+    shape->add_dim()->set_dim_value(4);
+    shape->add_dim()->set_dim_value(4); // x: [N,1,4,4]
+    std::vector<std::string> in{"x"};
+    if (op == "Conv") {
+      auto &w = m.init("w", {1, 1, 2, 2}, onnx::TensorProto::FLOAT);
+      for (int k = 0; k < 4; ++k)
+        w.add_float_data(1);
+      in.push_back("w");
+    }
+    auto &n = m.node(op, in, {"y"}, "win");
+    if (op == "MaxPool") {
+      auto *k = n.add_attribute();
+      k->set_name("kernel_shape");
+      k->set_type(onnx::AttributeProto::INTS);
+      k->add_ints(2);
+      k->add_ints(2);
+    }
+    auto *a = n.add_attribute();
+    a->set_name(attr);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int k = 0; k < (attr == "pads" ? 4 : 2); ++k)
+      a->add_ints(v);
+    return m.error();
+  };
+  has(window("Conv", "pads", int64_t{1} << 62),
+      "node 'win' (Conv): pads entries must be at most 268435456");
+  has(window("MaxPool", "dilations", int64_t{1} << 40),
+      "node 'win' (MaxPool): dilations entries must be at most 268435456");
+  has(window("MaxPool", "strides", std::numeric_limits<int64_t>::max()), "strides entries");
+  CHECK(window("MaxPool", "strides", 3).empty());
+}

@@ -180,8 +180,9 @@ std::vector<Member> read_directory(const Bytes &b, const Location &loc) {
   return members;
 }
 
-/// Returns the uncompressed bytes of a member, checking sizes and CRC.
-std::string extract(const Bytes &b, const Member &m, const Location &loc) {
+/// Returns the uncompressed bytes of a member, checking sizes and CRC: a view into the archive
+/// for a stored member (no copy), else into `out`, which holds the inflated bytes.
+std::string_view extract(const Bytes &b, const Member &m, const Location &loc, std::string &out) {
   std::string who = "member '" + m.name + "'";
   if (m.flags & 1)
     throw UserError(who + ": encrypted zip members are not supported", loc);
@@ -195,13 +196,12 @@ std::string extract(const Bytes &b, const Member &m, const Location &loc) {
   uint64_t data = m.local_off + 30 + b.u16(m.local_off + 26) + b.u16(m.local_off + 28);
   b.need(data, m.csize, "member data");
   std::string_view in = b.sub(data, m.csize);
-  std::string out;
+  std::string_view result = in;
   if (m.method == 0) {
     if (m.csize != m.usize)
       corrupt(who + ": stored member with different compressed (" + std::to_string(m.csize) +
                   ") and uncompressed (" + std::to_string(m.usize) + ") sizes",
               loc);
-    out = std::string(in);
   } else {
     // deflate cannot expand more than ~1032:1; refuse to allocate for implausible sizes.
     if (m.usize / 1032 > m.csize + 64)
@@ -269,15 +269,17 @@ std::string extract(const Bytes &b, const Member &m, const Location &loc) {
         why = zmsg;
       corrupt(who + ": bad deflate data (" + why + ")", loc);
     }
+    result = out;
   }
-  uLong crc = crc32_z(0L, reinterpret_cast<const Bytef *>(out.data()), out.size());
+  uLong crc = crc32_z(0L, reinterpret_cast<const Bytef *>(result.data()), result.size());
   if (static_cast<uint32_t>(crc) != m.crc)
     corrupt(who + ": CRC-32 mismatch (data is damaged)", loc);
-  return out;
+  return result;
 }
 
 Tensor parse_member(const Bytes &b, const Member &m, const std::string &path) {
-  std::string bytes = extract(b, m, Location{path});
+  std::string inflated;
+  std::string_view bytes = extract(b, m, Location{path}, inflated);
   try {
     return parse_npy(bytes, path);
   } catch (const UserError &e) {

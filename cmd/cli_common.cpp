@@ -5,6 +5,7 @@
 #include "frontend/fixed_model.h"
 
 #include "frontend/onnx_import.h"
+#include "ir/eval.h"
 #include "ir/fixed_eval.h"
 #include "ir/op.h"
 
@@ -33,10 +34,9 @@ Tensor fit_shape(const Tensor &t, const Dims &want) {
   d.insert(d.end(), rest.begin(), rest.end());
   return t.reshaped(d);
 }
-} // namespace
 
 // One tensor per graph input: from one file each, or from one .npz holding them by name.
-std::vector<Tensor> load_inputs(const Graph &g, const std::vector<std::string> &files) {
+std::vector<Tensor> read_inputs(const Graph &g, const std::vector<std::string> &files) {
   std::vector<Tensor> r;
   if (files.size() == 1 && files[0].ends_with(".npz") && g.inputs.size() > 1) {
     auto arrays = read_npz(files[0]);
@@ -69,6 +69,15 @@ std::vector<Tensor> load_inputs(const Graph &g, const std::vector<std::string> &
                     ".npz with arrays named after the inputs)");
   for (size_t i = 0; i < files.size(); ++i)
     r.push_back(fit_shape(read_array(files[i]), g.values[g.inputs[i]].type.dims));
+  return r;
+}
+} // namespace
+
+// The inputs, each checked against its graph input here, where errors can name the file.
+std::vector<Tensor> load_inputs(const Graph &g, const std::vector<std::string> &files) {
+  std::vector<Tensor> r = read_inputs(g, files);
+  for (size_t i = 0; i < r.size(); ++i)
+    check_input(g, i, r[i], files.size() == r.size() ? files[i] : files[0]);
   return r;
 }
 

@@ -244,9 +244,38 @@ def fixed_errors():
          "errors", "quant_scale_not_pow2.onnx")
 
 
+def hostile():
+    """Minimized hostile inputs (issue 17): each must give exit 2 and one printable line."""
+    x = vi("x", [1, 16])
+    # An initializer declaring 2^40 elements with 64 bytes of data: refused before allocating.
+    w = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2**20, 2**20],
+                    raw_data=bytes(64))
+    save(model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm0")], [x], [vi("y", [1, 4])],
+               inits=[w]),
+         "errors", "huge_initializer.onnx")
+    # FixedQuant formats outside the int range (they used to wrap to small values).
+    hq = (("", 13), ("hgqc", 1))
+    for name, i, f in (("fixed_i_out_of_range", 2**32 + 5, 4), ("fixed_f_int_min", 3, -2**31)):
+        node = helper.make_node("FixedQuant", ["x", "k", "i", "f"], ["y"], name="fq0",
+                                domain="hgqc", round_mode="RND", overflow_mode="SAT")
+        inits = [init("k", np.array(1, np.int64)), init("i", np.array(i, np.int64)),
+                 init("f", np.array(f, np.int64))]
+        save(model([node], [x], [vi("y", [1, 16])], inits, opsets=hq), "errors", name + ".onnx")
+    # A node name with a control byte, a newline and a byte that is not UTF-8.
+    m = model([helper.make_node("Abs", ["x"], ["y"], name="bad\x01\nname")], [x], [vi("y", [1, 16])])
+    data = m.SerializeToString().replace(b"bad\x01\nname", b"bad\x01\nnam\xff")
+    with open(os.path.join(ROOT, "errors", "control_name.onnx"), "wb") as f:
+        f.write(data)
+    # float64 input data for torch/mlp.onnx ([N,16] float32) holding 1e300 at element 19.
+    d = np.zeros((2, 16), np.float64)
+    d[1, 3] = 1e300
+    np.save(os.path.join(ROOT, "errors", "f8_1e300.npy"), d)
+
+
 if __name__ == "__main__":
     errors()
     fixed_errors()
+    hostile()
     qonnx_pow2_cnn()
     two_inputs()
     qonnx_mlp()

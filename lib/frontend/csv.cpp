@@ -140,6 +140,8 @@ Tensor read_csv(const std::string &path) {
       if (std::fabs(*v) > std::numeric_limits<float>::max())
         throw UserError(where + "value " + shown(f) + " is outside the float32 range", loc);
       values.push_back(static_cast<float>(*v));
+      if (values.size() > static_cast<size_t>(kMaxTensorElements))
+        check_numel_cap(values.size(), "the table", loc);
     }
     ++rows;
   }

@@ -6,6 +6,8 @@
 #include "ir/tensor.h"
 #include "support/file_io.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +23,12 @@ Tensor read_npy(const std::string &path);
 /// Parses .npy bytes (for npz members); `what` names the source in errors (it becomes
 /// Location.file). Same rules as read_npy.
 Tensor parse_npy(std::string_view bytes, const std::string &what);
+
+/// The total size in bytes (preamble, header and data) of the .npy whose first bytes are `prefix`,
+/// or nullopt when `prefix` ends before the header does. UserError (as parse_npy) for a malformed
+/// header or a shape over kMaxTensorElements. Lets the .npz reader check a member's declared
+/// size before it inflates the member.
+std::optional<uint64_t> npy_size(std::string_view prefix, const std::string &what);
 
 /// Reads all arrays of a .npz (zip; members stored or deflate-compressed as np.savez /
 /// np.savez_compressed write them; zip64 records are understood), in archive order; names

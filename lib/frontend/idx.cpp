@@ -133,6 +133,7 @@ Tensor read_idx(const std::string &path) {
   }
   if (std::find(dims.begin(), dims.end(), 0) != dims.end())
     numel = 0;
+  check_numel_cap(static_cast<uint64_t>(numel), "IDX shape " + dims_str(dims), loc);
   int64_t nbytes = 0;
   if (__builtin_mul_overflow(numel, static_cast<int64_t>(size), &nbytes))
     throw UserError("IDX shape " + dims_str(dims) + " is too large", loc);

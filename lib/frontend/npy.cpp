@@ -220,10 +220,17 @@ const char *descr_of(DType t) {
   return "";
 }
 
-} // namespace
+/// The parsed preamble and header of a .npy.
+struct NpyHeader {
+  NpyType type;
+  Dims dims;
+  int64_t numel = 0;
+  int64_t nbytes = 0; ///< numel * item size
+  size_t data_off = 0;
+};
 
-Tensor parse_npy(std::string_view bytes, const std::string &what) {
-  Location loc{what};
+/// Parses the preamble and header; `bytes` must hold at least both (else "truncated").
+NpyHeader parse_header(std::string_view bytes, const Location &loc) {
   if (bytes.size() < kMagic.size() || bytes.substr(0, kMagic.size()) != kMagic)
     throw UserError("not a .npy file (bad magic; expected \\x93NUMPY)", loc);
   if (bytes.size() < 10)
@@ -298,14 +305,39 @@ Tensor parse_npy(std::string_view bytes, const std::string &what) {
   int64_t nbytes = 0;
   if (__builtin_mul_overflow(numel, static_cast<int64_t>(type.size), &nbytes))
     throw UserError("shape " + dims_str(dims) + " is too large", loc);
-  uint64_t have = bytes.size() - data_off;
-  if (static_cast<uint64_t>(nbytes) > have)
-    throw UserError("truncated: header says " + std::to_string(nbytes) +
+  return NpyHeader{type, std::move(dims), numel, nbytes, data_off};
+}
+
+} // namespace
+
+std::optional<uint64_t> npy_size(std::string_view prefix, const std::string &what) {
+  if (prefix.size() < 12 || prefix.substr(0, kMagic.size()) != kMagic) {
+    parse_header(prefix, Location{what}); // throws: not a .npy, or ends inside the preamble
+    return std::nullopt;
+  }
+  auto *u = reinterpret_cast<const unsigned char *>(prefix.data());
+  int major = u[6];
+  uint64_t hlen = load_le(u + 8, major == 1 ? 2 : 4);
+  if (hlen > prefix.size() - (major == 1 ? 10 : 12))
+    return std::nullopt;
+  NpyHeader h = parse_header(prefix, Location{what});
+  check_numel_cap(static_cast<uint64_t>(h.numel), "shape " + dims_str(h.dims), Location{what});
+  return h.data_off + static_cast<uint64_t>(h.nbytes);
+}
+
+Tensor parse_npy(std::string_view bytes, const std::string &what) {
+  Location loc{what};
+  NpyHeader h = parse_header(bytes, loc);
+  uint64_t have = bytes.size() - h.data_off;
+  if (static_cast<uint64_t>(h.nbytes) > have)
+    throw UserError("truncated: header says " + std::to_string(h.nbytes) +
                         " bytes of data, file has " + std::to_string(have),
                     loc);
-
-  std::vector<double> values(static_cast<size_t>(numel));
-  const unsigned char *p = u + data_off;
+  check_numel_cap(static_cast<uint64_t>(h.numel), "shape " + dims_str(h.dims), loc);
+  const NpyType &type = h.type;
+  auto *u = reinterpret_cast<const unsigned char *>(bytes.data());
+  std::vector<double> values(static_cast<size_t>(h.numel));
+  const unsigned char *p = u + h.data_off;
   for (size_t i = 0; i < values.size(); ++i, p += type.size) {
     uint64_t raw = load_le(p, type.size);
     double v = 0;
@@ -331,7 +363,7 @@ Tensor parse_npy(std::string_view bytes, const std::string &what) {
     }
     values[i] = v;
   }
-  Tensor t(type.dtype, std::move(dims), std::move(values));
+  Tensor t(type.dtype, std::move(h.dims), std::move(values));
   check_finite(t, loc);
   return t;
 }

@@ -162,11 +162,27 @@ std::vector<Member> read_directory(const Bytes &b, const Location &loc) {
     members.push_back(std::move(m));
     p += 46 + nlen + xlen + clen;
   }
+  // Members may not share bytes: entries pointing at the same data would multiply the work and
+  // memory of a small archive.
+  // (Offsets and sizes beyond the file are refused later, by extract(); clamped here.)
+  std::vector<std::pair<uint64_t, uint64_t>> spans; // [local header, end of data), at least
+  for (const Member &m : members)
+    if (!m.is_dir()) {
+      uint64_t off = std::min(m.local_off, b.size());
+      spans.emplace_back(off, off + 30 + std::min(m.csize, b.size()));
+    }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i)
+    if (spans[i].first < spans[i - 1].second)
+      corrupt("two members overlap (at offsets " + std::to_string(spans[i - 1].first) + " and " +
+                  std::to_string(spans[i].first) + ")",
+              loc);
   return members;
 }
 
-/// Returns the uncompressed bytes of a member, checking sizes and CRC.
-std::string extract(const Bytes &b, const Member &m, const Location &loc) {
+/// Returns the uncompressed bytes of a member, checking sizes and CRC: a view into the archive
+/// for a stored member (no copy), else into `out`, which holds the inflated bytes.
+std::string_view extract(const Bytes &b, const Member &m, const Location &loc, std::string &out) {
   std::string who = "member '" + m.name + "'";
   if (m.flags & 1)
     throw UserError(who + ": encrypted zip members are not supported", loc);
@@ -180,20 +196,18 @@ std::string extract(const Bytes &b, const Member &m, const Location &loc) {
   uint64_t data = m.local_off + 30 + b.u16(m.local_off + 26) + b.u16(m.local_off + 28);
   b.need(data, m.csize, "member data");
   std::string_view in = b.sub(data, m.csize);
-  std::string out;
+  std::string_view result = in;
   if (m.method == 0) {
     if (m.csize != m.usize)
       corrupt(who + ": stored member with different compressed (" + std::to_string(m.csize) +
                   ") and uncompressed (" + std::to_string(m.usize) + ") sizes",
               loc);
-    out = std::string(in);
   } else {
     // deflate cannot expand more than ~1032:1; refuse to allocate for implausible sizes.
     if (m.usize / 1032 > m.csize + 64)
       corrupt(who + ": implausible uncompressed size " + std::to_string(m.usize) + " for " +
                   std::to_string(m.csize) + " compressed bytes",
               loc);
-    out.resize(static_cast<size_t>(m.usize));
     z_stream zs{};
     unsigned char dummy = 0; // zlib rejects a null next_out even when nothing is to be written
     zs.next_out = &dummy;
@@ -202,7 +216,30 @@ std::string extract(const Bytes &b, const Member &m, const Location &loc) {
     const uInt kMaxChunk = 1u << 30;
     size_t in_pos = 0, out_pos = 0;
     int rc = Z_OK;
+    // First only the .npy header: the size it implies is checked against the declared one before
+    // the whole member is allocated (a deflate bomb declares gigabytes in a small archive).
+    constexpr uint64_t kHeaderPeek = 1 << 18;
+    bool peeking = m.usize > kHeaderPeek;
+    out.resize(static_cast<size_t>(peeking ? kHeaderPeek : m.usize));
     while (rc == Z_OK) {
+      if (peeking && zs.avail_out == 0 && out_pos == out.size()) {
+        peeking = false;
+        std::optional<uint64_t> need;
+        try {
+          need = npy_size(out, loc.file);
+        } catch (const UserError &e) {
+          inflateEnd(&zs);
+          throw UserError(who + ": " + e.bare_message(), loc);
+        }
+        if (!need || *need < m.usize) {
+          inflateEnd(&zs);
+          corrupt(who + ": declares " + std::to_string(m.usize) + " uncompressed bytes, " +
+                      (need ? "its array needs " + std::to_string(*need)
+                            : std::string("its .npy header is longer than 256 KiB")),
+                  loc);
+        }
+        out.resize(static_cast<size_t>(m.usize));
+      }
       if (zs.avail_in == 0 && in_pos < in.size()) {
         zs.avail_in = static_cast<uInt>(std::min<size_t>(in.size() - in_pos, kMaxChunk));
         zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data() + in_pos));
@@ -232,15 +269,17 @@ std::string extract(const Bytes &b, const Member &m, const Location &loc) {
         why = zmsg;
       corrupt(who + ": bad deflate data (" + why + ")", loc);
     }
+    result = out;
   }
-  uLong crc = crc32_z(0L, reinterpret_cast<const Bytef *>(out.data()), out.size());
+  uLong crc = crc32_z(0L, reinterpret_cast<const Bytef *>(result.data()), result.size());
   if (static_cast<uint32_t>(crc) != m.crc)
     corrupt(who + ": CRC-32 mismatch (data is damaged)", loc);
-  return out;
+  return result;
 }
 
 Tensor parse_member(const Bytes &b, const Member &m, const std::string &path) {
-  std::string bytes = extract(b, m, Location{path});
+  std::string inflated;
+  std::string_view bytes = extract(b, m, Location{path}, inflated);
   try {
     return parse_npy(bytes, path);
   } catch (const UserError &e) {

@@ -136,6 +136,9 @@ Tensor constant_value(const onnx::NodeProto &n) {
     return Tensor::scalar(DType::Float32, a.f());
   if (k == "value_int")
     return Tensor::scalar(DType::Int64, static_cast<double>(a.i()));
+  if (k == "value_floats" || k == "value_ints")
+    check_numel_cap(static_cast<uint64_t>(k == "value_floats" ? a.floats_size() : a.ints_size()),
+                    "Constant " + k);
   if (k == "value_floats") {
     std::vector<double> v(a.floats().begin(), a.floats().end());
     return Tensor(DType::Float32, {static_cast<int64_t>(v.size())}, v);
@@ -218,13 +221,15 @@ Tensor tensor_from_proto(const onnx::TensorProto &p, const std::string &what) {
     throw UserError(what + " uses external data, which hgqc does not read");
   if (p.has_segment())
     throw UserError(what + " is segmented, which hgqc does not read");
-  Dims dims;
-  int64_t n = 1;
-  for (int64_t d : p.dims()) {
-    if (d < 0 || (d > 0 && n > (int64_t{1} << 40) / d))
-      throw UserError(what + " has an invalid shape");
-    dims.push_back(d);
-    n *= d;
+  Dims dims(p.dims().begin(), p.dims().end());
+  for (int64_t d : dims)
+    if (d < 0)
+      throw UserError(what + " has a negative dimension in its shape " + dims_str(dims));
+  int64_t n = 0;
+  try {
+    n = dims_numel(dims);
+  } catch (const UserError &e) {
+    throw UserError(what + ": " + e.bare_message());
   }
   int et = p.data_type();
   DType dt;
@@ -258,13 +263,29 @@ Tensor tensor_from_proto(const onnx::TensorProto &p, const std::string &what) {
     throw UserError(what + " has element type " + elem_type_name(et) +
                     "; supported: float32, float64, int64, int32, uint8, bool");
   }
+  // The values present must match the shape before anything is allocated for them.
+  size_t have = 0;
+  if (p.has_raw_data())
+    have = p.raw_data().size() / esize;
+  else if (dt == DType::Float32)
+    have = static_cast<size_t>(p.float_data_size());
+  else if (dt == DType::Float64)
+    have = static_cast<size_t>(p.double_data_size());
+  else if (dt == DType::Int64)
+    have = static_cast<size_t>(p.int64_data_size());
+  else
+    have = static_cast<size_t>(p.int32_data_size());
+  if (p.has_raw_data() && p.raw_data().size() != static_cast<size_t>(n) * esize)
+    throw UserError(what + " has " + std::to_string(p.raw_data().size()) +
+                    " bytes of data, shape " + dims_str(dims) + " needs " +
+                    std::to_string(static_cast<size_t>(n) * esize));
+  if (!p.has_raw_data() && have != static_cast<size_t>(n))
+    throw UserError(what + " has " + std::to_string(have) + " values, shape " + dims_str(dims) +
+                    " needs " + std::to_string(n));
   std::vector<double> v;
   v.reserve(static_cast<size_t>(n));
   if (p.has_raw_data()) {
     const std::string &raw = p.raw_data();
-    if (raw.size() != static_cast<size_t>(n) * esize)
-      throw UserError(what + " has " + std::to_string(raw.size()) + " bytes of data, shape " +
-                      dims_str(dims) + " needs " + std::to_string(static_cast<size_t>(n) * esize));
     const char *b = raw.data();
     for (int64_t i = 0; i < n; ++i, b += esize) {
       switch (dt) {
@@ -307,9 +328,7 @@ Tensor tensor_from_proto(const onnx::TensorProto &p, const std::string &what) {
         v.push_back(dt == DType::Bool ? (x != 0) : x);
       break;
     }
-    if (static_cast<int64_t>(v.size()) != n)
-      throw UserError(what + " has " + std::to_string(v.size()) + " values, shape " +
-                      dims_str(dims) + " needs " + std::to_string(n));
+    HGQC_ASSERT(static_cast<int64_t>(v.size()) == n, what + ": value count changed");
   }
   return Tensor(dt, dims, std::move(v));
 }

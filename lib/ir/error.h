@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace hgqc {
@@ -21,15 +22,22 @@ struct Location {
   std::string prefix() const;
 };
 
+/// `s` made printable on one line: valid UTF-8 sequences other than control characters are
+/// kept, and every other byte (C0 controls, DEL, C1 controls, bytes of invalid or overlong UTF-8)
+/// is written as \xNN. Applied to every UserError message, since node names, op types, tensor
+/// names and file contents come from untrusted files.
+std::string printable(std::string_view s);
+
 /// An error caused by the user's input (model, data, flags). main() prints its
 /// message on one line and exits with status 2. The library never exits itself.
+/// what() is the location prefix and the message, passed through printable().
 class UserError : public std::runtime_error {
 public:
   explicit UserError(const std::string &msg, Location loc = {})
-      : std::runtime_error(loc.prefix() + msg), loc_(std::move(loc)), bare_(msg) {}
+      : std::runtime_error(printable(loc.prefix() + msg)), loc_(std::move(loc)), bare_(msg) {}
   /// Where the error came from.
   const Location &location() const { return loc_; }
-  /// The message without the location prefix.
+  /// The message without the location prefix, not escaped (escaping happens in what()).
   const std::string &bare_message() const { return bare_; }
   /// A copy with location fields filled in where they are still empty.
   UserError with_location(const Location &outer) const;

@@ -150,7 +150,7 @@ FixedRun evaluate_fixed(const Graph &g, const RangeAnalysis &ra, std::vector<Ten
     try {
       out = d.eval_fixed(n, in, ctx);
     } catch (const UserError &e) {
-      throw e.with_location(n.loc());
+      throw e.with_location(n.loc()).with_location(Location{g.source});
     }
     HGQC_ASSERT(out.size() >= n.outputs.size(), n.name + ": too few outputs");
     for (size_t k = 0; k < n.outputs.size(); ++k) {

@@ -29,18 +29,38 @@ bool is_float(DType t) { return t == DType::Float32 || t == DType::Float64; }
 
 std::string dims_str(const Dims &d) {
   std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) {
+  for (size_t i = 0; i < d.size() && i < 16; ++i) {
     if (i)
       s += ",";
     s += d[i] == kDynamic ? std::string("N") : std::to_string(d[i]);
   }
+  if (d.size() > 16)
+    s += ",... (" + std::to_string(d.size()) + " dimensions)";
   return s + "]";
 }
 
+void check_numel_cap(uint64_t n, const std::string &what, const Location &loc) {
+  if (n > static_cast<uint64_t>(kMaxTensorElements))
+    throw UserError(what + " has " + std::to_string(n) + " elements, more than the " +
+                        std::to_string(kMaxTensorElements) + " hgqc allows in one tensor",
+                    loc);
+}
+
 int64_t dims_numel(const Dims &d) {
+  for (int64_t x : d)
+    if (x < 0)
+      throw UserError("shape " + dims_str(d) +
+                      (x == kDynamic ? " has an unknown dimension where a known one is needed"
+                                     : " has a negative dimension"));
+  // With a zero dimension the product is 0 however large the others are.
+  for (int64_t x : d)
+    if (x == 0)
+      return 0;
   int64_t n = 1;
   for (int64_t x : d) {
-    HGQC_ASSERT(x >= 0, "numel of a shape with an unknown dimension " + dims_str(d));
+    if (n > kMaxTensorElements / x)
+      throw UserError("shape " + dims_str(d) + " has more than the " +
+                      std::to_string(kMaxTensorElements) + " elements hgqc allows in one tensor");
     n *= x;
   }
   return n;

@@ -1,6 +1,8 @@
 // Dense tensors of the float reference evaluator, element types and shape helpers.
 #pragma once
 
+#include "ir/error.h"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -26,8 +28,16 @@ inline constexpr int64_t kDynamic = -1;
 
 /// "[N,1,28,28]" style text ("N" for kDynamic).
 std::string dims_str(const Dims &d);
-/// Product of the dimensions (1 for a scalar); asserts all are known.
+/// The most elements one tensor may have: 2^28 (268,435,456; 2 GiB as the evaluator's doubles).
+/// Every declared size (ONNX initializers and Constants, .npy/.npz/IDX/CSV data, inferred
+/// shapes) is checked against it before anything is allocated.
+inline constexpr int64_t kMaxTensorElements = int64_t{1} << 28;
+
+/// Product of the dimensions (1 for a scalar). UserError when a dimension is unknown (kDynamic)
+/// or negative, or when the product exceeds kMaxTensorElements (no overflow for any input).
 int64_t dims_numel(const Dims &d);
+/// Throws UserError at `loc` ("`what` has n elements, more than ...") when n > kMaxTensorElements.
+void check_numel_cap(uint64_t n, const std::string &what, const Location &loc = {});
 /// Row-major strides of a shape.
 std::vector<int64_t> dims_strides(const Dims &d);
 

@@ -45,6 +45,17 @@ std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts c) {
                       " does not broadcast to x's shape " + dims_str(in[0]->dims) +
                       " (per-element formats may not depend on the batch)");
   }
+  // The raw values first: a value outside the int range must not reach the conversion to int
+  // (the per-element checks below then name the element and its whole format).
+  for (int j = 1; j < 4; ++j)
+    for (int64_t e = 0; e < c[j]->numel(); ++e)
+      if (std::fabs((*c[j])[e]) > kMaxFixedExp)
+        throw UserError(std::string("input '") + kNames[j] + "' holds " +
+                        std::to_string(saturate_cast<int64_t>((*c[j])[e])) + " at index " +
+                        std::to_string(e) + "; " + kNames[j] +
+                        (j == 1 ? " must be 0 or 1"
+                                : " must lie in [-" + std::to_string(kMaxFixedExp) + ", " +
+                                      std::to_string(kMaxFixedExp) + "]"));
   Dims per = range_dims(in[0]->dims);
   auto fmts = broadcast_formats(*c[1], *c[2], *c[3], per);
   for (size_t e = 0; e < fmts.size(); ++e) {

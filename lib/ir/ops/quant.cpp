@@ -7,6 +7,8 @@ namespace hgqc {
 namespace {
 const char *const kModes[] = {"ROUND", "HALF_EVEN", "HALF_UP", "HALF_DOWN", "ROUND_TO_ZERO",
                               "DOWN",  "CEIL",      "FLOOR",   "UP"};
+/// The widest bitwidth accepted (the float evaluator's integer range stays exact in a double).
+constexpr int kMaxQuantBits = 53;
 
 double round_mode(double v, const std::string &m) {
   if (m == "ROUND" || m == "HALF_EVEN")
@@ -52,15 +54,18 @@ std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts c) {
                       " does not broadcast with " + dims_str(in[0]->dims));
   if (dims_numel(in[3]->dims) != 1)
     throw UserError("input 'bitwidth' must be a scalar");
-  if (c[3] && ((*c[3])[0] < 1 || (*c[3])[0] != std::floor((*c[3])[0])))
-    throw UserError("bitwidth " + std::to_string((*c[3])[0]) + " is not a positive integer");
+  if (c[3] &&
+      !(((*c[3])[0] >= 1 && (*c[3])[0] <= kMaxQuantBits) && (*c[3])[0] == std::floor((*c[3])[0])))
+    throw UserError("bitwidth " + std::to_string((*c[3])[0]) + " is not an integer in [1, " +
+                    std::to_string(kMaxQuantBits) + "]");
   return {r};
 }
 
 std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   double bw = (*in[3])[0];
-  if (in[3]->numel() != 1 || bw < 1 || bw != std::floor(bw))
-    throw UserError("bitwidth must be a positive integer scalar");
+  if (in[3]->numel() != 1 || !(bw >= 1 && bw <= kMaxQuantBits) || bw != std::floor(bw))
+    throw UserError("bitwidth must be an integer scalar in [1, " + std::to_string(kMaxQuantBits) +
+                    "]");
   bool sgn = attr_int(n, "signed", 1), narrow = attr_int(n, "narrow", 0);
   std::string mode = attr_string(n, "rounding_mode", "ROUND");
   double lo = sgn ? -std::ldexp(1.0, static_cast<int>(bw) - 1) + (narrow ? 1 : 0) : 0.0;

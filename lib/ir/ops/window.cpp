@@ -20,16 +20,27 @@ void import_window(Node &n, const Dims &x, const Dims *w, bool allow_dilations, 
   }
   if (ks.size() != r)
     throw UserError("kernel_shape must have " + std::to_string(r) + " entries");
-  for (int64_t k : ks)
+  // Entries are bounded by the tensor cap, so that no window arithmetic can overflow.
+  auto too_large = [](const char *name) {
+    return UserError(std::string(name) + " entries must be at most " +
+                     std::to_string(kMaxTensorElements));
+  };
+  for (int64_t k : ks) {
     if (k < 1)
       throw UserError("kernel_shape entries must be positive");
+    if (k > kMaxTensorElements)
+      throw too_large("kernel_shape");
+  }
   auto get = [&](const char *name, size_t len, int64_t def, int64_t min) {
     std::vector<int64_t> v = attr_ints(n, name, std::vector<int64_t>(len, def));
     if (v.size() != len)
       throw UserError(std::string(name) + " must have " + std::to_string(len) + " entries");
-    for (int64_t e : v)
+    for (int64_t e : v) {
       if (e < min)
         throw UserError(std::string(name) + " entries must be >= " + std::to_string(min));
+      if (e > kMaxTensorElements)
+        throw too_large(name);
+    }
     return v;
   };
   n.attrs["kernel_shape"] = ks;

@@ -592,6 +592,97 @@ TEST_CASE("npz: corrupt and unsupported archives") {
                  "cannot open");
 }
 
+namespace {
+/// Raw deflate of `data` (no zlib header, as zip members hold it).
+std::string raw_deflate(std::string_view data) {
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, 1, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&zs, data.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef *>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+/// A zip archive with one deflate member "x.npy" whose sizes are declared as given.
+std::string deflate_archive(const std::string &compressed, uint32_t usize) {
+  std::string out, cd;
+  const std::string name = "x.npy";
+  auto header = [&](std::string &s, bool central) {
+    le(s, central ? 0x02014b50 : 0x04034b50, 4);
+    if (central)
+      le(s, 20, 2);
+    le(s, 20, 2);
+    le(s, 0, 2); // flags
+    le(s, 8, 2); // deflate
+    le(s, 0, 4); // time, date
+    le(s, 0, 4); // CRC (not reached)
+    le(s, compressed.size(), 4);
+    le(s, usize, 4);
+    le(s, name.size(), 2);
+    le(s, 0, 2);
+    if (central) {
+      le(s, 0, 2);
+      le(s, 0, 2);
+      le(s, 0, 2);
+      le(s, 0, 4);
+      le(s, 0, 4); // local header offset
+    }
+    s += name;
+  };
+  header(out, false);
+  out += compressed;
+  header(cd, true);
+  uint64_t cd_off = out.size();
+  out += cd;
+  le(out, 0x06054b50, 4);
+  le(out, 0, 4);
+  le(out, 1, 2);
+  le(out, 1, 2);
+  le(out, cd.size(), 4);
+  le(out, cd_off, 4);
+  le(out, 0, 2);
+  return out;
+}
+} // namespace
+
+TEST_CASE("npz: a member's declared size is checked against its .npy header before inflating") {
+  TmpDir tmp;
+  auto err = [&](std::string_view bytes) {
+    std::string p = tmp.write("bomb.npz", bytes);
+    UserError e = expect_user_error([&] { read_npz(p); });
+    CHECK(e.location().file == p);
+    return e.bare_message();
+  };
+  // A small array that claims 100 MB uncompressed (the zeros after it inflate that far).
+  std::string small = serialize_npy(Tensor(DType::Float32, {2}, {1, 2}));
+  std::string padded = small + std::string(1 << 20, '\0');
+  std::string junk(300000, 'j'); // makes the declared sizes plausible for deflate's ratio
+  CHECK_CONTAINS(err(deflate_archive(raw_deflate(padded) + junk, 100000000)),
+                 "member 'x.npy': declares 100000000 uncompressed bytes, its array needs 136");
+  // A header over the element cap is refused from its first bytes, whatever follows.
+  std::string huge = npy_with_header("{'descr': '|u1', 'fortran_order': False, 'shape': "
+                                     "(268435457,), }") +
+                     std::string(1 << 19, '\0');
+  CHECK_CONTAINS(err(deflate_archive(raw_deflate(huge) + junk, 268435457 + 128)),
+                 "member 'x.npy': shape [268435457] has 268435457 elements, more than the "
+                 "268435456 hgqc allows in one tensor");
+  // Not a .npy at all.
+  CHECK_CONTAINS(err(deflate_archive(raw_deflate(std::string(1 << 19, 'z')) + junk, 1 << 19)),
+                 "member 'x.npy': not a .npy file");
+  // Two central directory entries pointing at the same data.
+  std::string twice = bytes_of(fixture("savez_2.npz"));
+  size_t cd = twice.find("PK\x01\x02"), cd2 = twice.find("PK\x01\x02", cd + 1);
+  REQUIRE(cd2 != std::string::npos);
+  for (int k = 0; k < 4; ++k)
+    twice[cd2 + 42 + k] = twice[cd + 42 + k]; // second entry's local header offset := first's
+  CHECK_CONTAINS(err(twice), "two members overlap");
+}
+
 // ---------------------------------------------------------------------------------------------
 // IDX
 
@@ -676,9 +767,11 @@ TEST_CASE("idx: malformed input") {
   CHECK_CONTAINS(err(idx_file(0x08, {2, 3}, "abcde"), true),
                  "truncated: header says 6 bytes of data, file has 5");
   CHECK_CONTAINS(err(idx_file(0x08, {2, 3}, "abcdefg")), "trailing data");
+  // A shape over kMaxTensorElements is refused before reading (gzip data could expand to it).
   CHECK_CONTAINS(err(idx_file(0x08, {0xffffffffu, 0xffffu}, "")),
-                 "truncated: header says 281470681677825 bytes of data, file has 0");
-  CHECK_CONTAINS(err(idx_file(0x0E, {0x7fffffffu, 0x7fffffffu}, "")), "too large");
+                 "IDX shape [4294967295,65535] has 281470681677825 elements, more than the "
+                 "268435456 hgqc allows in one tensor");
+  CHECK_CONTAINS(err(idx_file(0x0E, {0x7fffffffu, 0x7fffffffu}, "")), "more than the 268435456");
   CHECK_CONTAINS(err(idx_file(0x08, {0xffffffffu, 0xffffffffu, 0xffffffffu}, "")), "too large");
   std::string floats;
   be(floats, std::bit_cast<uint32_t>(1.0f), 4);

@@ -3,6 +3,8 @@
 // ROUND (half to even), HALF_UP, HALF_DOWN, ROUND_TO_ZERO, CEIL, FLOOR, UP or DOWN.
 #include "ir/ops/common.h"
 
+#include <algorithm>
+
 namespace hgqc {
 namespace {
 const char *const kModes[] = {"ROUND", "HALF_EVEN", "HALF_UP", "HALF_DOWN", "ROUND_TO_ZERO",
@@ -50,7 +52,7 @@ std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts c) {
     if (!broadcast_dims(r.dims, in[i]->dims, r.dims))
       throw UserError(std::string("input '") + names[i] + "' of shape " + dims_str(in[i]->dims) +
                       " does not broadcast with " + dims_str(in[0]->dims));
-  if (dims_numel(in[3]->dims) != 1)
+  if (!std::ranges::all_of(in[3]->dims, [](int64_t d) { return d == 1; })) // kDynamic too
     throw UserError("input 'bitwidth' must be a scalar");
   if (c[3] && ((*c[3])[0] < 1 || (*c[3])[0] != std::floor((*c[3])[0])))
     throw UserError("bitwidth " + std::to_string((*c[3])[0]) + " is not a positive integer");

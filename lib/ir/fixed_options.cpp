@@ -3,6 +3,7 @@
 
 #include "ir/error.h"
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace hgqc {
@@ -29,7 +30,9 @@ FixedFormat parse_format(const std::string &s0, const std::string &flag) {
     pos = end + 1;
   }
   FixedFormat f{v[0], v[1], v[2]};
-  if ((f.k != 0 && f.k != 1) || f.width() < 1 || f.width() > kMaxFixedWidth)
+  // The width in 64 bits: k + i + f of ints near INT_MAX would overflow an int.
+  int64_t width = int64_t{f.k} + f.i + f.f;
+  if ((f.k != 0 && f.k != 1) || width < 1 || width > kMaxFixedWidth)
     throw UserError(flag + " " + f.str() + ": k must be 0 or 1 and the width 1.." +
                     std::to_string(kMaxFixedWidth));
   return f;

@@ -123,6 +123,13 @@ void on_signal(int sig) {
 #ifdef HGQC_FUZZ_ASAN
 void on_sanitizer_death() { report_fatal("sanitizer report (above)"); }
 #endif
+} // namespace
+
+// UBSan reports end in abort() (caught by on_signal) rather than in its own exit, which
+// skips the ASan death callback; UBSAN_OPTIONS from the environment still apply on top.
+extern "C" const char *__ubsan_default_options() { return "abort_on_error=1:print_stacktrace=1"; }
+
+namespace {
 
 // ---- The hang bound: a case over `limit` CPU seconds is a failure when it ends; one that
 // does not end within 5 * limit + 30 s of wall-clock time is reported by the watchdog, which

@@ -51,11 +51,13 @@ def fixedquant_then(op, extra_inputs, out_dims):
 save(fixedquant_then("Clip", ["xq"], [1, 4]), "regressions", "clip_runtime_min.onnx")
 
 
-def quant_bitwidth_runtime():
-    """QONNX Quant whose bit width is the run-time input x [N,4]."""
+def quant_bitwidth_runtime(bitwidth=None):
+    """QONNX Quant whose bit width is the run-time input x [N,4] (or the constant `bitwidth`)."""
     inits = [helper.make_tensor("s", TensorProto.FLOAT, [], [0.25]),
              helper.make_tensor("z", TensorProto.FLOAT, [], [0.0])]
-    q = helper.make_node("Quant", ["x", "s", "z", "x"], ["y"], name="q",
+    if bitwidth is not None:
+        inits.append(helper.make_tensor("bw", TensorProto.FLOAT, [], [bitwidth]))
+    q = helper.make_node("Quant", ["x", "s", "z", "x" if bitwidth is None else "bw"], ["y"], name="q",
                          domain="qonnx.custom_op.general", signed=1, narrow=0,
                          rounding_mode="ROUND")
     g = helper.make_graph([q], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
@@ -66,3 +68,6 @@ def quant_bitwidth_runtime():
 
 # Quant whose bit width is a run-time tensor: the same InternalError; now "must be a scalar".
 save(quant_bitwidth_runtime(), "regressions", "quant_runtime_bitwidth.onnx")
+# Quant with the bit width 2^40: accepted, then static_cast<int> of it in eval (UBSan: signed
+# overflow); now "bitwidth ... is not an integer in [1, 64]".
+save(quant_bitwidth_runtime(float(1 << 40)), "regressions", "quant_huge_bitwidth.onnx")

@@ -7,6 +7,8 @@
 
 namespace hgqc {
 namespace {
+/// The widest bit width accepted (beyond it the integer bounds are not exact in double).
+constexpr int kMaxBitwidth = 64;
 const char *const kModes[] = {"ROUND", "HALF_EVEN", "HALF_UP", "HALF_DOWN", "ROUND_TO_ZERO",
                               "DOWN",  "CEIL",      "FLOOR",   "UP"};
 
@@ -54,15 +56,18 @@ std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts c) {
                       " does not broadcast with " + dims_str(in[0]->dims));
   if (!std::ranges::all_of(in[3]->dims, [](int64_t d) { return d == 1; })) // kDynamic too
     throw UserError("input 'bitwidth' must be a scalar");
-  if (c[3] && ((*c[3])[0] < 1 || (*c[3])[0] != std::floor((*c[3])[0])))
-    throw UserError("bitwidth " + std::to_string((*c[3])[0]) + " is not a positive integer");
+  if (c[3] &&
+      !(((*c[3])[0] >= 1 && (*c[3])[0] <= kMaxBitwidth && (*c[3])[0] == std::floor((*c[3])[0]))))
+    throw UserError("bitwidth " + std::to_string((*c[3])[0]) + " is not an integer in [1, " +
+                    std::to_string(kMaxBitwidth) + "]");
   return {r};
 }
 
 std::vector<Tensor> eval(const Node &n, ops::Vals in) {
   double bw = (*in[3])[0];
-  if (in[3]->numel() != 1 || bw < 1 || bw != std::floor(bw))
-    throw UserError("bitwidth must be a positive integer scalar");
+  if (in[3]->numel() != 1 || !(bw >= 1 && bw <= kMaxBitwidth) || bw != std::floor(bw))
+    throw UserError("bitwidth must be an integer scalar in [1, " + std::to_string(kMaxBitwidth) +
+                    "]");
   bool sgn = attr_int(n, "signed", 1), narrow = attr_int(n, "narrow", 0);
   std::string mode = attr_string(n, "rounding_mode", "ROUND");
   double lo = sgn ? -std::ldexp(1.0, static_cast<int>(bw) - 1) + (narrow ? 1 : 0) : 0.0;

@@ -346,9 +346,10 @@ int main(int argc, char **argv) {
   }
   fs::remove_all(work);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("fuzz: %lld cases: %lld user errors, %lld ran, %lld failures (%.1f s, slowest "
+  std::printf("fuzz%s: %lld cases: %lld user errors, %lld ran, %lld failures (%.1f s, slowest "
               "case %.2f CPU s)\n",
-              static_cast<long long>(t.cases), static_cast<long long>(t.user_errors),
-              static_cast<long long>(t.ran), static_cast<long long>(t.failures), secs, t.slowest);
+              o.replay.empty() ? "" : " replay", static_cast<long long>(t.cases),
+              static_cast<long long>(t.user_errors), static_cast<long long>(t.ran),
+              static_cast<long long>(t.failures), secs, t.slowest);
   return t.failures == 0 ? 0 : 1;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ir/fixed_eval.h"
+#include "ir/fixed_options.h"
 #include "ir/graph.h"
 #include "ir/passes/passes.h"
 
@@ -21,9 +22,6 @@ std::vector<Tensor> load_inputs(const Graph &g, const std::vector<std::string> &
 /// Prints the top-1 accuracy of `out` ([rows, classes]) against integer labels read from
 /// `labels_file`; throws UserError when the counts differ.
 void print_accuracy(const Tensor &out, const std::string &labels_file);
-
-/// Parses "k,i,f" (or "fixed<k,i,f>") into a format; throws UserError naming the flag.
-FixedFormat parse_format(const std::string &s, const std::string &flag);
 
 /// Imports `path`, normalises it and lowers it to fixed point (to_fixed). Refuses a model
 /// with no quantizer. Notes of the lowering are logged at info level.
@@ -56,8 +54,4 @@ private:
 /// Adds --input-format, --input-round and --input-overflow to `cmd`, filling `opt`.
 void add_fixed_options(CLI::App *cmd, ToFixedOptions &opt, std::string &input_format,
                        std::string &input_round, std::string &input_overflow);
-/// Applies the strings of add_fixed_options to `opt` (after parsing).
-void finish_fixed_options(ToFixedOptions &opt, const std::string &input_format,
-                          const std::string &input_round, const std::string &input_overflow);
-
 } // namespace hgqc::cli

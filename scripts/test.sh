@@ -11,7 +11,8 @@ jobs=$(nproc)
 
 echo "== Release build and tests"
 scripts/build.sh build
-(cd build && ctest -j"$jobs" --output-on-failure)
+(cd build && ctest -j"$jobs" --output-on-failure &&
+   grep -h '^fuzz: [0-9]* cases' Testing/Temporary/LastTest.log)
 
 if [ "${HGQC_NO_SANITIZE:-0}" != 1 ]; then
   echo "== ASan/UBSan build and tests"
@@ -19,5 +20,6 @@ if [ "${HGQC_NO_SANITIZE:-0}" != 1 ]; then
   cmake --build build-asan -j"$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest -j"$jobs" --output-on-failure -LE cosim && \
+     grep -h '^fuzz: [0-9]* cases' Testing/Temporary/LastTest.log && \
      ctest -j"$jobs" --output-on-failure -L cosim-asan)
 fi

@@ -4,6 +4,7 @@
 // the exact clamp at the finest exponent of x and the bounds it can reach.
 #include "ir/ops/fixed_common.h"
 
+#include <algorithm>
 #include <climits>
 #include <limits>
 
@@ -44,7 +45,8 @@ void import(Node &n, ImportContext &ctx) {
 std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts) {
   ops::require_float(in[0]->dtype, "input");
   for (size_t i = 1; i < in.size(); ++i)
-    if (in[i] && (in[i]->dtype != in[0]->dtype || dims_numel(in[i]->dims) != 1))
+    if (in[i] && (in[i]->dtype != in[0]->dtype ||
+                  !std::ranges::all_of(in[i]->dims, [](int64_t d) { return d == 1; })))
       throw UserError(std::string("input '") + kNames[i - 1] +
                       "' must be a scalar of the input's type");
   return {*in[0]};

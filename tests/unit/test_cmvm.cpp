@@ -1,4 +1,4 @@
-// Tests of the CMVM optimiser (lib/backend/cmvm.*, csd.*): CSD properties and exact agreement of
+// Tests of the CMVM optimiser (lib/backend/cmvm/, csd.h): CSD properties and exact agreement of
 // the adder graphs with the direct matrix product.
 #include "backend/cmvm.h"
 #include "backend/csd.h"

@@ -79,6 +79,7 @@ void check_same_adders(const AdderGraph &g, const AdderGraph &h) {
     CHECK(g.adders[k].b == h.adders[k].b);
     CHECK(g.adders[k].shift == h.adders[k].shift);
     CHECK(g.adders[k].subtract == h.adders[k].subtract);
+    CHECK(g.adders[k].reverse == h.adders[k].reverse);
     CHECK(g.adders[k].min == h.adders[k].min);
     CHECK(g.adders[k].max == h.adders[k].max);
   }
@@ -392,6 +393,11 @@ TEST_CASE("cmvm: the checker catches a wrong graph") {
   bad.adders.front().subtract = !bad.adders.front().subtract;
   CHECK(!check_adder_graph(bad, m, x).empty());
   bad = g;
+  bad.adders.front().subtract = false;
+  bad.adders.front().reverse = true; // reversed without subtracting: malformed
+  const std::string err = check_adder_graph(bad, m, x);
+  CHECK(err.find("reversed but not a subtraction") != std::string::npos);
+  bad = g;
   bad.outputs[1].negate = !bad.outputs[1].negate;
   CHECK(!check_adder_graph(bad, m, x).empty());
   bad = g;
@@ -418,5 +424,46 @@ TEST_CASE("cmvm: aligned digit forms are exact and deterministic, dense and hash
     CHECK(g.adders.size() <= optimise_cmvm(m, plain).adders.size());
     const AdderGraph h = optimise_cmvm(m, {});
     check_same_adders(g, h);
+  }
+}
+
+TEST_CASE("cmvm: outputs are negated only when every term of the row is negative") {
+  // Positive matrices (da4ml's benchmark kind): every output positive, with subtractions
+  // (b << s) - a where a negative term comes first, in every depth mode; exact throughout.
+  std::mt19937_64 rng(41);
+  const std::vector<InputFormat> u8(8, InputFormat{8, false});
+  int reversed = 0;
+  for (int k = 0; k < 6; ++k) {
+    IntMatrix m{8, 8, std::vector<int64_t>(64)};
+    for (int64_t &e : m.data)
+      e = 129 + static_cast<int64_t>(rng() % 127);
+    for (int mode = 0; mode < 3; ++mode) {
+      CmvmOptions opt;
+      opt.inputs = u8;
+      if (mode == 1)
+        opt.min_depth = true;
+      if (mode == 2)
+        opt.max_depth = cmvm_min_depth(m) + 2;
+      const AdderGraph g = optimise_cmvm(m, opt);
+      check_graph(g, m, u8, rng, 20);
+      for (const OutputRef &o : g.outputs)
+        CHECK_FALSE(o.negate);
+      for (const AdderOp &a : g.adders) {
+        CHECK((!a.reverse || a.subtract));
+        reversed += a.reverse;
+      }
+    }
+  }
+  CHECK(reversed > 0);
+  // A row of negative digits only: in plain CSD its output stays negated (one Neg
+  // downstream); sharing here finds 9 (x0 + x1) and builds row 0 as (x0 << 2) - that.
+  const IntMatrix neg{2, 2, {-5, -9, 7, -9}}; // CSD: -4 - 1, -8 - 1 | 8 - 1, -8 - 1
+  for (bool share : {true, false}) {
+    CmvmOptions opt;
+    opt.share = share;
+    const AdderGraph g = optimise_cmvm(neg, opt);
+    check_graph(g, neg, formats_of(opt, 2), rng, 20);
+    CHECK(g.outputs[0].negate == !share);
+    CHECK_FALSE(g.outputs[1].negate);
   }
 }

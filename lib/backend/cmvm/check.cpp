@@ -31,7 +31,7 @@ std::vector<Int128> evaluate_adder_graph(const AdderGraph &g, std::span<const in
   v.reserve(v.size() + g.adders.size());
   for (const AdderOp &a : g.adders) {
     const Int128 b = v[a.b] * (Int128{1} << a.shift);
-    v.push_back(a.subtract ? v[a.a] - b : v[a.a] + b);
+    v.push_back(a.subtract ? (a.reverse ? b - v[a.a] : v[a.a] - b) : v[a.a] + b);
   }
   std::vector<Int128> out;
   out.reserve(g.outputs.size());
@@ -59,7 +59,9 @@ std::string check_adder_graph(const AdderGraph &g, const IntMatrix &m, std::span
     if (a.a < 0 || a.a >= id || a.b < 0 || a.b >= id || a.shift < 0)
       return "adder " + std::to_string(k) + " has a bad operand or shift";
     const Int128 b = v[a.b] * (Int128{1} << a.shift);
-    const Int128 r = a.subtract ? v[a.a] - b : v[a.a] + b;
+    if (a.reverse && !a.subtract)
+      return "adder " + std::to_string(k) + " is reversed but not a subtraction";
+    const Int128 r = a.subtract ? (a.reverse ? b - v[a.a] : v[a.a] - b) : v[a.a] + b;
     if (r < a.min || r > a.max)
       return "adder " + std::to_string(k) + " value " + int128_str(r) + " outside [" +
              int128_str(a.min) + ", " + int128_str(a.max) + "]";

@@ -203,7 +203,8 @@ private:
 
   // trees.cpp: values and reduction trees
   /// The value lo + g * (hi << d), made once (hash-consed when sharing).
-  int make_value(const Pattern &p);
+  /// With `reverse` (a subtraction pattern only), the value (hi << d) - lo instead.
+  int make_value(const Pattern &p, bool reverse = false);
   /// Sums the remaining terms of row `i`, always combining the two shallowest.
   OutputRef reduce_row(int i);
   /// Sums non-empty `terms`: the non-negative values added and those subtracted apart (so
@@ -292,6 +293,7 @@ private:
   CountMap counts_;
   FlatMap<std::pair<int, int>> capped_; ///< per pattern: raw count, real count at that raw count
   FlatMap<int> made_;                   ///< per pattern: the value made of it
+  FlatMap<int> made_reversed_;          ///< per pattern: the reversed value made of it
   std::vector<uint64_t> touched_;       ///< keys whose count grew in this epoch
   std::vector<Candidate> pool_cands_;   ///< buffers of the greedy's tie pool
   std::vector<std::vector<Occurrence>> pool_occs_;

@@ -57,10 +57,12 @@ AdderGraph CmvmBuilder::run(std::optional<int> depth_limit, const Recipe &recipe
   return g;
 }
 
-int CmvmBuilder::make_value(const Pattern &p) {
+int CmvmBuilder::make_value(const Pattern &p, bool reverse) {
+  HGQC_ASSERT(!reverse || p.g < 0, "CMVM: a reversed adder must subtract");
   const uint64_t key = pack(p);
+  FlatMap<int> &made = reverse ? made_reversed_ : made_;
   if (opt_.share) {
-    if (const int *id = made_.find(key))
+    if (const int *id = made.find(key))
       return *id;
   }
   HGQC_ASSERT(values_.size() < (size_t{1} << 24), "CMVM: too many values");
@@ -69,7 +71,8 @@ int CmvmBuilder::make_value(const Pattern &p) {
   Value v;
   v.coeffs.resize(m_.cols);
   for (int j = 0; j < m_.cols; ++j)
-    v.coeffs[j] = a.coeffs[j] + p.g * (b.coeffs[j] << p.d);
+    v.coeffs[j] =
+        reverse ? (b.coeffs[j] << p.d) - a.coeffs[j] : a.coeffs[j] + p.g * (b.coeffs[j] << p.d);
   for (int j = 0; j < m_.cols; ++j) {
     const Int128 c = v.coeffs[j];
     const Value &in = values_[j];
@@ -82,6 +85,7 @@ int CmvmBuilder::make_value(const Pattern &p) {
   op.b = p.hi;
   op.shift = p.d;
   op.subtract = p.g < 0;
+  op.reverse = reverse;
   op.depth = v.depth;
   op.min = v.min;
   op.max = v.max;
@@ -92,7 +96,7 @@ int CmvmBuilder::make_value(const Pattern &p) {
   values_.push_back(std::move(v));
   value_rows_.emplace_back();
   if (opt_.share)
-    made_[key] = id;
+    made[key] = id;
   return id;
 }
 
@@ -156,8 +160,18 @@ Term CmvmBuilder::sum_shallowest(const std::vector<Term> &terms) {
     bool t_lo = false;
     const Pattern p = pattern_of(t, u, &t_lo);
     const Term &lo = t_lo ? t : u;
-    const int v = make_value(p);
-    q.emplace(values_[v].depth, v, lo.shift, lo.sign);
+    // -lo + (hi << d) is built as (hi << d) - lo, a positive term, so that a row's sum, and
+    // so its output, ends up negated only when all of its terms are. Where the value of the
+    // other orientation exists already, its negation is used instead (no new adder).
+    bool reverse = false;
+    if (p.g < 0) {
+      const bool want = lo.sign < 0;
+      const bool have_plain = opt_.share && made_.find(pack(p)) != nullptr;
+      const bool have_rev = opt_.share && made_reversed_.find(pack(p)) != nullptr;
+      reverse = want ? !have_plain : (have_rev && !have_plain);
+    }
+    const int v = make_value(p, reverse);
+    q.emplace(values_[v].depth, v, lo.shift, reverse ? -lo.sign : lo.sign);
   }
   const auto [d, id, s, g] = q.top();
   (void)d;

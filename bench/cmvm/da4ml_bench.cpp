@@ -183,6 +183,10 @@ int main(int argc, char **argv) {
         const AdderGraph g = optimise_cmvm(nm.m, opt);
         h.cpu_ms += thread_cpu_ms() - c0;
         check(g, nm);
+        if (opt.max_depth && g.depth() > *opt.max_depth)
+          fail(nm.name + ": depth " + std::to_string(g.depth()) + " above the limit");
+        if (opt.min_depth && g.depth() > cmvm_min_depth(nm.m))
+          fail(nm.name + ": depth " + std::to_string(g.depth()) + " above the minimum");
         h.adders += static_cast<double>(g.adders.size());
         h.negated += static_cast<double>(
             std::count_if(g.outputs.begin(), g.outputs.end(),

@@ -105,6 +105,10 @@ struct SearchPlan {
 /// The search plan for a matrix of `entries` entries.
 SearchPlan search_plan(int64_t entries);
 
+/// The one recipe built under a depth limit: per-row offsets (each chosen so that its row
+/// still fits the limit), no difference trees.
+Recipe depth_limited_recipe();
+
 /// A value of the graph during optimisation: its exact linear form over the inputs.
 struct Value {
   std::vector<int64_t> coeffs;

@@ -97,6 +97,8 @@ std::pair<std::vector<int>, std::vector<int>> spanning_tree(int n, RootCost root
 
 } // namespace
 
+Recipe depth_limited_recipe() { return Recipe{0, RowTree::none, true, 0, 1}; }
+
 SearchPlan search_plan(int64_t entries) {
   const SizeTier *t = kSizeTiers;
   while (entries > t->max_entries)
@@ -276,6 +278,20 @@ int CmvmBuilder::subtract_offsets(std::vector<int64_t> &mat, const std::vector<i
         live.push_back(k);
         break;
       }
+  // Under a depth limit, an offset is only taken where the row can still be summed within
+  // the limit: sum over its terms of 2^depth, s at the depth of its own sum tree.
+  std::vector<int> live_depths;
+  for (int k : live)
+    live_depths.push_back(values_[ids[k]].depth);
+  const int s_depth = live.empty() ? 0 : tree_depth(live_depths);
+  auto fits = [&](const int64_t *row, int64_t c) {
+    if (!limit_)
+      return true;
+    uint64_t load = static_cast<uint64_t>(csd_weight(c)) << s_depth;
+    for (int k : live)
+      load += static_cast<uint64_t>(csd_weight(row[k] - c)) << values_[ids[k]].depth;
+    return load <= (uint64_t{1} << *limit_);
+  };
   bool any = false;
   for (int i = 0; i < m_.rows && !live.empty(); ++i) {
     int64_t *row = mat.data() + static_cast<size_t>(i) * n;
@@ -293,7 +309,7 @@ int CmvmBuilder::subtract_offsets(std::vector<int64_t> &mat, const std::vector<i
       int64_t w = csd_weight(c);
       for (int k : live)
         w += csd_weight(row[k] - c);
-      if (w < best) {
+      if (w < best && fits(row, c)) {
         best = w;
         offsets[i] = c;
       }

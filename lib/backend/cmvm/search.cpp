@@ -62,8 +62,16 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
                       " is below the " + std::to_string(need) + " levels this matrix needs");
     limit = std::min(*options.max_depth, kMaxDepth);
   }
-  if (!options.share || limit || m.rows == 0 || m.cols == 0)
+  // Under a depth limit: the greedy alone, and, with slack above the minimum depth, also
+  // per-row offsets where they fit the limit before the greedy; the fewer adders win (the
+  // greedy alone on ties). At the minimum depth the offsets rarely fit.
+  if (!options.share || m.rows == 0 || m.cols == 0 || (limit && *limit <= need))
     return CmvmBuilder(m, options).run(limit, Recipe{});
+  if (limit) {
+    AdderGraph g = CmvmBuilder(m, options).run(limit, Recipe{});
+    AdderGraph d = CmvmBuilder(m, options).run(limit, depth_limited_recipe());
+    return d.adders.size() < g.adders.size() ? d : g;
+  }
   // Unconstrained depth: the recipes of the matrix's size tier, then the reruns of the
   // best one; the fewest adders wins, earlier on ties.
   const SearchPlan plan = search_plan(static_cast<int64_t>(m.rows) * m.cols);

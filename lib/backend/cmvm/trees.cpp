@@ -31,10 +31,9 @@ CmvmBuilder::CmvmBuilder(const IntMatrix &m, const CmvmOptions &opt) : m_(m), op
 AdderGraph CmvmBuilder::run(std::optional<int> depth_limit, const Recipe &recipe) {
   limit_ = depth_limit;
   recipe_ = recipe;
-  if (limit_) {
+  if (limit_) { // offsets only: each row's offset is chosen to fit the limit
     recipe_.column_levels = 0;
     recipe_.row_tree = RowTree::none;
-    recipe_.offset = false;
   }
   if (!opt_.share)
     recipe_.pool = 1;

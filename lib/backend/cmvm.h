@@ -41,13 +41,15 @@ struct CmvmOptions {
   bool min_depth = false;
 };
 
-/// One adder of the graph: value = a + (b << shift), or a - (b << shift) when `subtract`.
+/// One adder of the graph: value = a + (b << shift), or a - (b << shift) when `subtract`, or
+/// (b << shift) - a when `subtract` and `reverse`.
 /// Operands are value ids: 0 .. num_inputs-1 are the inputs, num_inputs + k is adder k.
 struct AdderOp {
   int a = 0;              ///< first operand (value id)
   int b = 0;              ///< second operand (value id), shifted left by `shift`
   int shift = 0;          ///< >= 0
   bool subtract = false;  ///< a - (b << shift) instead of a + (b << shift)
+  bool reverse = false;   ///< with `subtract`: (b << shift) - a
   int depth = 0;          ///< adder levels from the inputs (1 + max of the operands)
   Int128 min = 0;         ///< exact minimum of the value over all input values
   Int128 max = 0;         ///< exact maximum of the value over all input values

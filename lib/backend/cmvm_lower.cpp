@@ -60,7 +60,8 @@ struct Builder {
       NetRef rb = val[static_cast<size_t>(a.b)];
       if (!rb.zero())
         rb.f -= a.shift;
-      val[cols + k] = net.add(val[static_cast<size_t>(a.a)], rb, a.subtract);
+      const NetRef ra = val[static_cast<size_t>(a.a)];
+      val[cols + k] = a.reverse ? net.add(rb, ra, true) : net.add(ra, rb, a.subtract);
       if (stats)
         ++stats->adders;
     }

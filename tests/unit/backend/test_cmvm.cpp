@@ -1,4 +1,4 @@
-// Tests of the CMVM optimiser (lib/backend/cmvm.*, csd.*): CSD properties and exact agreement of
+// Tests of the CMVM optimiser (lib/backend/cmvm/, csd.h): CSD properties and exact agreement of
 // the adder graphs with the direct matrix product.
 #include "backend/cmvm.h"
 #include "backend/csd.h"
@@ -79,6 +79,7 @@ void check_same_adders(const AdderGraph &g, const AdderGraph &h) {
     CHECK(g.adders[k].b == h.adders[k].b);
     CHECK(g.adders[k].shift == h.adders[k].shift);
     CHECK(g.adders[k].subtract == h.adders[k].subtract);
+    CHECK(g.adders[k].reverse == h.adders[k].reverse);
     CHECK(g.adders[k].min == h.adders[k].min);
     CHECK(g.adders[k].max == h.adders[k].max);
   }
@@ -392,6 +393,11 @@ TEST_CASE("cmvm: the checker catches a wrong graph") {
   bad.adders.front().subtract = !bad.adders.front().subtract;
   CHECK(!check_adder_graph(bad, m, x).empty());
   bad = g;
+  bad.adders.front().subtract = false;
+  bad.adders.front().reverse = true; // reversed without subtracting: malformed
+  const std::string err = check_adder_graph(bad, m, x);
+  CHECK(err.find("reversed but not a subtraction") != std::string::npos);
+  bad = g;
   bad.outputs[1].negate = !bad.outputs[1].negate;
   CHECK(!check_adder_graph(bad, m, x).empty());
   bad = g;
@@ -419,4 +425,70 @@ TEST_CASE("cmvm: aligned digit forms are exact and deterministic, dense and hash
     const AdderGraph h = optimise_cmvm(m, {});
     check_same_adders(g, h);
   }
+}
+
+TEST_CASE("cmvm: outputs are negated only when every term of the row is negative") {
+  // Positive matrices (da4ml's benchmark kind): every output positive, with subtractions
+  // (b << s) - a where a negative term comes first, in every depth mode; exact throughout.
+  std::mt19937_64 rng(41);
+  const std::vector<InputFormat> u8(8, InputFormat{8, false});
+  int reversed = 0;
+  for (int k = 0; k < 6; ++k) {
+    IntMatrix m{8, 8, std::vector<int64_t>(64)};
+    for (int64_t &e : m.data)
+      e = 129 + static_cast<int64_t>(rng() % 127);
+    for (int mode = 0; mode < 3; ++mode) {
+      CmvmOptions opt;
+      opt.inputs = u8;
+      if (mode == 1)
+        opt.min_depth = true;
+      if (mode == 2)
+        opt.max_depth = cmvm_min_depth(m) + 2;
+      const AdderGraph g = optimise_cmvm(m, opt);
+      check_graph(g, m, u8, rng, 20);
+      for (const OutputRef &o : g.outputs)
+        CHECK_FALSE(o.negate);
+      for (const AdderOp &a : g.adders) {
+        CHECK((!a.reverse || a.subtract));
+        reversed += a.reverse;
+      }
+    }
+  }
+  CHECK(reversed > 0);
+  // A row of negative digits only: in plain CSD its output stays negated (one Neg
+  // downstream); sharing here finds 9 (x0 + x1) and builds row 0 as (x0 << 2) - that.
+  const IntMatrix neg{2, 2, {-5, -9, 7, -9}}; // CSD: -4 - 1, -8 - 1 | 8 - 1, -8 - 1
+  for (bool share : {true, false}) {
+    CmvmOptions opt;
+    opt.share = share;
+    const AdderGraph g = optimise_cmvm(neg, opt);
+    check_graph(g, neg, formats_of(opt, 2), rng, 20);
+    CHECK(g.outputs[0].negate == !share);
+    CHECK_FALSE(g.outputs[1].negate);
+  }
+}
+
+TEST_CASE("cmvm: per-row offsets under a depth limit stay within it and save adders") {
+  // Entries 129..255 share a large common part: with two levels of slack, subtracting a
+  // multiple of the input sum per row (only where the row still fits the limit) beats the
+  // greedy alone (about 120 adders per matrix here) by far.
+  std::mt19937_64 rng(43);
+  const std::vector<InputFormat> u8(8, InputFormat{8, false});
+  size_t adders = 0;
+  for (int k = 0; k < 10; ++k) {
+    IntMatrix m{8, 8, std::vector<int64_t>(64)};
+    for (int64_t &e : m.data)
+      e = 129 + static_cast<int64_t>(rng() % 127);
+    CmvmOptions opt;
+    opt.inputs = u8;
+    opt.max_depth = cmvm_min_depth(m) + 2;
+    const AdderGraph g = optimise_cmvm(m, opt);
+    check_graph(g, m, u8, rng, 20);
+    CHECK(g.depth() <= *opt.max_depth);
+    for (const OutputRef &o : g.outputs)
+      CHECK(o.depth <= *opt.max_depth);
+    adders += g.adders.size();
+    CHECK(optimise_cmvm(m, opt).adders.size() == g.adders.size()); // deterministic
+  }
+  CHECK(adders < 10 * 110);
 }

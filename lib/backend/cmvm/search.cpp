@@ -1,0 +1,95 @@
+// The search over recipes: validation, the minimum depth, and optimise_cmvm, which builds
+// the graph of each recipe of the matrix's size tier and keeps the one with the fewest adders.
+#include "backend/cmvm/internal.h"
+
+#include "ir/error.h"
+
+#include <bit>
+#include <string>
+
+namespace hgqc::backend {
+
+namespace {
+
+using namespace cmvm;
+
+int ceil_log2(uint64_t n) { return n <= 1 ? 0 : static_cast<int>(std::bit_width(n - 1)); }
+
+void validate(const IntMatrix &m, const CmvmOptions &opt) {
+  if (m.rows < 0 || m.cols < 0 ||
+      m.data.size() != static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols))
+    throw UserError("CMVM: matrix data has " + std::to_string(m.data.size()) +
+                    " entries, expected " + std::to_string(m.rows) + " x " +
+                    std::to_string(m.cols));
+  if (m.cols >= (1 << 20))
+    throw UserError("CMVM: too many inputs (" + std::to_string(m.cols) + ")");
+  for (int i = 0; i < m.rows; ++i)
+    for (int j = 0; j < m.cols; ++j)
+      if (m.at(i, j) <= -kMaxEntry || m.at(i, j) >= kMaxEntry)
+        throw UserError("CMVM: entry (" + std::to_string(i) + ", " + std::to_string(j) +
+                        ") = " + std::to_string(m.at(i, j)) + " is outside +-2^40");
+  if (!opt.inputs.empty() && opt.inputs.size() != static_cast<size_t>(m.cols))
+    throw UserError("CMVM: " + std::to_string(opt.inputs.size()) + " input formats for " +
+                    std::to_string(m.cols) + " inputs");
+  for (size_t j = 0; j < opt.inputs.size(); ++j)
+    if (opt.inputs[j].width < 1 || opt.inputs[j].width > 32)
+      throw UserError("CMVM: input " + std::to_string(j) + " has width " +
+                      std::to_string(opt.inputs[j].width) + ", expected 1..32");
+}
+
+} // namespace
+
+int cmvm_min_depth(const IntMatrix &m) {
+  int d = 0;
+  for (int i = 0; i < m.rows; ++i) {
+    uint64_t n = 0;
+    for (int j = 0; j < m.cols; ++j)
+      n += static_cast<uint64_t>(csd_weight(m.at(i, j)));
+    d = std::max(d, ceil_log2(n));
+  }
+  return d;
+}
+
+AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
+  validate(m, options);
+  std::optional<int> limit;
+  const int need = cmvm_min_depth(m);
+  if (options.min_depth) {
+    limit = need;
+  } else if (options.max_depth) {
+    if (*options.max_depth < need)
+      throw UserError("CMVM: max adder depth " + std::to_string(*options.max_depth) +
+                      " is below the " + std::to_string(need) + " levels this matrix needs");
+    limit = std::min(*options.max_depth, kMaxDepth);
+  }
+  // Under a depth limit: the greedy alone, and, with slack above the minimum depth, also
+  // per-row offsets where they fit the limit before the greedy; the fewer adders win (the
+  // greedy alone on ties). At the minimum depth the offsets rarely fit.
+  if (!options.share || m.rows == 0 || m.cols == 0 || (limit && *limit <= need))
+    return CmvmBuilder(m, options).run(limit, Recipe{});
+  if (limit) {
+    AdderGraph g = CmvmBuilder(m, options).run(limit, Recipe{});
+    AdderGraph d = CmvmBuilder(m, options).run(limit, depth_limited_recipe());
+    return d.adders.size() < g.adders.size() ? d : g;
+  }
+  // Unconstrained depth: the recipes of the matrix's size tier, then the reruns of the
+  // best one; the fewest adders wins, earlier on ties.
+  const SearchPlan plan = search_plan(static_cast<int64_t>(m.rows) * m.cols);
+  AdderGraph g;
+  size_t best = 0;
+  for (size_t k = 0; k < plan.recipes.size(); ++k) {
+    AdderGraph d = CmvmBuilder(m, options).run(limit, plan.recipes[k]);
+    if (k == 0 || d.adders.size() < g.adders.size()) {
+      g = std::move(d);
+      best = k;
+    }
+  }
+  for (const Recipe &r : plan.reruns(best)) {
+    AdderGraph d = CmvmBuilder(m, options).run(limit, r);
+    if (d.adders.size() < g.adders.size())
+      g = std::move(d);
+  }
+  return g;
+}
+
+} // namespace hgqc::backend

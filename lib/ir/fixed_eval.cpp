@@ -72,7 +72,14 @@ RangeAnalysis analyze_ranges(const Graph &g) {
             throw UserError("input '" + g.values[v].name +
                             "' is not quantized: in fixed point a graph input may only feed a "
                             "FixedQuant (quantize the model first)");
-          placeholders[j].dims = range_dims(g.values[v].type.dims);
+          const Dims &dims = g.values[v].type.dims;
+          // One range per element stands for every batch row, so only the batch (first)
+          // dimension may be unknown: another unknown one would change the per-row shape.
+          for (size_t a = 1; a < dims.size(); ++a)
+            if (dims[a] == kDynamic)
+              throw UserError("input '" + g.values[v].name + "' has shape " + dims_str(dims) +
+                              ": in fixed point only its first (batch) dimension may be unknown");
+          placeholders[j].dims = range_dims(dims);
           in.push_back(&placeholders[j]);
         }
       }

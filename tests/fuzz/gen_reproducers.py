@@ -1,4 +1,4 @@
-"""Writes the minimized fuzz reproducers of tests/fuzz/pending/ (run with /usr/bin/python3)."""
+"""Writes the minimized fuzz reproducers of tests/fuzz/regressions/ (run with /usr/bin/python3)."""
 import os
 
 import onnx
@@ -28,9 +28,9 @@ def add_model(b_dims, b_raw, x_dims):
 
 
 # An initializer declaring 2^40 elements with no data: import allocates them.
-save(add_model([1 << 40], b"", [1, 4]), "pending", "huge_initializer_no_data.onnx")
+save(add_model([1 << 40], b"", [1, 4]), "regressions", "huge_initializer_no_data.onnx")
 # One declaring [4, 2^31] elements but holding 4 floats.
-save(add_model([4, 1 << 31], b"\0" * 16, [1, 4]), "pending", "huge_initializer_short_data.onnx")
+save(add_model([4, 1 << 31], b"\0" * 16, [1, 4]), "regressions", "huge_initializer_short_data.onnx")
 
 
 def fixedquant_then(op, extra_inputs, out_dims):
@@ -69,5 +69,5 @@ def quant_bitwidth_runtime(bitwidth=None):
 # Quant whose bit width is a run-time tensor: the same InternalError; now "must be a scalar".
 save(quant_bitwidth_runtime(), "regressions", "quant_runtime_bitwidth.onnx")
 # Quant with the bit width 2^40: accepted, then static_cast<int> of it in eval (UBSan: signed
-# overflow); now "bitwidth ... is not an integer in [1, 64]".
+# overflow); now "bitwidth ... is not an integer in [1, 53]".
 save(quant_bitwidth_runtime(float(1 << 40)), "regressions", "quant_huge_bitwidth.onnx")

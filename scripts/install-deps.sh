@@ -15,6 +15,7 @@ packages=(
   nlohmann-json3-dev          # report.json
   verilator                   # hgqc verify: cycle-accurate co-simulation
   iverilog yosys              # second simulator and synthesis checks of emitted Verilog
+  clang-format                # the format check of scripts/test.sh (scripts/check-format.sh)
 )
 
 missing=()

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The test command of the README (and of CI): installs the dependencies, builds, runs the
 # whole test suite, then builds the suite again with AddressSanitizer + UndefinedBehavior-
-# Sanitizer and runs it there too.
+# Sanitizer and runs it there too. It starts with the clang-format check of every C++ file.
 #   scripts/test.sh            everything
 #   HGQC_NO_SANITIZE=1 scripts/test.sh   skip the sanitizer build (quicker, local use)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
+
+echo "== Format check"
+scripts/check-format.sh
 
 echo "== Release build and tests"
 scripts/build.sh build

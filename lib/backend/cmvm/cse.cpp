@@ -5,6 +5,7 @@
 #include "ir/error.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace hgqc::backend::cmvm {
 
@@ -34,8 +35,11 @@ Candidate CmvmBuilder::candidate(uint64_t key, int count) const {
   const Value &b = values_[p.hi];
   const Int128 bmin = p.g > 0 ? (b.min << p.d) : -(b.max << p.d);
   const Int128 bmax = p.g > 0 ? (b.max << p.d) : -(b.min << p.d);
-  return Candidate{count, std::max(a.depth, b.depth) + 1, bits_for(a.min + bmin, a.max + bmax),
-                   key};
+  // Operands of unequal depths use up more of a row's depth budget (load_) than their sum's
+  // depth alone says.
+  const int gap = limit_ ? recipe_.depth_gap_weight * std::abs(a.depth - b.depth) : 0;
+  return Candidate{count, std::max(a.depth, b.depth) + 1 + gap,
+                   bits_for(a.min + bmin, a.max + bmax), key};
 }
 
 void CmvmBuilder::add_term(int row, const Term &t) {

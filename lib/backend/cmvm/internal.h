@@ -90,6 +90,9 @@ struct Recipe {
   int64_t created_weight = 4;
   int align = 0;     ///< passes of align_forms() over alternative minimal digit forms (0: none)
   int align_pow = 1; ///< exponent of the pattern counts in align_forms()
+  /// Under a depth limit, candidates of equal count are ordered by their depth plus this
+  /// times the depth difference of their operands (0: the depth alone).
+  int depth_gap_weight = 0;
 };
 
 /// The unconstrained search over recipes for one matrix (recipes.cpp: the table of size
@@ -105,9 +108,10 @@ struct SearchPlan {
 /// The search plan for a matrix of `entries` entries.
 SearchPlan search_plan(int64_t entries);
 
-/// The one recipe built under a depth limit: per-row offsets (each chosen so that its row
-/// still fits the limit), no difference trees.
-Recipe depth_limited_recipe();
+/// The recipe built first under a depth limit: per-row offsets (each chosen so that its row
+/// still fits the limit), no difference trees; at the minimum depth (`at_min`), tied
+/// candidates with operands of unequal depths go last.
+Recipe depth_limited_recipe(bool at_min);
 
 /// A value of the graph during optimisation: its exact linear form over the inputs.
 struct Value {
@@ -118,7 +122,8 @@ struct Value {
 };
 
 /// Priority of a pattern in the greedy selection: most occurrences first, then the
-/// shallower resulting adder, then the narrower one (operand widths), then the key.
+/// shallower resulting adder (Recipe::depth_gap_weight), then the narrower one (operand widths),
+/// then the key.
 struct Candidate {
   int count = 0;
   int depth = 0;
@@ -140,6 +145,10 @@ public:
   /// Builds the graph: `recipe` (its decompositions only without a depth limit), then the
   /// greedy sharing (when enabled) and the reduction trees.
   AdderGraph run(std::optional<int> depth_limit, const Recipe &recipe);
+
+  /// Whether the last run() subtracted a per-row offset from some row; without one, a run
+  /// with `offset` builds the same graph as the same recipe without it.
+  bool used_offsets() const { return used_offsets_; }
 
 private:
   /// One non-zero entry of the decomposed matrix and its alternative digit forms.
@@ -282,6 +291,7 @@ private:
   std::vector<AdderOp> adders_;
   std::vector<std::vector<Term>> rows_;
   Recipe recipe_;
+  bool used_offsets_ = false;                ///< see used_offsets()
   std::vector<int> row_parent_;              ///< per row: the row whose output it adds, or -1
   std::vector<int> row_order_;               ///< rows in the order they are summed (parents first)
   std::vector<uint64_t> load_;               ///< per row: sum of 2^depth over its terms

@@ -97,7 +97,11 @@ std::pair<std::vector<int>, std::vector<int>> spanning_tree(int n, RootCost root
 
 } // namespace
 
-Recipe depth_limited_recipe() { return Recipe{0, RowTree::none, true, 0, 1}; }
+Recipe depth_limited_recipe(bool at_min) {
+  Recipe r{0, RowTree::none, true, 0, 1};
+  r.depth_gap_weight = at_min ? 1 : 0;
+  return r;
+}
 
 SearchPlan search_plan(int64_t entries) {
   const SizeTier *t = kSizeTiers;
@@ -151,6 +155,7 @@ void CmvmBuilder::load_terms() {
     decompose_rows(mat);
   std::vector<int64_t> offsets(m_.rows, 0);
   const int sum_id = recipe_.offset ? subtract_offsets(mat, ids, offsets) : -1;
+  used_offsets_ = sum_id >= 0;
   // Every non-zero entry in row order with its signed-digit forms (the recipe's own
   // first, then, when aligning, the other minimal ones), all of the same length.
   std::vector<DigitEntry> entries;

@@ -62,14 +62,22 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
                       " is below the " + std::to_string(need) + " levels this matrix needs");
     limit = std::min(*options.max_depth, kMaxDepth);
   }
-  // Under a depth limit: the greedy alone, and, with slack above the minimum depth, also
-  // per-row offsets where they fit the limit before the greedy; the fewer adders win (the
-  // greedy alone on ties). At the minimum depth the offsets rarely fit.
-  if (!options.share || m.rows == 0 || m.cols == 0 || (limit && *limit <= need))
+  // Under a depth limit (the minimum included): the greedy after per-row offsets where they
+  // fit the limit and, when some row took one, also the greedy alone; the fewer adders win
+  // (the greedy alone on ties). Without offsets both builds are the same graph. At the
+  // minimum depth, tied candidates with operands of unequal depths go last (they waste
+  // the rows' depth budget): 0.5 % fewer adders on da4ml's 16 x 16 matrices.
+  if (!options.share || m.rows == 0 || m.cols == 0)
     return CmvmBuilder(m, options).run(limit, Recipe{});
   if (limit) {
-    AdderGraph g = CmvmBuilder(m, options).run(limit, Recipe{});
-    AdderGraph d = CmvmBuilder(m, options).run(limit, depth_limited_recipe());
+    const Recipe offsets = depth_limited_recipe(*limit <= need);
+    CmvmBuilder offset_builder(m, options);
+    AdderGraph d = offset_builder.run(limit, offsets);
+    if (!offset_builder.used_offsets())
+      return d;
+    Recipe alone = offsets;
+    alone.offset = false;
+    AdderGraph g = CmvmBuilder(m, options).run(limit, alone);
     return d.adders.size() < g.adders.size() ? d : g;
   }
   // Unconstrained depth: the recipes of the matrix's size tier, then the reruns of the

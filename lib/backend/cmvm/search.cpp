@@ -3,8 +3,8 @@
 #include "backend/cmvm/internal.h"
 
 #include "ir/error.h"
+#include "support/bits.h"
 
-#include <bit>
 #include <string>
 
 namespace hgqc::backend {
@@ -12,8 +12,6 @@ namespace hgqc::backend {
 namespace {
 
 using namespace cmvm;
-
-int ceil_log2(uint64_t n) { return n <= 1 ? 0 : static_cast<int>(std::bit_width(n - 1)); }
 
 void validate(const IntMatrix &m, const CmvmOptions &opt) {
   if (m.rows < 0 || m.cols < 0 ||

@@ -410,8 +410,15 @@ Graph import_onnx(const std::string &path) {
       ValueType ty{dtype_of(tt.elem_type(), "graph input '" + vi.name() + "'"), {}};
       if (!tt.has_shape())
         throw UserError("graph input '" + vi.name() + "' has no declared shape");
-      for (const auto &d : tt.shape().dim())
+      for (const auto &d : tt.shape().dim()) {
         ty.dims.push_back(d.has_dim_value() && d.dim_value() > 0 ? d.dim_value() : kDynamic);
+        // One dimension beyond the cap is beyond it for any batch: refused before shape
+        // inference computes with it (window sizes, strides).
+        if (ty.dims.size() > 1 && ty.dims.back() != kDynamic)
+          check_numel_cap(static_cast<uint64_t>(ty.dims.back()),
+                          "graph input '" + vi.name() + "' dimension " +
+                              std::to_string(ty.dims.size() - 1));
+      }
       if (is_float(ty.dtype) && ty.dims.size() >= 2) {
         int64_t b = ty.dims[0] == kDynamic ? 0 : ty.dims[0];
         declared_batch = declared_batch < 0 || declared_batch == b ? b : 0;

@@ -96,6 +96,7 @@ Window window_of(const Node &n, const Dims &x) {
       w.out[i] = kDynamic;
       continue;
     }
+    check_numel_cap(static_cast<uint64_t>(in), "spatial dimension " + std::to_string(i));
     if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
       int64_t o = (in + s - 1) / s;
       int64_t total = std::max<int64_t>((o - 1) * s + ext - in, 0);

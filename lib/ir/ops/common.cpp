@@ -99,7 +99,10 @@ std::vector<ValueType> infer_like_input0(const Node &, Ins in, Consts) { return 
 Tensor map_binary(const Tensor &a, const Tensor &b, DType out,
                   const std::function<double(double, double)> &f) {
   Dims d;
-  HGQC_ASSERT(broadcast_dims(a.shape(), b.shape(), d));
+  // Shape inference lets an unknown batch broadcast with any size; the data's batch decides.
+  if (!broadcast_dims(a.shape(), b.shape(), d))
+    throw UserError("shapes " + dims_str(a.shape()) + " and " + dims_str(b.shape()) +
+                    " do not broadcast (the data's batch size does not fit the model)");
   Tensor r(out, d);
   auto sa = broadcast_strides(a.shape(), d), sb = broadcast_strides(b.shape(), d);
   const int64_t rank = static_cast<int64_t>(d.size()), n = r.numel();

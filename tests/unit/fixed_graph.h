@@ -1,4 +1,4 @@
-// A small quantized model (FixedQuant on input, weights, bias and output) built directly in memory.
+// Test graphs built directly in memory: a node appender and a small quantized model.
 #pragma once
 
 #include "ir/op.h"
@@ -7,6 +7,23 @@
 #include <vector>
 
 namespace hgqc::test {
+
+/// Appends node `name` (op `op` on `in`) to `g` with one new output value `out`, typed by shape
+/// inference; returns the output.
+inline ValueId add_node(Graph &g, const std::string &name, OpKind op, std::vector<ValueId> in,
+                        const std::string &out, Attrs a) {
+  Node n;
+  n.name = name;
+  n.op = op;
+  n.source_op = std::string(op_def(op).name);
+  n.inputs = std::move(in);
+  n.attrs = std::move(a);
+  ValueId o = g.add_value(out, {});
+  n.outputs = {o};
+  g.values[o].type = infer_node(g, n).at(0);
+  g.nodes.push_back(std::move(n));
+  return o;
+}
 
 /// x[N,4] -> FixedQuant (per-feature formats, one feature pruned) -> Gemm with per-element
 /// quantized weights [3,4] and a quantized bias -> Relu -> FixedQuant (scalar format).
@@ -20,19 +37,8 @@ inline Graph fixed_mlp_graph() {
     return g.add_value(nm, ValueType{t, d}, Tensor(t, d, std::move(v)));
   };
   auto node = [&](const std::string &name, OpKind op, std::vector<ValueId> in,
-                  const std::string &out, Attrs a) {
-    Node n;
-    n.name = name;
-    n.op = op;
-    n.source_op = std::string(op_def(op).name);
-    n.inputs = std::move(in);
-    n.attrs = std::move(a);
-    ValueId o = g.add_value(out, {});
-    n.outputs = {o};
-    g.values[o].type = infer_node(g, n).at(0);
-    g.nodes.push_back(std::move(n));
-    return o;
-  };
+                  const std::string &out,
+                  Attrs a) { return add_node(g, name, op, std::move(in), out, std::move(a)); };
   auto fq = [](const char *r, const char *o) {
     return Attrs{{"round_mode", std::string(r)}, {"overflow_mode", std::string(o)}};
   };

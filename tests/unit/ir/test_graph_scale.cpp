@@ -1,5 +1,6 @@
 // Unit tests of graph size and shape hazards: long chains, wide nodes, cycles (issue 17).
 #include "backend/emit.h"
+#include "fixed_graph.h"
 #include "ir/eval.h"
 #include "ir/fixed_eval.h"
 #include "ir/graph_edit.h"
@@ -39,17 +40,7 @@ Graph fixed_relu_chain(int n) {
     return g.add_value(nm, ValueType{DType::Int64, {}}, Tensor::scalar(DType::Int64, v));
   };
   auto node = [&](const std::string &name, OpKind op, std::vector<ValueId> in, Attrs a) {
-    Node nd;
-    nd.name = name;
-    nd.op = op;
-    nd.source_op = std::string(op_def(op).name);
-    nd.inputs = std::move(in);
-    nd.attrs = std::move(a);
-    ValueId o = g.add_value(name + "_out", {});
-    nd.outputs = {o};
-    g.values[o].type = infer_node(g, nd).at(0);
-    g.nodes.push_back(std::move(nd));
-    return o;
+    return hgqc::test::add_node(g, name, op, std::move(in), name + "_out", std::move(a));
   };
   ValueId v =
       node("xq", OpKind::FixedQuant, {x, scalar("k", 1), scalar("i", 3), scalar("f", 4)},

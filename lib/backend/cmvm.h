@@ -27,17 +27,25 @@ struct InputFormat {
   bool is_signed = true; ///< signed: [-2^(w-1), 2^(w-1)-1]; unsigned: [0, 2^w-1]
 };
 
+/// The latest arrival level CmvmOptions::input_depths takes.
+constexpr int kMaxInputDepth = 32;
+
 /// Options of the CMVM optimiser.
 struct CmvmOptions {
   /// One format per input; empty means every input is 8-bit signed.
   std::vector<InputFormat> inputs;
+  /// The adder level at which each input arrives (0..kMaxInputDepth); empty means all at 0.
+  /// The graph's depths, `max_depth` and `min_depth` count from these levels, so a product
+  /// whose inputs arrive late sums the early ones first.
+  std::vector<int> input_depths;
   /// Greedy common-subexpression elimination; false gives plain CSD (each output a
   /// balanced tree of its own CSD terms), the baseline.
   bool share = true;
-  /// Maximum adder depth of every output; unset means unconstrained.
+  /// Maximum adder depth of every output (from level 0, inputs arriving at their
+  /// `input_depths`); unset means unconstrained.
   std::optional<int> max_depth;
-  /// Hold the depth to the minimum possible for the matrix (the depth of plain CSD with
-  /// balanced trees); overrides `max_depth`.
+  /// Hold the depth to the minimum possible for the matrix and input depths
+  /// (cmvm_min_depth); overrides `max_depth`.
   bool min_depth = false;
 };
 
@@ -70,6 +78,7 @@ struct OutputRef {
 struct AdderGraph {
   int num_inputs = 0;              ///< number of inputs (matrix columns)
   std::vector<InputFormat> inputs; ///< input formats, one per input
+  std::vector<int> input_depths;   ///< arrival level of each input (the adders count from it)
   std::vector<AdderOp> adders;     ///< adders, in evaluation order
   std::vector<OutputRef> outputs;  ///< one per matrix row
   /// Maximum adder depth over the outputs.
@@ -79,13 +88,15 @@ struct AdderGraph {
 };
 
 /// Optimises y = M x into an adder graph. Throws UserError for a malformed matrix,
-/// entries with |m| >= 2^40, input widths outside 1..32, input format count that does
-/// not match the columns, or a max depth below what the matrix needs.
+/// entries with |m| >= 2^40, input widths outside 1..32, input format or depth counts that
+/// do not match the columns, input depths outside 0..kMaxInputDepth, or a max depth below
+/// what the matrix needs.
 AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options = {});
 
-/// The smallest adder depth any adder graph made from CSD terms can reach for `m`
-/// (max over rows of ceil(log2(number of CSD terms of the row))).
-int cmvm_min_depth(const IntMatrix &m);
+/// The smallest adder depth any adder graph made from CSD terms can reach for `m` with its
+/// inputs arriving at levels `input_depths` (empty: all 0): the max over rows of
+/// ceil(log2(sum over the row's CSD terms of 2^(level of their input))).
+int cmvm_min_depth(const IntMatrix &m, std::span<const int> input_depths = {});
 
 /// Evaluates the graph exactly on integer inputs `x` (one per input, in range of their
 /// format); returns one value per output.

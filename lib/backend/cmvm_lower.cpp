@@ -2,29 +2,65 @@
 // graphs turned into netlist adders, with a cache for repeated products (convolutions).
 #include "backend/cmvm_lower.h"
 
+#include "backend/passes.h"
 #include "ir/error.h"
 
 #include <chrono>
+#include <limits>
 #include <map>
 
 namespace hgqc::backend {
 
 namespace {
+
 struct Builder {
   CmvmLowerOptions options;
   std::shared_ptr<CmvmStats> stats;
-  // Key: the matrix shape, entries and input formats.
+  // Key: the matrix shape, depth limit, entries, input formats and arrival levels.
   std::map<std::vector<int64_t>, std::shared_ptr<const AdderGraph>> cache;
+  // The adder level of each node of `seen` (schedule_pipeline's levels), extended as the
+  // netlist grows.
+  const Netlist *seen = nullptr;
+  std::vector<int> level;
+
+  /// The adder level of node `id` of `net`.
+  int level_of(const Netlist &net, NetId id) {
+    if (seen != &net || level.size() > net.nodes.size()) {
+      seen = &net;
+      level.clear();
+    }
+    for (size_t k = level.size(); k < net.nodes.size(); ++k) {
+      const NetNode &nd = net.nodes[k];
+      int l = 0;
+      for (NetId o : {nd.a, nd.b})
+        if (o != kNoNet)
+          l = std::max(l, level[static_cast<size_t>(o)]);
+      level.push_back(l + adder_levels(nd));
+    }
+    return level[static_cast<size_t>(id)];
+  }
 
   std::vector<CmvmRow> operator()(Netlist &net, const CmvmRequest &rq) {
     const size_t cols = rq.x.size();
     IntMatrix m{static_cast<int>(rq.rows), static_cast<int>(cols), rq.m};
     CmvmOptions co;
     co.share = options.share;
-    if (options.depth_slack)
-      co.max_depth = cmvm_min_depth(m) + *options.depth_slack;
+    // Under a slack: the levels at which the operands arrive, from the earliest one (capped:
+    // a later operand is then summed last anyway), so the slack bounds the product's outputs
+    // from where its inputs really are, and the design's depth follows the slack. Free
+    // products ignore them (tried: 1-3 levels shallower designs, but up to 0.4 % more
+    // estimated LUTs; bench/cmvm/README.md).
+    if (options.depth_slack) {
+      int base = std::numeric_limits<int>::max();
+      for (NetId id : rq.x)
+        base = std::min(base, level_of(net, id));
+      for (NetId id : rq.x)
+        co.input_depths.push_back(std::min(level_of(net, id) - base, kMaxInputDepth));
+      co.max_depth = cmvm_min_depth(m, co.input_depths) + *options.depth_slack;
+    }
     std::vector<int64_t> key{rq.rows, static_cast<int64_t>(cols), co.max_depth.value_or(-1)};
     key.insert(key.end(), rq.m.begin(), rq.m.end());
+    key.insert(key.end(), co.input_depths.begin(), co.input_depths.end());
     for (NetId id : rq.x) {
       const NetNode &n = net.nodes[static_cast<size_t>(id)];
       int w = n.width();

@@ -52,7 +52,10 @@ std::string check_adder_graph(const AdderGraph &g, const IntMatrix &m, std::span
     return "shape mismatch";
   const int n = g.num_inputs;
   std::vector<Int128> v(x.begin(), x.end());
-  std::vector<int> depth(n, 0);
+  if (!g.input_depths.empty() && g.input_depths.size() != static_cast<size_t>(n))
+    return "input depths do not match the inputs";
+  std::vector<int> depth = g.input_depths;
+  depth.resize(n, 0);
   for (size_t k = 0; k < g.adders.size(); ++k) {
     const AdderOp &a = g.adders[k];
     const int id = n + static_cast<int>(k);

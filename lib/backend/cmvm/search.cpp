@@ -33,17 +33,30 @@ void validate(const IntMatrix &m, const CmvmOptions &opt) {
     if (opt.inputs[j].width < 1 || opt.inputs[j].width > 32)
       throw UserError("CMVM: input " + std::to_string(j) + " has width " +
                       std::to_string(opt.inputs[j].width) + ", expected 1..32");
+  if (!opt.input_depths.empty() && opt.input_depths.size() != static_cast<size_t>(m.cols))
+    throw UserError("CMVM: " + std::to_string(opt.input_depths.size()) + " input depths for " +
+                    std::to_string(m.cols) + " inputs");
+  for (size_t j = 0; j < opt.input_depths.size(); ++j)
+    if (opt.input_depths[j] < 0 || opt.input_depths[j] > kMaxInputDepth)
+      throw UserError("CMVM: input " + std::to_string(j) + " arrives at level " +
+                      std::to_string(opt.input_depths[j]) + ", expected 0.." +
+                      std::to_string(kMaxInputDepth));
 }
 
 } // namespace
 
-int cmvm_min_depth(const IntMatrix &m) {
+int cmvm_min_depth(const IntMatrix &m, std::span<const int> input_depths) {
+  HGQC_ASSERT(input_depths.empty() || input_depths.size() == static_cast<size_t>(m.cols),
+              "CMVM: input depths do not match the columns");
   int d = 0;
   for (int i = 0; i < m.rows; ++i) {
-    uint64_t n = 0;
-    for (int j = 0; j < m.cols; ++j)
-      n += static_cast<uint64_t>(csd_weight(m.at(i, j)));
-    d = std::max(d, ceil_log2(n));
+    UInt128 load = 0; // sum of 2^level over the row's terms: Huffman by depth reaches its log
+    for (int j = 0; j < m.cols; ++j) {
+      const int level = input_depths.empty() ? 0 : input_depths[j];
+      HGQC_ASSERT(level >= 0 && level <= kMaxInputDepth, "CMVM: input depth out of range");
+      load += static_cast<UInt128>(csd_weight(m.at(i, j))) << level;
+    }
+    d = std::max(d, ceil_log2(load));
   }
   return d;
 }
@@ -51,7 +64,7 @@ int cmvm_min_depth(const IntMatrix &m) {
 AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
   validate(m, options);
   std::optional<int> limit;
-  const int need = cmvm_min_depth(m);
+  const int need = cmvm_min_depth(m, options.input_depths);
   if (options.min_depth) {
     limit = need;
   } else if (options.max_depth) {

@@ -18,6 +18,7 @@ CmvmBuilder::CmvmBuilder(const IntMatrix &m, const CmvmOptions &opt) : m_(m), op
     const InputFormat &f = formats_[j];
     v.min = f.is_signed ? -(Int128{1} << (f.width - 1)) : 0;
     v.max = f.is_signed ? (Int128{1} << (f.width - 1)) - 1 : (Int128{1} << f.width) - 1;
+    v.depth = opt.input_depths.empty() ? 0 : opt.input_depths[j];
     values_.push_back(std::move(v));
   }
   value_rows_.resize(values_.size());
@@ -43,6 +44,7 @@ AdderGraph CmvmBuilder::run(std::optional<int> depth_limit, const Recipe &recipe
   AdderGraph g;
   g.num_inputs = m_.cols;
   g.inputs = formats_;
+  g.input_depths = opt_.input_depths.empty() ? std::vector<int>(m_.cols, 0) : opt_.input_depths;
   g.outputs.resize(m_.rows);
   for (int i : row_order_) { // parents first
     const int p = row_parent_[i];

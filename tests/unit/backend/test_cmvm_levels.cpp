@@ -90,7 +90,8 @@ TEST_CASE("cmvm: input depths of the wrong count or out of range are user errors
   CHECK(optimise_cmvm(IntMatrix{1, 2, {1, 2}}, ok).depth() == kMaxInputDepth + 1);
 }
 
-TEST_CASE("cmvm: lowering bounds each product from its inputs' levels; the slack reaches depth") {
+TEST_CASE(
+    "cmvm: lowering bounds each product from its inputs' levels, so the slack reaches depth") {
   // Two chained products in a netlist: the second reads the first's outputs, which arrive at
   // unequal levels. Each product's outputs stay within its minimum from those levels plus the
   // slack, and a smaller slack never gives a deeper design.

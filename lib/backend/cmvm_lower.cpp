@@ -12,7 +12,6 @@
 namespace hgqc::backend {
 
 namespace {
-
 struct Builder {
   CmvmLowerOptions options;
   std::shared_ptr<CmvmStats> stats;

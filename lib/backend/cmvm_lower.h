@@ -21,8 +21,9 @@ struct CmvmStats {
 /// Options of the builder.
 struct CmvmLowerOptions {
   bool share = true; ///< greedy common-subexpression elimination (false: plain CSD)
-  /// Adder depth of each product at most its minimum (cmvm_min_depth) plus this many
-  /// levels; unset: unconstrained (fewest adders, deepest logic).
+  /// Adder depth of each product at most its minimum (cmvm_min_depth from the adder levels
+  /// at which its operands arrive in the netlist) plus this many levels, counted from its
+  /// earliest operand; unset: unconstrained (fewest adders, deepest logic).
   std::optional<int> depth_slack = 2;
 };
 

@@ -64,7 +64,7 @@ TEST_CASE("synth: cell counts and LUT levels between flip-flops") {
   CHECK(f.carry_on_path == 1);
 }
 
-TEST_CASE("synth: latches are counted; loops and malformed netlists are errors") {
+TEST_CASE("synth: latches are counted: loops and malformed netlists are errors") {
   json cells;
   cells["ld"] = cell("LDCE", {{"D", {2}}, {"G", {3}}}, {{"Q", {10}}});
   CHECK(backend::analyze_yosys_netlist(module_with(cells), "top").latches == 1);

@@ -218,7 +218,7 @@ TEST_CASE("read_array: dispatch by extension") {
   CHECK_CONTAINS(key.bare_message(), "only be given for .npz files");
 }
 
-TEST_CASE("write_file_atomic: replaces the target; failures leave nothing behind") {
+TEST_CASE("write_file_atomic: replaces the target: failures leave nothing behind") {
   TmpDir tmp;
   std::string tmp_suffix = ".tmp." + std::to_string(::getpid());
   std::string p = tmp.path("f.bin");

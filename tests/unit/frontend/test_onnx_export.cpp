@@ -314,7 +314,7 @@ TEST_CASE("a FixedQuant model built in memory is written in domain hgqc and read
   CHECK(canonical(g2) == canonical(g));
 }
 
-TEST_CASE("the written file is the bytes, written atomically; errors name the path") {
+TEST_CASE("the written file is the bytes, written atomically: errors name the path") {
   Graph g = test::fixed_mlp_graph();
   fs::path dir = fs::temp_directory_path() / ("hgqc_export_dir_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -387,7 +387,7 @@ TEST_CASE("Squeeze and Unsqueeze axes become constant inputs (opset 13)") {
   CHECK(attr_ints(only_node(g2, OpKind::Unsqueeze), "axes", {}) == std::vector<int64_t>{1, 3});
 }
 
-TEST_CASE("Clip bounds become inputs; infinite ones are left out") {
+TEST_CASE("Clip bounds become inputs: infinite ones are left out") {
   SUBCASE("attributes (opset 6)") {
     ModelBuilder b(6);
     b.input("x", {1, 4});

@@ -67,7 +67,7 @@ ModelBuilder small_dense_model() {
 }
 } // namespace
 
-TEST_CASE("fixed linear: MatMul sums aligned exact products; pruned terms cost nothing") {
+TEST_CASE("fixed linear: MatMul sums aligned exact products: pruned terms cost nothing") {
   ModelBuilder b = small_dense_model();
   b.node("MatMul", {"x", "w"}, {"y"}, "mm");
   b.output("y");
@@ -102,7 +102,7 @@ TEST_CASE("fixed linear: MatMul sums aligned exact products; pruned terms cost n
   check_matches_float(gz);
 }
 
-TEST_CASE("fixed linear: Gemm with transB and bias; alpha and beta must be 1") {
+TEST_CASE("fixed linear: Gemm with transB and bias: alpha and beta must be 1") {
   ModelBuilder b = small_dense_model();
   // W^T as B with transB; bias [2] = [0.375, -2] at f = 3: 3 * 2^-3, -16 * 2^-3.
   b.init("wt_real", {2, 3}, {0.75, 1.5, 1.25, -0.5, 0, 1});
@@ -245,7 +245,7 @@ TEST_CASE("fixed linear: Conv 1-D and 2-D equal the float evaluator bit for bit"
   check_matches_float(b.import());
 }
 
-TEST_CASE("fixed linear: MaxPool takes the exact maximum; padding never wins") {
+TEST_CASE("fixed linear: MaxPool takes the exact maximum: padding never wins") {
   ModelBuilder h;
   h.input("xin", {1, 1, 3});
   // x0 fixed<1,2,1> = [-8, 7] * 2^-1, x1 pruned, x2 fixed<1,0,3> = [-8, 7] * 2^-3.

@@ -155,7 +155,7 @@ TEST_CASE("MatMul backward matches finite differences (leading dimensions)") {
   check_node(one_node(b), 0);
 }
 
-TEST_CASE("Conv backward matches finite differences (2-D pads, strides, groups; 1-D)") {
+TEST_CASE("Conv backward matches finite differences (2-D pads, strides, groups: 1-D)") {
   {
     ModelBuilder b;
     b.input("x", {-1, 4, 5, 5}).output("y");

@@ -229,6 +229,12 @@ def fixed_errors():
     inits = [init("k", np.array(1, np.int64)), init("i31", np.array(31, np.int64)),
              init("f0", np.array(0, np.int64))]
     save(model(nodes, [x], [y], inits, opsets=hq), "errors", "hw_product_too_wide.onnx")
+    # A graph input without a batch dimension (rank 1): the circuit reads [N, ...] inputs.
+    nodes = [helper.make_node("FixedQuant", ["v", "k", "i31", "f0"], ["vq"], name="fq_v",
+                              domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
+             helper.make_node("Relu", ["vq"], ["y"], name="relu")]
+    save(model(nodes, [vi("v", [3])], [vi("y", [3])], inits, opsets=hq), "errors",
+         "hw_input_no_batch.onnx")
     nodes = [helper.make_node("FixedQuant", ["x", "k", "ix", "fx"], ["xq"], name="fq_x",
                               domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
              helper.make_node("MatMul", ["xq", "w"], ["y"], name="wide_input_mm")]

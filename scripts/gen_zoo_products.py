@@ -17,6 +17,8 @@ of two run-time values with factors of every sign and of 1 to 9 bits (see produc
 Models:
   gated_mlp  y = W3 (relu(W1 x) * clip(W2 x, 0, 1)): 16 inputs, 24 hidden, 4 outputs; the
              gate is a Hardtanh-style clamp (ONNX Clip) until a sigmoid table is available.
+  matmul_mix a = relu(W1 x), b = W2 x (16 inputs, each viewed as 4 x 4 per sample), y =
+             W3 flatten(a @ b): a batched MatMul of two activations; 4 outputs.
 
 The weights are random (seeded); the targets come from a second, seeded random model of the
 same shape so that training has something to fit. Everything is seeded and single-threaded,
@@ -51,7 +53,23 @@ class GatedMLP(nn.Module):
         return self.out(v * g)
 
 
-MODELS = [("gated_mlp", GatedMLP, 16)]
+class MatMulMix(nn.Module):
+    """An attention-like product of two activations: a = relu(W1 x) and b = W2 x viewed as
+    4 x 4 matrices per sample, y = W3 flatten(a @ b)."""
+
+    def __init__(self, n_in=16, n_out=4):
+        super().__init__()
+        self.left = nn.Linear(n_in, 16)
+        self.right = nn.Linear(n_in, 16)
+        self.out = nn.Linear(16, n_out)
+
+    def forward(self, x):
+        a = torch.relu(self.left(x)).reshape(-1, 4, 4)
+        b = self.right(x).reshape(-1, 4, 4)
+        return self.out(torch.matmul(a, b).reshape(-1, 16))
+
+
+MODELS = [("gated_mlp", GatedMLP, 16), ("matmul_mix", MatMulMix, 16)]
 
 
 def export(name, ctor, n_in, outdir):

@@ -220,14 +220,21 @@ def fixed_errors():
              init("fw", np.array(20, np.int64)),
              init("w", np.full((4, 4), 3.0 + 2.0**-20, np.float32))]
     save(model(nodes, [x], [y], inits, opsets=hq), "errors", "fixed_accumulator_too_wide.onnx")
-    # Hardware errors (emit-verilog): a product of two run-time values (a multiplier), and a
-    # 36-bit operand of a constant product (the adder-graph optimiser takes at most 32).
-    nodes = [helper.make_node("FixedQuant", ["x", "k", "i8", "f8"], ["xq"], name="fq_x",
+    # Hardware errors (emit-verilog): a product of two run-time values wider than 62 bits (a
+    # 32-bit signed square needs 64), and a 36-bit operand of a constant product (the
+    # adder-graph optimiser takes at most 32).
+    nodes = [helper.make_node("FixedQuant", ["x", "k", "i31", "f0"], ["xq"], name="fq_x",
                               domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
              helper.make_node("Mul", ["xq", "xq"], ["y"], name="square")]
-    inits = [init("k", np.array(1, np.int64)), init("i8", np.array(3, np.int64)),
-             init("f8", np.array(4, np.int64))]
-    save(model(nodes, [x], [y], inits, opsets=hq), "errors", "hw_runtime_product.onnx")
+    inits = [init("k", np.array(1, np.int64)), init("i31", np.array(31, np.int64)),
+             init("f0", np.array(0, np.int64))]
+    save(model(nodes, [x], [y], inits, opsets=hq), "errors", "hw_product_too_wide.onnx")
+    # A graph input without a batch dimension (rank 1): the circuit reads [N, ...] inputs.
+    nodes = [helper.make_node("FixedQuant", ["v", "k", "i31", "f0"], ["vq"], name="fq_v",
+                              domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
+             helper.make_node("Relu", ["vq"], ["y"], name="relu")]
+    save(model(nodes, [vi("v", [3])], [vi("y", [3])], inits, opsets=hq), "errors",
+         "hw_input_no_batch.onnx")
     nodes = [helper.make_node("FixedQuant", ["x", "k", "ix", "fx"], ["xq"], name="fq_x",
                               domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
              helper.make_node("MatMul", ["xq", "w"], ["y"], name="wide_input_mm")]

@@ -46,6 +46,7 @@ nlohmann::json layer_json(const LayerFigures &l) {
   return {{"name", l.name},
           {"adders", l.adders},
           {"other", l.other},
+          {"multipliers", l.multipliers},
           {"luts_estimate", l.luts},
           {"output_bits", l.output_bits},
           {"lut_model_bits", lut_bits_json(l.bits)},
@@ -185,6 +186,10 @@ EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOpt
       ++l.other;
       l.output_bits += n.width();
       break;
+    case NetOp::Mul:
+      ++l.multipliers;
+      l.output_bits += n.width();
+      break;
     default:
       break;
     }
@@ -201,11 +206,12 @@ EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOpt
     l.luts = lut_estimate(l.bits);
     d.total.adders += l.adders;
     d.total.other += l.other;
+    d.total.multipliers += l.multipliers;
     d.total.output_bits += l.output_bits;
     for (size_t c = 0; c < l.bits.size(); ++c)
       d.total.bits[c] += l.bits[c];
     d.total.ebops += l.ebops;
-    if (l.adders || l.other || l.ebops)
+    if (l.adders || l.other || l.multipliers || l.ebops)
       d.layers.push_back(l);
   }
   d.total.luts = lut_estimate(d.total.bits);

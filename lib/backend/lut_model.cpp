@@ -2,6 +2,7 @@
 #include "backend/lut_model.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace hgqc::backend {
@@ -34,10 +35,27 @@ OperandBits operand_bits(const Netlist &net, NetId id, int s) {
   return o;
 }
 
+// The bits of a multiplier as verilog.cpp builds it: the m bits of the narrower factor gate
+// copies of the w-bit other one (m * w partial-product bits), which a tree of ceil(log2(m))
+// adder levels sums. Fitted on Yosys (docs/hardware.md, "Multipliers"): m * w * (the tree's
+// levels + 1) partial-product bits, ABC merging the gating ANDs into the adders' LUTs. A one-bit
+// unsigned gate with no adder is a mux per output bit.
+void mul_bits(const Netlist &net, const NetNode &n, LutBits &b) {
+  const NetNode &x = net.nodes[static_cast<size_t>(n.a)], &y = net.nodes[static_cast<size_t>(n.b)];
+  const int m = std::min(x.width(), y.width()), w = std::max(x.width(), y.width());
+  const NetNode &g = y.width() > x.width() ? x : y;
+  if (m == 1 && !g.is_signed()) {
+    b[kMux] += n.width();
+    return;
+  }
+  b[kMulBits] += int64_t{m} * w * std::bit_width(static_cast<unsigned>(m));
+}
+
 } // namespace
 
 const char *lut_class_name(int c) {
-  static const char *names[kLutClasses] = {"carry_both_operands", "carry_one_operand", "mux"};
+  static const char *names[kLutClasses] = {"carry_both_operands", "carry_one_operand", "mux",
+                                           "multiplier_partial_products"};
   return names[c];
 }
 
@@ -84,6 +102,9 @@ LutBits node_lut_bits(const Netlist &net, size_t k) {
     b[kCarry1] += int64_t{sides} * (a.width() + n.sa); // comparators with constants
     break;
   }
+  case NetOp::Mul:
+    mul_bits(net, n, b);
+    break;
   default:
     break;
   }
@@ -94,8 +115,10 @@ int64_t lut_estimate(const LutBits &bits) {
   // Least-squares fit (relative error, non-negative) to Yosys synth_xilinx LUT counts of seven
   // designs, 9k to 67k LUTs (bench/lut_model/run.sh; docs/hardware.md, "The LUT model"):
   // largest error 7.5 %. Below 1: ReLU ANDs merge into the LUTs of the adders that read them,
-  // and one-operand carry bits mostly pass through the carry cells.
-  static const double coef[kLutClasses] = {1.05, 0.21, 0.03};
+  // and one-operand carry bits mostly pass through the carry cells. The multiplier class is
+  // fitted alone, the others kept, on designs of multipliers only (bench/lut_model/run_mul.sh;
+  // docs/hardware.md, "Multipliers").
+  static const double coef[kLutClasses] = {1.05, 0.21, 0.03, 0.52};
   double s = 0;
   for (int c = 0; c < kLutClasses; ++c)
     s += coef[c] * static_cast<double>(bits[static_cast<size_t>(c)]);

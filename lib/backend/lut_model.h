@@ -15,6 +15,8 @@ enum LutClass : int {
   kCarry1,     ///< carry-chain bits with one run-time operand (the other a constant or
                ///< shifted-in zeros): negation, rounding, comparison with a constant
   kMux,        ///< ReLU / max / clamp output bits (a mux or AND per bit)
+  kMulBits,    ///< multipliers of two signals: m * w * ceil(log2(m + 1)) for factors of m <= w
+               ///< bits (partial products times the adder-tree levels + 1)
   kLutClasses
 };
 

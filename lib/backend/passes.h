@@ -12,8 +12,10 @@ Netlist remove_dead_nodes(const Netlist &net);
 
 /// Adder levels a node adds on its path (method.md §3: one adder level is one unit of
 /// delay): 1 for adders, subtracters, comparators and rounding adds, 0 for wires, muxes on a
-/// sign bit and truncations.
-int adder_levels(const NetNode &n);
+/// sign bit and truncations; for a multiplier (node of `net`), the levels of the adder tree
+/// that sums its gated partial products (verilog.cpp): ceil(log2(t)) for t terms, the narrower
+/// factor's bits (less its sign bit, whose term is subtracted after: one level more).
+int adder_levels(const Netlist &net, const NetNode &n);
 
 /// How to cut the netlist into pipeline stages.
 struct PipelineOptions {

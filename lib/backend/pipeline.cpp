@@ -4,11 +4,21 @@
 #include "ir/error.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace hgqc::backend {
 
-int adder_levels(const NetNode &n) {
+int adder_levels(const Netlist &net, const NetNode &n) {
   switch (n.op) {
+  case NetOp::Mul: {
+    // The shift-and-add tree of verilog.cpp: the narrower factor's bits gate the partial
+    // products, summed pairwise; a signed gate's top term is subtracted after.
+    const NetNode &a = net.nodes[static_cast<size_t>(n.a)],
+                  &b = net.nodes[static_cast<size_t>(n.b)];
+    const NetNode &g = b.width() > a.width() ? a : b;
+    int terms = g.width() - (g.is_signed() ? 1 : 0);
+    return std::bit_width(static_cast<unsigned>(std::max(terms, 1) - 1)) + (g.is_signed() ? 1 : 0);
+  }
   case NetOp::Add:
   case NetOp::Sub:
   case NetOp::Neg:
@@ -39,7 +49,7 @@ Schedule schedule_pipeline(const Netlist &net, const PipelineOptions &options) {
       l = std::max(l, s.level[static_cast<size_t>(nd.a)]);
     if (nd.b != kNoNet)
       l = std::max(l, s.level[static_cast<size_t>(nd.b)]);
-    s.level[k] = l + adder_levels(nd);
+    s.level[k] = l + adder_levels(net, nd);
     s.depth = std::max(s.depth, s.level[k]);
   }
   int per = std::max(s.depth, 1);
@@ -62,7 +72,7 @@ Schedule schedule_pipeline(const Netlist &net, const PipelineOptions &options) {
     for (NetId o : {nd.a, nd.b})
       if (o != kNoNet && net.nodes[static_cast<size_t>(o)].op != NetOp::Const)
         st = std::max(st, s.stage[static_cast<size_t>(o)]);
-    if (adder_levels(nd) > 0)
+    if (adder_levels(net, nd) > 0)
       st = std::max(st, (s.level[k] - 1) / per);
     s.stage[k] = st;
     last = std::max(last, st);

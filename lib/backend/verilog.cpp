@@ -102,6 +102,45 @@ public:
     return copy == 0 ? name_[k] : name_[k] + "_p" + std::to_string(s_.stage[k] + copy);
   }
 
+  // The W-bit product of Mul node k (exact: W holds it) as shift-and-add logic: the narrower
+  // factor's bits gate shifted copies of the other (an AND per bit), and a balanced tree of
+  // W-bit adders sums them; a signed gating factor's top bit weighs -2^(m-1), so its partial
+  // product is subtracted last. Modulo 2^W every step is exact. The partial products and sums
+  // are wires of their own (appended to `lines`); returns the expression of the last sum.
+  std::string product(size_t k, const NetNode &nd, int W, int st, std::vector<std::string> &lines) {
+    HGQC_ASSERT(nd.sa == 0 && nd.sb == 0, "a multiplier with shifted operands");
+    NetId x = nd.a, g = nd.b; // x is shifted, g gates
+    if (width(g) > width(x))
+      std::swap(x, g);
+    const NetNode &gn = net_.nodes[static_cast<size_t>(g)];
+    HGQC_ASSERT(gn.op != NetOp::Const, "a multiplier with a constant factor");
+    const int m = gn.width();
+    const bool neg_top = gn.is_signed();
+    std::vector<std::string> terms;
+    std::string top;
+    for (int j = 0; j < m; ++j) {
+      std::string t =
+          "({" + std::to_string(W) + "{" + bit(g, st, j) + "}} & " + operand(x, j, W, st) + ")";
+      (neg_top && j == m - 1 ? top : terms.emplace_back()) = t;
+    }
+    int wire = 0;
+    while (terms.size() > 1) {
+      std::vector<std::string> next;
+      for (size_t j = 0; j + 1 < terms.size(); j += 2) {
+        std::string nm = name_[k] + "_pp" + std::to_string(wire++);
+        lines.push_back("wire " + range_decl(W) + nm + " = " + terms[j] + " + " + terms[j + 1] +
+                        ";");
+        next.push_back(nm);
+      }
+      if (terms.size() % 2)
+        next.push_back(terms.back());
+      terms = std::move(next);
+    }
+    if (top.empty())
+      return terms[0];
+    return (terms.empty() ? lit(W, 0) : terms[0]) + " - (" + top + ")";
+  }
+
   // Bit j of node id (sign-extended beyond its width) read in stage st.
   std::string bit(NetId id, int st, int j) {
     const NetNode &nd = net_.nodes[static_cast<size_t>(id)];
@@ -234,6 +273,9 @@ public:
                       : tn + "[" + std::to_string(sh + W - 1) + ":" + std::to_string(sh) + "]";
         break;
       }
+      case NetOp::Mul:
+        expr = product(k, nd, W, st, decl[k]);
+        break;
       case NetOp::Const:
         break;
       }

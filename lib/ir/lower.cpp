@@ -45,6 +45,11 @@ Netlist lower_graph(const Graph &g, const RangeAnalysis &ra, const CmvmBuildFn &
       throw UserError("input '" + val.name + "' feeds " + std::to_string(readers.size()) +
                       " node(s): for hardware it must feed exactly one FixedQuant (its output is "
                       "the circuit's input)");
+    // The circuit reads one sample per clock: dimension 0 of the input is the batch.
+    if (val.type.dims.size() < 2)
+      throw UserError("input '" + val.name + "' has shape " + dims_str(val.type.dims) +
+                      ", without a batch dimension: for hardware every graph input must be "
+                      "[N, ...], one sample per clock");
     const Node &q = g.nodes[readers[0]];
     input_of_node[readers[0]] = static_cast<int>(i);
     const ValueRange &r = *ra.ranges[q.outputs[0]];

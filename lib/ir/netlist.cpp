@@ -73,6 +73,8 @@ const char *net_op_name(NetOp op) {
     return "wrap";
   case NetOp::Clamp:
     return "clamp";
+  case NetOp::Mul:
+    return "mul";
   }
   return "?";
 }
@@ -223,6 +225,29 @@ NetRef Netlist::clamp(NetRef a, Int128 lo, Int128 hi, int f) {
   return fold_or_push(n, F);
 }
 
+NetRef Netlist::mul(NetRef a, NetRef b) {
+  if (a.zero() || b.zero())
+    return {};
+  const NetNode &na = node(a), &nb = node(b);
+  NetNode n;
+  n.op = NetOp::Mul;
+  n.a = a.node;
+  n.b = b.node;
+  // Operands of the netlist hold up to kMaxNetBits: bound the width before the corners.
+  int w = na.width() + nb.width();
+  if (w <= 2 * kMaxProductBits) {
+    Int128 c[] = {na.lo * nb.lo, na.lo * nb.hi, na.hi * nb.lo, na.hi * nb.hi};
+    n.lo = *std::min_element(c, c + 4);
+    n.hi = *std::max_element(c, c + 4);
+    w = int_width(n.lo, n.hi);
+  }
+  if (w > kMaxProductBits)
+    throw UserError("the product of a " + std::to_string(na.width()) + "-bit and a " +
+                    std::to_string(nb.width()) + "-bit signal needs " + std::to_string(w) +
+                    " bits; a multiplier takes at most " + std::to_string(kMaxProductBits));
+  return fold_or_push(n, a.f + b.f);
+}
+
 NetRef Netlist::requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMode ovf) {
   if (fmt.pruned() || a.zero())
     return {};
@@ -315,6 +340,8 @@ Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
     return wrap_bits(va(), n.bits, n.wrap_signed);
   case NetOp::Clamp:
     return std::min(std::max(va(), n.clo), n.chi);
+  case NetOp::Mul:
+    return va() * vb();
   }
   HGQC_ASSERT(false, "unknown netlist op");
   return 0;

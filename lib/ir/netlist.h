@@ -1,5 +1,6 @@
 // The bit-level dataflow netlist a quantized graph lowers to: an SSA list of exact integer
-// operations (shift-add, negate, ReLU, max, rounding shift, wrap, clamp) with exact bounds.
+// operations (shift-add, negate, ReLU, max, rounding shift, wrap, clamp, product) with exact
+// bounds.
 #pragma once
 
 #include "ir/fixed.h"
@@ -9,6 +10,10 @@
 #include <vector>
 
 namespace hgqc {
+
+/// Most bits of the product of two run-time signals (NetOp::Mul), sign included: wider
+/// products are refused (the emulator holds exact values in 64 bits).
+inline constexpr int kMaxProductBits = 62;
 
 /// Index of a node of a Netlist.
 using NetId = int32_t;
@@ -39,6 +44,7 @@ enum class NetOp : uint8_t {
          ///< 2^(shift-1) - 1 + bit `shift` of a (RND_CONV: half to even)
   Wrap,  ///< the low `bits` bits of a << sa, two's complement when `wrap_signed`
   Clamp, ///< min(max(a << sa, clo), chi)
+  Mul,   ///< (a << sa) * (b << sb): a multiplier of two run-time signals
 };
 
 /// Name of a NetOp ("add", "round", ...).
@@ -102,6 +108,11 @@ struct Netlist {
   NetRef max(NetRef a, NetRef b);
   /// min(max(a, lo * 2^-f), hi * 2^-f) on the grid f (lo <= hi).
   NetRef clamp(NetRef a, Int128 lo, Int128 hi, int f);
+  /// a * b, exact, on the grid a.f + b.f: a multiplier where both are run-time signals, a
+  /// constant when both are constants. The product's integer must fit kMaxProductBits
+  /// (UserError otherwise, naming the width). A constant factor is the caller's business
+  /// (shift-and-add logic, ops::lower_const_mul); here it gives a Mul node as well.
+  NetRef mul(NetRef a, NetRef b);
   /// `r` known (by the exact range analysis) to lie in `iv`: narrows its node's bounds to
   /// that interval on the ref's grid, or gives the constant zero when iv is zero. Sound for
   /// every use of the node, since the node's value is the same wherever it is read.

@@ -378,7 +378,8 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
     m.egrad.emplace_back(static_cast<size_t>(q.n), 0.0f);
   }
   // EBOPs terms: nodes with an EBOPs hook reading an activation quantizer and either a weight
-  // quantizer (Gemm, MatMul, Conv) or a constant that is not trained (a Mul by a scale, which
+  // quantizer (Gemm, MatMul, Conv), a second activation quantizer (Mul, MatMul of two run-time
+  // values) or a constant that is not trained (a Mul by a scale, which
   // the exact count charges as width(x) * width(c) per element, 0 where c is a power of two):
   // the constant's widths are those of its exact values, as the interval analysis takes them.
   auto quant_at = [&](ValueId v) {
@@ -430,7 +431,9 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
       int iw = 1 - ia, qa = quant_at(n.inputs[ia]), qw = quant_at(n.inputs[iw]);
       if (qa < 0 || quants_[qa].weight)
         continue;
-      if (qw >= 0 && quants_[qw].weight && ia == 0) {
+      // A weight, or a second activation (a product of two run-time values: a multiplier
+      // charged b_a * b_b per product, with gradients to both widths).
+      if (qw >= 0 && ia == 0) {
         m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, qw, ia, iw, {}, {}, {}});
         break;
       }

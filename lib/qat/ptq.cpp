@@ -48,9 +48,17 @@ std::vector<ValueId> activation_quant_points(const Graph &g) {
   for (ValueId v : g.inputs)
     if (is_float(g.values[v].type.dtype))
       add_act(v);
-  for (const Node &n : g.nodes)
+  for (const Node &n : g.nodes) {
     if (is_linear(n.op) && !g.values[n.inputs[0]].constant)
       add_act(n.inputs[0]);
+    // A product of two run-time values (Mul, MatMul): both factors, so that each multiplier
+    // has quantized (and, in training, learned) operand widths.
+    if ((n.op == OpKind::Mul || n.op == OpKind::MatMul) && n.inputs.size() == 2 &&
+        !g.values[n.inputs[0]].constant && !g.values[n.inputs[1]].constant) {
+      add_act(n.inputs[0]);
+      add_act(n.inputs[1]);
+    }
+  }
   return acts;
 }
 

@@ -35,7 +35,8 @@ struct PtqReport {
 PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const PtqOptions &opt);
 
 /// Where quantizers go (uniform quantization and HGQ training alike): the activations are the
-/// float graph inputs and the run-time first inputs of MatMul, Gemm and Conv, in graph order.
+/// float graph inputs, the run-time first inputs of MatMul, Gemm and Conv, and both factors of a
+/// Mul or MatMul of two run-time values, in graph order.
 std::vector<ValueId> activation_quant_points(const Graph &g);
 /// Whether input j of `n` is a weight or bias to quantize: a constant read as input 1 or 2 of
 /// MatMul, Gemm or Conv, or a constant term of Add or Sub (a bias added after a MatMul).

@@ -230,7 +230,21 @@ struct LoweredRow {
   std::vector<NetId> reads;                   // run-time nodes the output reads (its block key)
   Int128 cst = 0;                             // constant part on the row's grid
   NetRef var_bias;                            // a bias computed at run time
+  std::vector<NetRef> products;               // products of two run-time signals
 };
+
+// The sum of `terms` as a balanced tree of adders (the constant zero for none).
+NetRef sum_tree(Netlist &net, std::vector<NetRef> terms) {
+  while (terms.size() > 1) {
+    size_t k = 0;
+    for (size_t j = 0; j + 1 < terms.size(); j += 2)
+      terms[k++] = net.add(terms[j], terms[j + 1]);
+    if (terms.size() % 2)
+      terms[k++] = terms.back();
+    terms.resize(k);
+  }
+  return terms.empty() ? NetRef{} : terms[0];
+}
 } // namespace
 
 std::vector<NetRef> lower_sum_terms(LowerContext &ctx, const std::vector<NetRef> &x,
@@ -250,9 +264,10 @@ std::vector<NetRef> lower_sum_terms(LowerContext &ctx, const std::vector<NetRef>
       auto cx = cval(rx);
       auto cw = unit ? std::optional<Int128>(1) : cval(rw);
       int fw = unit ? 0 : rw.f;
-      if (!cx && !cw)
-        throw UserError("a product of two values computed at run time needs a multiplier, which "
-                        "the hardware backend does not build: one factor must be a constant");
+      if (!cx && !cw) {
+        row.products.push_back(net.mul(rx, rw)); // both computed at run time: a multiplier
+        continue;
+      }
       if (cx && cw) {
         row.cst += coef_shift(*cx * *cw, F - rx.f - fw);
         continue;
@@ -326,6 +341,8 @@ std::vector<NetRef> lower_sum_terms(LowerContext &ctx, const std::vector<NetRef>
       y[e] = net.add(row.var_bias, v.ref, true);
     else
       y[e] = negated(net, v.ref);
+    if (!row.products.empty())
+      y[e] = net.add(y[e], sum_tree(net, row.products));
   }
   return y;
 }

@@ -283,10 +283,11 @@ struct SumTerms {
   std::vector<int64_t> xe, we;
 };
 
-/// Lowers collected sums (method.md §3): in each term one factor must be a constant; outputs
-/// that read the same run-time signals form one constant matrix-vector product built by
-/// ctx.cmvm (a dense layer is one, a convolution one per output position); constant terms and
-/// the bias are added after. Output e's signal is on the grid F[e] or a coarser one.
+/// Lowers collected sums (method.md §3): the terms with a constant factor of outputs that read
+/// the same run-time signals form one constant matrix-vector product built by ctx.cmvm (a
+/// dense layer is one, a convolution one per output position); constant terms and the bias are
+/// added after, and then the products of two run-time signals (multipliers, Netlist::mul)
+/// summed by a balanced adder tree. Output e's signal is on the grid F[e] or a coarser one.
 std::vector<NetRef> lower_sum_terms(LowerContext &ctx, const std::vector<NetRef> &x,
                                     const std::vector<NetRef> *w, const std::vector<NetRef> *b,
                                     const SumTerms &t);

@@ -1,7 +1,8 @@
 // MatMul: numpy matmul (1-D operands promoted, leading dimensions broadcast). Fixed point:
 // each output element is the exact sum of its products (fixed_linear.h); EBOPs: the
 // product of the factors' widths over every multiplication of one sample. Training: samples
-// in A's leading dimensions times a rank-2 B, through the shared GEMM kernel.
+// in A's leading dimensions times a rank-2 B, or batched products of two run-time operands,
+// through the shared GEMM kernel.
 #include "ir/ops/fixed_linear.h"
 #include "ir/ops/train_kernels.h"
 
@@ -210,7 +211,8 @@ std::vector<FixedTensor> eval_fixed(const Node &, std::span<const FixedTensor *c
   return {y};
 }
 
-// Hardware: constant matrix-vector products (one factor must be a constant).
+// Hardware: constant matrix-vector products, and multipliers where both factors are computed
+// at run time (fixed_linear.h's lower_sum).
 std::vector<std::vector<NetRef>> lower(const Node &, LowerContext &ctx) {
   const ValueRange &ra = *ctx.in_ranges[0], &rb = *ctx.in_ranges[1], &ry = *ctx.out_ranges[0];
   Geom gr = range_geom(ra, rb);
@@ -224,37 +226,55 @@ std::vector<std::vector<NetRef>> lower(const Node &, LowerContext &ctx) {
 namespace tk = ops::train;
 
 // Training: A [..., K] with the samples (and any further leading dimensions) in front, B a
-// [K, N] matrix the same for every sample; A is viewed as [rows, K].
+// [K, N] matrix the same for every sample (a weight): A is viewed as [rows, K], one GEMM. Or
+// both computed at run time: A [..., M, K] and B [..., K, N] of the same rank >= 3 with the
+// same leading dimensions (the samples first), one GEMM per leading index.
 struct TrainGeom {
-  int64_t rows, k, n;
+  int64_t batches = 1; // matrix products
+  int64_t rows, k, n;  // each: [rows, k] x [k, n]
 };
 TrainGeom train_geom(const TrainTensor &a, const TrainTensor &b) {
-  if (b.shape.size() != 2 || a.shape.size() < 2)
-    throw UserError("training supports A of rank >= 2 times a rank-2 B, not " + dims_str(a.shape) +
-                    " x " + dims_str(b.shape));
+  const size_t ra = a.shape.size(), rb = b.shape.size();
+  if (rb >= 3 && ra == rb && std::equal(a.shape.begin(), a.shape.end() - 2, b.shape.begin())) {
+    if (a.shape.back() != b.shape[rb - 2])
+      throw UserError("inner dimensions differ: " + dims_str(a.shape) + " x " + dims_str(b.shape));
+    int64_t m = a.shape[ra - 2], k = a.shape.back();
+    return {a.numel() / std::max<int64_t>(m * k, 1), m, k, b.shape.back()};
+  }
+  if (rb != 2 || ra < 2)
+    throw UserError("training supports A of rank >= 2 times a rank-2 B, or two operands of the "
+                    "same rank >= 3 with the same leading dimensions, not " +
+                    dims_str(a.shape) + " x " + dims_str(b.shape));
   if (a.shape.back() != b.shape[0])
     throw UserError("inner dimensions differ: " + dims_str(a.shape) + " x " + dims_str(b.shape));
-  return {a.numel() / std::max<int64_t>(a.shape.back(), 1), b.shape[0], b.shape[1]};
+  return {1, a.numel() / std::max<int64_t>(a.shape.back(), 1), b.shape[0], b.shape[1]};
 }
 
 void train_forward(const Node &, TrainIns in, TrainOuts out, TrainContext &) {
   const TrainTensor &a = *in[0], &b = *in[1];
   TrainGeom g = train_geom(a, b);
   out[0]->resize(out_dims(a.shape, b.shape));
-  tk::gemm(false, false, g.rows, g.n, g.k, 1.0f, a.data(), b.data(), 0.0f, out[0]->data());
+  for (int64_t t = 0; t < g.batches; ++t)
+    tk::gemm(false, false, g.rows, g.n, g.k, 1.0f, a.data() + t * g.rows * g.k,
+             b.data() + t * g.k * g.n, 0.0f, out[0]->data() + t * g.rows * g.n);
 }
 
-// dA = dY B^T, dB = A^T dY (summed over all rows).
+// dA = dY B^T, dB = A^T dY (for a weight B, summed over all rows).
 void backward(const Node &, TrainIns in, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
   const TrainTensor &a = *in[0], &b = *in[1], &dy = *dout[0];
   TrainGeom g = train_geom(a, b);
+  const int64_t sa = g.rows * g.k, sb = g.k * g.n, sy = g.rows * g.n;
   if (din[0]) {
     din[0]->resize(a.shape);
-    tk::gemm(false, true, g.rows, g.k, g.n, 1.0f, dy.data(), b.data(), 0.0f, din[0]->data());
+    for (int64_t t = 0; t < g.batches; ++t)
+      tk::gemm(false, true, g.rows, g.k, g.n, 1.0f, dy.data() + t * sy, b.data() + t * sb, 0.0f,
+               din[0]->data() + t * sa);
   }
   if (din[1]) {
     din[1]->resize(b.shape);
-    tk::gemm(true, false, g.k, g.n, g.rows, 1.0f, a.data(), dy.data(), 0.0f, din[1]->data());
+    for (int64_t t = 0; t < g.batches; ++t)
+      tk::gemm(true, false, g.k, g.n, g.rows, 1.0f, a.data() + t * sa, dy.data() + t * sy, 0.0f,
+               din[1]->data() + t * sb);
   }
 }
 

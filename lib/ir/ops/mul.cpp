@@ -1,6 +1,7 @@
 // Mul: elementwise a * b with numpy broadcasting. Fixed point: the exact product, whose
 // exponent is the sum of the operands' and whose bounds are the extreme corner products;
-// EBOPs: the product of the operands' widths per element (none for a power-of-two factor).
+// EBOPs: the product of the operands' widths per element (none for a power-of-two factor);
+// hardware: shift-and-add for a constant factor, a multiplier for two run-time values.
 #include "ir/ops/fixed_common.h"
 
 #include <algorithm>
@@ -21,14 +22,15 @@ struct MulImpl {
                            const Interval &) {
     return static_cast<Int128>(qa) * qb;
   }
-  // Hardware: only products with a constant factor (shift-and-add logic).
+  // Hardware: a product with a constant factor is shift-and-add logic; a product of two
+  // run-time values a multiplier of the factors' exact widths (Netlist::mul, which refuses
+  // products wider than kMaxProductBits).
   static NetRef lower(LowerContext &c, NetRef a, NetRef b, const Interval &) {
     if (ops::const_value(c.net, b))
       return ops::lower_const_mul(c, a, b);
     if (ops::const_value(c.net, a))
       return ops::lower_const_mul(c, b, a);
-    throw UserError("a product of two values computed at run time needs a multiplier, which the "
-                    "hardware backend does not build: one factor must be a constant");
+    return c.net.mul(a, b);
   }
 };
 

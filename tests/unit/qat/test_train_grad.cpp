@@ -155,6 +155,18 @@ TEST_CASE("MatMul backward matches finite differences (leading dimensions)") {
   check_node(one_node(b), 0);
 }
 
+TEST_CASE("MatMul of two run-time operands: backward to both matches finite differences") {
+  // Attention-like x x^T per sample: [N, 3, 4] x [N, 4, 2], and with one more leading dim.
+  ModelBuilder b;
+  b.input("a", {-1, 3, 4}).input("c", {-1, 4, 2}).output("y");
+  b.node("MatMul", {"a", "c"}, {"y"});
+  check_node(one_node(b), 0);
+  ModelBuilder b2;
+  b2.input("a", {-1, 2, 3, 4}).input("c", {-1, 2, 4, 1}).output("y");
+  b2.node("MatMul", {"a", "c"}, {"y"});
+  check_node(one_node(b2), 0);
+}
+
 TEST_CASE("Conv backward matches finite differences (2-D pads, strides, groups: 1-D)") {
   {
     ModelBuilder b;

@@ -26,7 +26,7 @@ struct EmitOptions {
 struct LayerFigures {
   std::string name;
   int64_t adders = 0;      ///< adders and subtracters (incl. negations and rounding adds)
-  int64_t other = 0;       ///< comparators, muxes (max, clamp, relu)
+  int64_t other = 0;       ///< comparators, muxes (max, clamp, relu), table lookups
   int64_t luts = 0;        ///< estimated LUTs: the calibrated model (lut_model.h) over `bits`
   int64_t output_bits = 0; ///< output bits of every adder and mux (the uncalibrated measure)
   LutBits bits{};          ///< bits of each LUT-model class

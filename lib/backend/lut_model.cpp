@@ -37,7 +37,8 @@ OperandBits operand_bits(const Netlist &net, NetId id, int s) {
 } // namespace
 
 const char *lut_class_name(int c) {
-  static const char *names[kLutClasses] = {"carry_both_operands", "carry_one_operand", "mux"};
+  static const char *names[kLutClasses] = {"carry_both_operands", "carry_one_operand", "mux",
+                                           "rom"};
   return names[c];
 }
 
@@ -84,6 +85,12 @@ LutBits node_lut_bits(const Netlist &net, size_t k) {
     b[kCarry1] += int64_t{sides} * (a.width() + n.sa); // comparators with constants
     break;
   }
+  case NetOp::Table: {
+    const NetTable &t = net.tables[static_cast<size_t>(n.index)];
+    int a = std::max(ceil_log2(static_cast<UInt128>(t.entries.size())), 6);
+    b[kRom] += int64_t{W} << (a - 6);
+    break;
+  }
   default:
     break;
   }
@@ -95,7 +102,9 @@ int64_t lut_estimate(const LutBits &bits) {
   // designs, 9k to 67k LUTs (bench/lut_model/run.sh; docs/hardware.md, "The LUT model"):
   // largest error 7.5 %. Below 1: ReLU ANDs merge into the LUTs of the adders that read them,
   // and one-operand carry bits mostly pass through the carry cells.
-  static const double coef[kLutClasses] = {1.05, 0.21, 0.03};
+  // ROM bits: 0.77, the fit of eight table designs (bench/lut_model/rom.sh; docs/hardware.md):
+  // largest error 18 %; Yosys's logic minimisation needs fewer LUTs than a LUT6 tree per bit.
+  static const double coef[kLutClasses] = {1.05, 0.21, 0.03, 0.77};
   double s = 0;
   for (int c = 0; c < kLutClasses; ++c)
     s += coef[c] * static_cast<double>(bits[static_cast<size_t>(c)]);

@@ -15,6 +15,8 @@ enum LutClass : int {
   kCarry1,     ///< carry-chain bits with one run-time operand (the other a constant or
                ///< shifted-in zeros): negation, rounding, comparison with a constant
   kMux,        ///< ReLU / max / clamp output bits (a mux or AND per bit)
+  kRom,        ///< table (ROM) output bits times 2^(a - 6) for a >= 6 address bits: the LUT6
+               ///< (and multiplexers) of each output bit
   kLutClasses
 };
 

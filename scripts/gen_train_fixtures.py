@@ -44,6 +44,22 @@ inf = x.copy()
 inf[5, 2] = np.inf
 np.savez(out + "bad_inf.npz", x=inf, y=y)
 np.savez(out + "bad_frac_labels.npz", x=x, y=y.astype(np.float32) + 0.5)
-# 16 features, 5 classes: data for testdata/torch/mlp.onnx (which has a Tanh, no backward).
+# 16 features, 5 classes: data for pow_mlp.onnx below.
 np.savez(out + "x16.npz", x=rng.normal(size=(64, 16)).astype(np.float32),
          y=rng.integers(0, 5, size=64).astype(np.int64))
+
+
+class PowMLP(nn.Module):
+    """16 -> 5 then a cube (ONNX Pow, which has no backward): the train_no_backward test."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x):
+        return torch.pow(self.fc(x), 3)
+
+
+torch.onnx.export(PowMLP(), torch.zeros(1, 16), out + "pow_mlp.onnx", input_names=["x"],
+                  output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+                  opset_version=13)

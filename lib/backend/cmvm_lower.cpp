@@ -34,7 +34,7 @@ struct Builder {
       for (NetId o : {nd.a, nd.b})
         if (o != kNoNet)
           l = std::max(l, level[static_cast<size_t>(o)]);
-      level.push_back(l + adder_levels(nd));
+      level.push_back(l + adder_levels(net, nd));
     }
     return level[static_cast<size_t>(id)];
   }

@@ -26,6 +26,7 @@ Netlist remove_dead_nodes(const Netlist &net) {
   std::vector<NetId> map(n, kNoNet);
   Netlist out;
   out.layers = net.layers;
+  out.tables = net.tables;
   for (size_t k = 0; k < n; ++k) {
     if (!live[k])
       continue;

@@ -183,6 +183,7 @@ EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOpt
     case NetOp::Max:
     case NetOp::Clamp:
     case NetOp::Relu:
+    case NetOp::Table:
       ++l.other;
       l.output_bits += n.width();
       break;

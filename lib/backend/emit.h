@@ -26,7 +26,7 @@ struct EmitOptions {
 struct LayerFigures {
   std::string name;
   int64_t adders = 0;      ///< adders and subtracters (incl. negations and rounding adds)
-  int64_t other = 0;       ///< comparators, muxes (max, clamp, relu)
+  int64_t other = 0;       ///< comparators, muxes (max, clamp, relu), table lookups
   int64_t multipliers = 0; ///< multipliers of two run-time signals
   int64_t luts = 0;        ///< estimated LUTs: the calibrated model (lut_model.h) over `bits`
   int64_t output_bits = 0; ///< output bits of every adder, mux and multiplier (uncalibrated)

@@ -55,7 +55,7 @@ void mul_bits(const Netlist &net, const NetNode &n, LutBits &b) {
 
 const char *lut_class_name(int c) {
   static const char *names[kLutClasses] = {"carry_both_operands", "carry_one_operand", "mux",
-                                           "multiplier_partial_products"};
+                                           "multiplier_partial_products", "rom"};
   return names[c];
 }
 
@@ -105,6 +105,12 @@ LutBits node_lut_bits(const Netlist &net, size_t k) {
   case NetOp::Mul:
     mul_bits(net, n, b);
     break;
+  case NetOp::Table: {
+    const NetTable &t = net.tables[static_cast<size_t>(n.index)];
+    int a = std::max(ceil_log2(static_cast<UInt128>(t.entries.size())), 6);
+    b[kRom] += int64_t{W} << (a - 6);
+    break;
+  }
   default:
     break;
   }
@@ -118,7 +124,9 @@ int64_t lut_estimate(const LutBits &bits) {
   // and one-operand carry bits mostly pass through the carry cells. The multiplier class is
   // fitted alone, the others kept, on designs of multipliers only (bench/lut_model/run_mul.sh;
   // docs/hardware.md, "Multipliers").
-  static const double coef[kLutClasses] = {1.05, 0.21, 0.03, 0.52};
+  // ROM bits: 0.77, the fit of eight table designs (bench/lut_model/rom.sh; docs/hardware.md):
+  // largest error 18 %; Yosys's logic minimisation needs fewer LUTs than a LUT6 tree per bit.
+  static const double coef[kLutClasses] = {1.05, 0.21, 0.03, 0.52, 0.77};
   double s = 0;
   for (int c = 0; c < kLutClasses; ++c)
     s += coef[c] * static_cast<double>(bits[static_cast<size_t>(c)]);

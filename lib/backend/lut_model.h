@@ -17,6 +17,8 @@ enum LutClass : int {
   kMux,        ///< ReLU / max / clamp output bits (a mux or AND per bit)
   kMulBits,    ///< multipliers of two signals: m * w * ceil(log2(m + 1)) for factors of m <= w
                ///< bits (partial products times the adder-tree levels + 1)
+  kRom,        ///< table (ROM) output bits times 2^(a - 6) for a >= 6 address bits: the LUT6
+               ///< (and multiplexers) of each output bit
   kLutClasses
 };
 

@@ -24,6 +24,7 @@ int adder_levels(const Netlist &net, const NetNode &n) {
   case NetOp::Neg:
   case NetOp::Max:
   case NetOp::Clamp:
+  case NetOp::Table: // a ROM: one level of LUTs and their multiplexers
     return 1;
   case NetOp::Round:
     return n.rnd == RoundMode::TRN ? 0 : 1;

@@ -86,6 +86,37 @@ public:
 
   int width(NetId id) const { return net_.nodes[static_cast<size_t>(id)].width(); }
 
+  // A table's function name: no node or register name ends in "_t" and digits.
+  static std::string table_name(int64_t t) { return "rom_t" + std::to_string(t); }
+  // Bits of a table's input: its input integers in two's complement, with a sign bit.
+  static int table_in_width(const NetTable &t) {
+    return cmp_width(t.lo, t.lo + static_cast<Int128>(t.entries.size()) - 1);
+  }
+  // Bits of a table's output (two's complement when an entry is negative).
+  static int table_out_width(const NetTable &t) {
+    auto [mn, mx] = std::minmax_element(t.entries.begin(), t.entries.end());
+    return int_width(*mn, *mx);
+  }
+  // One function per distinct table, read by every node that uses it: a case over the input
+  // integers; inputs outside the table cannot occur (default 0).
+  void write_table(std::ostream &os, int64_t ti) const {
+    const NetTable &t = net_.tables[static_cast<size_t>(ti)];
+    const int C = table_in_width(t), W = table_out_width(t);
+    const std::string nm = table_name(ti);
+    os << "\n  // ROM " << ti << ": " << t.entries.size() << " entries\n"
+       << "  function " << range_decl(W) << nm << ";\n"
+       << "    input " << range_decl(C) << "x;\n"
+       << "    begin\n"
+       << "      case (x)\n";
+    for (size_t j = 0; j < t.entries.size(); ++j)
+      os << "        " << lit(C, t.lo + static_cast<Int128>(j)) << ": " << nm << " = "
+         << lit(W, t.entries[j]) << ";\n";
+    os << "        default: " << nm << " = " << lit(W, 0) << ";\n"
+       << "      endcase\n"
+       << "    end\n"
+       << "  endfunction\n";
+  }
+
   // The name of node id as read in stage `st` (its wire in its own stage, else a register),
   // recording that bits [lo, hi] are read.
   std::string read(NetId id, int st, int lo, int hi) {
@@ -276,6 +307,20 @@ public:
       case NetOp::Mul:
         expr = product(k, nd, W, st, decl[k]);
         break;
+      case NetOp::Table: {
+        const NetTable &t = net_.tables[static_cast<size_t>(nd.index)];
+        const int C = table_in_width(t), Wt = table_out_width(t);
+        expr = table_name(nd.index) + "(" + operand(nd.a, nd.sa, C, st) + ")";
+        HGQC_ASSERT(W <= Wt, "table node wider than its table");
+        if (W < Wt) { // bounds narrowed below the table's: keep the low bits
+          std::string tn = name_[k] + "_rom";
+          decl[k].push_back("/* verilator lint_off UNUSEDSIGNAL */\n  wire " + range_decl(Wt) + tn +
+                            " = " + expr + ";\n  /* verilator lint_on UNUSEDSIGNAL */");
+          expr = W == 1 ? tn + "[0]" : tn + "[" + std::to_string(W - 1) + ":0]";
+        }
+        used_tables_.insert(nd.index);
+        break;
+      }
       case NetOp::Const:
         break;
       }
@@ -322,6 +367,8 @@ public:
        << "  output wire out_valid,\n"
        << "  output wire " << range_decl(static_cast<int>(lay.out_width)) << "out_data\n"
        << ");\n";
+    for (int64_t t : used_tables_)
+      write_table(os, t);
     int cur = -1;
     for (size_t k = 0; k < n; ++k) {
       if (decl[k].empty())
@@ -393,6 +440,7 @@ private:
   }
 
   const Netlist &net_;
+  std::set<int64_t> used_tables_; // tables read by some node, in number order
   const Schedule &s_;
   std::vector<std::string> name_;
   std::vector<std::vector<UInt128>> used_; // by node, by copy: mask of the bits read

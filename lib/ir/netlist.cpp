@@ -75,6 +75,8 @@ const char *net_op_name(NetOp op) {
     return "clamp";
   case NetOp::Mul:
     return "mul";
+  case NetOp::Table:
+    return "table";
   }
   return "?";
 }
@@ -109,7 +111,7 @@ NetRef Netlist::fold_or_push(NetNode n, int f) {
     NetNode m = n;
     m.a = n.a == kNoNet ? kNoNet : 0;
     m.b = n.b == kNoNet ? kNoNet : 1;
-    return constant(eval_net_node(m, vals, {}), f);
+    return constant(eval_net_node(m, vals, {}, tables), f);
   }
   return push(n, f);
 }
@@ -315,8 +317,27 @@ NetRef Netlist::tighten(NetRef r, const Interval &iv) {
   return r;
 }
 
+NetRef Netlist::table(NetRef a, int in_f, NetTable t, int out_f) {
+  HGQC_ASSERT(!t.entries.empty(), "empty table");
+  auto [mn, mx] = std::minmax_element(t.entries.begin(), t.entries.end());
+  if (*mn == *mx)
+    return *mn == 0 ? NetRef{} : constant(*mn, out_f);
+  HGQC_ASSERT(a.zero() || a.f <= in_f, "table operand on a finer grid than the table");
+  NetNode n;
+  n.op = NetOp::Table;
+  n.a = a.node;
+  n.sa = a.zero() ? 0 : in_f - a.f;
+  n.lo = *mn;
+  n.hi = *mx;
+  auto it = std::find(tables.begin(), tables.end(), t);
+  n.index = it - tables.begin();
+  if (it == tables.end())
+    tables.push_back(std::move(t));
+  return fold_or_push(n, out_f); // a constant operand (or zero) reads its entry now
+}
+
 Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
-                     std::span<const int64_t> input_bus) {
+                     std::span<const int64_t> input_bus, std::span<const NetTable> tables) {
   auto va = [&] { return shl(vals[static_cast<size_t>(n.a)], n.sa); };
   auto vb = [&] { return shl(vals[static_cast<size_t>(n.b)], n.sb); };
   switch (n.op) {
@@ -342,6 +363,14 @@ Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
     return std::min(std::max(va(), n.clo), n.chi);
   case NetOp::Mul:
     return va() * vb();
+  case NetOp::Table: {
+    HGQC_ASSERT(n.index >= 0 && static_cast<size_t>(n.index) < tables.size(), "table number");
+    const NetTable &t = tables[static_cast<size_t>(n.index)];
+    Int128 j = (n.a == kNoNet ? 0 : va()) - t.lo;
+    HGQC_ASSERT(j >= 0 && j < static_cast<Int128>(t.entries.size()),
+                "table input outside the table");
+    return t.entries[static_cast<size_t>(j)];
+  }
   }
   HGQC_ASSERT(false, "unknown netlist op");
   return 0;
@@ -351,7 +380,7 @@ std::vector<Int128> evaluate_netlist(const Netlist &net, std::span<const int64_t
   std::vector<Int128> vals(net.nodes.size());
   for (size_t k = 0; k < net.nodes.size(); ++k) {
     const NetNode &n = net.nodes[k];
-    Int128 v = eval_net_node(n, vals, input_bus);
+    Int128 v = eval_net_node(n, vals, input_bus, net.tables);
     HGQC_ASSERT(v >= n.lo && v <= n.hi, std::string("netlist node ") + std::to_string(k) + " (" +
                                             net_op_name(n.op) + ") value " + int128_str(v) +
                                             " outside [" + int128_str(n.lo) + ", " +

@@ -45,6 +45,7 @@ enum class NetOp : uint8_t {
   Wrap,  ///< the low `bits` bits of a << sa, two's complement when `wrap_signed`
   Clamp, ///< min(max(a << sa, clo), chi)
   Mul,   ///< (a << sa) * (b << sb): a multiplier of two run-time signals
+  Table, ///< tables[index].entries[(a << sa) - tables[index].lo]: a ROM lookup
 };
 
 /// Name of a NetOp ("add", "round", ...).
@@ -62,13 +63,21 @@ struct NetNode {
   int bits = 0;                   ///< Wrap: kept bits
   bool wrap_signed = false;       ///< Wrap: the kept bits are two's complement
   Int128 clo = 0, chi = 0;        ///< Clamp: bounds
-  int64_t index = 0;              ///< Input: element of the input bus
+  int64_t index = 0;              ///< Input: element of the input bus; Table: table number
   int32_t layer = -1;             ///< IR node (index into Netlist::layers) that built it
   /// Bits of the node's integer: two's complement when lo < 0, else unsigned (0 for the
   /// constant zero).
   int width() const;
   /// True when the node's integer can be negative.
   bool is_signed() const { return lo < 0; }
+};
+
+/// A ROM's contents: entry j is the output integer for the input integer lo + j. Stored once
+/// per distinct content in Netlist::tables and read by every Table node that uses it.
+struct NetTable {
+  Int128 lo = 0;               ///< input integer of entry 0
+  std::vector<Int128> entries; ///< output integers (at least one)
+  bool operator==(const NetTable &) const = default;
 };
 
 /// One port (a graph input or output) as a list of elements, row-major over `dims` (one
@@ -86,6 +95,7 @@ struct Netlist {
   std::vector<NetNode> nodes;
   std::vector<NetPort> inputs;
   std::vector<NetPort> outputs;
+  std::vector<NetTable> tables;    ///< ROM contents of the Table nodes, distinct
   std::vector<std::string> layers; ///< names of the IR nodes, by layer index
   int32_t layer = -1;              ///< layer recorded in nodes built now
 
@@ -120,6 +130,11 @@ struct Netlist {
   /// a quantized to `fmt` exactly as quantize_int does (round, then wrap or saturate);
   /// the result is on the grid fmt.f (or the constant zero).
   NetRef requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMode ovf);
+  /// The lookup t.entries[q - t.lo] where q is the integer of a's value on the grid `in_f`
+  /// (a.f <= in_f; every value of a lies in the table's input range), giving a value on the
+  /// grid `out_f`. The table is stored once per distinct content; a constant operand or a
+  /// table of one value folds to a constant.
+  NetRef table(NetRef a, int in_f, NetTable t, int out_f);
 
 private:
   NetRef push(NetNode n, int f);
@@ -128,7 +143,7 @@ private:
 
 /// Evaluates node `n` given the integers of all earlier nodes (`vals`) and the input bus.
 Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
-                     std::span<const int64_t> input_bus);
+                     std::span<const int64_t> input_bus, std::span<const NetTable> tables = {});
 
 /// Integer values of every node for one input-bus vector (one integer per bus element).
 /// Asserts that every value lies in its node's bounds.

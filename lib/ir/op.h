@@ -181,6 +181,10 @@ struct OpDef {
   /// per-sample dims `x` (batch 1) enters. Their `ebops` is sum_i counts[i] * width(x_i), a
   /// weight of width 1 per addend, and training charges the quantizer of x the same.
   void (*addend_counts)(const Node &n, const Dims &x, std::vector<float> &counts) = nullptr;
+  /// Elementwise table functions (lib/ir/ops/table_common.h): their fixed-point form reads
+  /// its output format from the quantizer that fuse_table_quant folds into the node, so
+  /// hgqc quantize and train place a quantizer on their outputs.
+  bool table = false;
 };
 
 #define HGQC_OP(name, domain) extern const OpDef op_def_##name;

@@ -192,9 +192,7 @@ int insert_hgq_quantizers(Graph &g) {
   for (ValueId v : acts) {
     size_t at = prod[v] < 0 ? 0 : static_cast<size_t>(prod[v]) + 1;
     ValueId q = insert_fixed_quant(g, at, v, placeholder, RoundMode::RND, OverflowMode::SAT);
-    for (Node &n : g.nodes)
-      if (!(n.op == OpKind::FixedQuant && n.outputs[0] == q))
-        std::replace(n.inputs.begin(), n.inputs.end(), v, q);
+    read_through_quantizer(g, v, q);
     prod = g.producers();
     ++added;
   }

@@ -8,6 +8,7 @@
 #include "frontend/onnx_import.h"
 #include "ir/fixed_eval.h"
 #include "ir/op.h"
+#include "ir/ops/table_common.h"
 #include "ir/passes/passes.h"
 #include "qat/hgq.h"
 
@@ -149,6 +150,7 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
     size_t node;
     std::vector<FixedFormat> fmt;
     Dims dims;
+    bool feeds_table = false; ///< a table function reads the quantizer
   };
   std::vector<Act> acts;
   for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
@@ -156,10 +158,13 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
     if (!act_quant(g, n))
       continue;
     Dims d = range_dims(g.values[n.inputs[0]].type.dims);
+    bool table = false;
+    for (const Node &u : g.nodes)
+      table |= op_def(u.op).table && !u.inputs.empty() && u.inputs[0] == n.outputs[0];
     acts.push_back({ni,
                     broadcast_formats(*g.constant_of(n.inputs[1]), *g.constant_of(n.inputs[2]),
                                       *g.constant_of(n.inputs[3]), d),
-                    d});
+                    d, table});
   }
   auto set_formats = [&](Graph &h, const Act &a, const std::vector<FixedFormat> &f) {
     Node &n = h.nodes[a.node];
@@ -181,42 +186,65 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
       throw UserError("calibration could not find formats wide enough for the training data",
                       {file});
     // Widened copy: every kept element gets `headroom` more integer bits and a sign bit.
+    // A table function's input keeps its width (at most ops::kMaxTableInputWidth bits): its
+    // extra integer bits come from its fractional bits, a coarser grid for the probe.
     Graph w = g;
     for (const Act &a : acts) {
       std::vector<FixedFormat> f = a.fmt;
-      for (FixedFormat &x : f)
-        if (!x.pruned())
-          x = FixedFormat{1, std::min(x.i + headroom, kMaxFixedWidth - 1 - x.f), x.f};
+      for (FixedFormat &x : f) {
+        if (x.pruned())
+          continue;
+        x = FixedFormat{1, std::min(x.i + headroom, kMaxFixedWidth - 1 - x.f), x.f};
+        if (a.feeds_table && x.width() > ops::kMaxTableInputWidth)
+          x.f -= x.width() - ops::kMaxTableInputWidth;
+      }
       set_formats(w, a, f);
     }
     w.remove_dead();
-    std::vector<std::string> names;
-    for (const Act &a : acts)
+    // A quantizer that alone reads a table function is folded into it by to_fixed
+    // (fuse_table_quant): it is found under the table node's name, fused.
+    std::vector<std::string> names, table_names;
+    std::vector<int> prod = g.producers();
+    for (const Act &a : acts) {
       names.push_back(g.nodes[a.node].name);
+      int p = prod[g.nodes[a.node].inputs[0]];
+      table_names.push_back(p >= 0 && op_def(g.nodes[static_cast<size_t>(p)].op).table
+                                ? g.nodes[static_cast<size_t>(p)].name
+                                : "");
+    }
     to_fixed(w);
     // Probe the outputs of the activation quantizers (by node name), then their inputs.
     std::vector<size_t> probe_nodes;
-    for (const std::string &nm : names)
-      for (size_t ni = 0; ni < w.nodes.size(); ++ni)
-        if (w.nodes[ni].name == nm) {
+    std::vector<char> fused;
+    for (size_t k = 0; k < names.size(); ++k)
+      for (size_t ni = 0; ni < w.nodes.size(); ++ni) {
+        const Node &n = w.nodes[ni];
+        bool in_table = !table_names[k].empty() && n.name == table_names[k] && op_def(n.op).table &&
+                        n.inputs.size() == 4;
+        if (n.name == names[k] || in_table) {
           probe_nodes.push_back(ni);
-          w.outputs.push_back(w.nodes[ni].outputs[0]);
+          fused.push_back(in_table);
+          w.outputs.push_back(n.outputs[0]);
+          break;
         }
+      }
     HGQC_ASSERT(probe_nodes.size() == acts.size(), "activation quantizer lost in lowering");
-    // A quantizer of the graph input reads floats: its maximum comes from the data itself.
+    // A quantizer of the graph input reads floats: its maximum comes from the data itself. A
+    // fused table has no value before its rounding: its maximum is its own output's (the
+    // widened format does not saturate, so that is the value rounded).
     std::vector<char> on_input;
-    for (size_t ni : probe_nodes) {
-      ValueId x = w.nodes[ni].inputs[0];
+    for (size_t k = 0; k < probe_nodes.size(); ++k) {
+      ValueId x = w.nodes[probe_nodes[k]].inputs[0];
       on_input.push_back(std::find(w.inputs.begin(), w.inputs.end(), x) != w.inputs.end());
-      if (!on_input.back())
+      if (!on_input.back() && !fused[k])
         w.outputs.push_back(x);
     }
     RangeAnalysis ra;
     try {
       ra = analyze_ranges(w);
-    } catch (const UserError &) {
+    } catch (const UserError &e) {
       throw UserError("calibration could not widen the activation formats within " +
-                          std::to_string(kMaxFixedWidth) + " bits",
+                          std::to_string(kMaxFixedWidth) + " bits (" + e.what() + ")",
                       {file});
     }
     const int64_t block = 4096, nb = (data.n + block - 1) / block;
@@ -243,9 +271,9 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
           }
           continue;
         }
-        const FixedTensor &t = r.outputs[o];
-        const ValueRange &rr = *ra.ranges[w.outputs[o]];
-        ++o;
+        size_t at = fused[k] ? 1 + k : o++;
+        const FixedTensor &t = r.outputs[at];
+        const ValueRange &rr = *ra.ranges[w.outputs[at]];
         for (size_t j = 0; j < t.q.size(); ++j) {
           size_t e = j % per;
           X.back()[e] = std::max(X.back()[e],

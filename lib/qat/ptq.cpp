@@ -58,8 +58,23 @@ std::vector<ValueId> activation_quant_points(const Graph &g) {
       add_act(n.inputs[0]);
       add_act(n.inputs[1]);
     }
+    if (op_def(n.op).table) { // a table's input width sets its size, its output its format
+      if (!g.values[n.inputs[0]].constant)
+        add_act(n.inputs[0]);
+      add_act(n.outputs[0]);
+    }
   }
   return acts;
+}
+
+void read_through_quantizer(Graph &g, ValueId v, ValueId q) {
+  for (Node &n : g.nodes)
+    if (!(n.op == OpKind::FixedQuant && n.outputs[0] == q))
+      std::replace(n.inputs.begin(), n.inputs.end(), v, q);
+  if (std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end()) {
+    std::replace(g.outputs.begin(), g.outputs.end(), v, q);
+    std::swap(g.values[v].name, g.values[q].name);
+  }
 }
 
 bool is_weight_quant_point(const Graph &g, const Node &n, size_t j) {
@@ -114,9 +129,7 @@ PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const Ptq
     size_t at = prod[v] < 0 ? 0 : static_cast<size_t>(prod[v]) + 1;
     describe(v, f, s);
     ValueId q = insert_fixed_quant(g, at, v, f, opt.round, opt.act_overflow);
-    for (Node &n : g.nodes)
-      if (!(n.op == OpKind::FixedQuant && n.outputs[0] == q))
-        std::replace(n.inputs.begin(), n.inputs.end(), v, q);
+    read_through_quantizer(g, v, q);
     prod = g.producers();
     ++rep.act_quantizers;
   }

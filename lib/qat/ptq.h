@@ -35,9 +35,15 @@ struct PtqReport {
 PtqReport quantize_uniform(Graph &g, const std::vector<Tensor> &calib, const PtqOptions &opt);
 
 /// Where quantizers go (uniform quantization and HGQ training alike): the activations are the
-/// float graph inputs, the run-time first inputs of MatMul, Gemm and Conv, and both factors of a
-/// Mul or MatMul of two run-time values, in graph order.
+/// float graph inputs, the run-time first inputs of MatMul, Gemm and Conv, both factors of a
+/// Mul or MatMul of two run-time values, and the inputs and outputs of table functions
+/// (OpDef::table: the input's width sets the table's size, and the fixed-point form takes its
+/// output format from the quantizer), in graph order.
 std::vector<ValueId> activation_quant_points(const Graph &g);
+/// Makes the quantizer output `q` (of a FixedQuant reading `v`) replace `v` everywhere else:
+/// in the other nodes' inputs and in the graph outputs, where `q` takes `v`'s name (the
+/// model's interface keeps its output names).
+void read_through_quantizer(Graph &g, ValueId v, ValueId q);
 /// Whether input j of `n` is a weight or bias to quantize: a constant read as input 1 or 2 of
 /// MatMul, Gemm or Conv, or a constant term of Add or Sub (a bias added after a MatMul).
 bool is_weight_quant_point(const Graph &g, const Node &n, size_t j);

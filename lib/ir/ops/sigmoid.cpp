@@ -1,5 +1,6 @@
-// Sigmoid: 1 / (1 + exp(-x)).
-#include "ir/ops/common.h"
+// Sigmoid: 1 / (1 + exp(-x)). Fixed point: a table (table_common.h); exact at x = 0 (1/2),
+// elsewhere transcendental. Backward: dy * y (1 - y).
+#include "ir/ops/table_common.h"
 
 namespace hgqc {
 namespace {
@@ -7,15 +8,17 @@ struct SigmoidImpl {
   struct P {};
   static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
   static P params(const Node &) { return {}; }
-  static double apply(const P &, double x) {
-    // Written so that neither branch overflows exp().
-    if (x >= 0)
-      return 1.0 / (1.0 + std::exp(-x));
-    double e = std::exp(x);
-    return e / (1.0 + e);
+  template <class T> static ops::TableValue<T> value(const P &, T x) {
+    if (x == 0)
+      return {1, 2, true};
+    return ops::tmath::bounded(ops::tmath::sigmoid(x), T(0), T(1));
+  }
+  static double grad(const P &, double x) {
+    double s = ops::tmath::sigmoid(static_cast<long double>(x));
+    return s * (1 - s);
   }
 };
-constexpr OpDef make_sigmoid() { return ops::unary_op<SigmoidImpl>("Sigmoid"); }
+constexpr OpDef make_sigmoid() { return ops::table_op<SigmoidImpl>("Sigmoid"); }
 } // namespace
 
 const OpDef op_def_Sigmoid = make_sigmoid();

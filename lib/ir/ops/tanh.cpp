@@ -1,5 +1,6 @@
-// Tanh: hyperbolic tangent.
-#include "ir/ops/common.h"
+// Tanh: hyperbolic tangent. Fixed point: a table (table_common.h); exact at x = 0, elsewhere
+// transcendental. Backward: dy * (1 - y^2).
+#include "ir/ops/table_common.h"
 
 namespace hgqc {
 namespace {
@@ -7,9 +8,17 @@ struct TanhImpl {
   struct P {};
   static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
   static P params(const Node &) { return {}; }
-  static double apply(const P &, double x) { return std::tanh(x); }
+  template <class T> static ops::TableValue<T> value(const P &, T x) {
+    if (x == 0)
+      return {0, 1, true};
+    return ops::tmath::bounded(ops::tmath::tanh(x), T(-1), T(1));
+  }
+  static double grad(const P &, double x) {
+    double t = std::tanh(x);
+    return 1 - t * t;
+  }
 };
-constexpr OpDef make_tanh() { return ops::unary_op<TanhImpl>("Tanh"); }
+constexpr OpDef make_tanh() { return ops::table_op<TanhImpl>("Tanh"); }
 } // namespace
 
 const OpDef op_def_Tanh = make_tanh();

@@ -77,6 +77,12 @@ int quantize_inputs(Graph &g, const InputQuantizer &q, std::vector<std::string> 
 /// exact in the constant's element type). Returns how many.
 int snap_quantized_constants(Graph &g);
 
+/// Folds each FixedQuant that alone reads the output of a table function (OpDef::table; see
+/// lib/ir/ops/table_common.h) into that node: the node takes the quantizer's k, i, f as inputs
+/// 1..3 and its round_mode and overflow_mode, and defines the quantizer's output. Returns how
+/// many.
+int fuse_table_quant(Graph &g);
+
 /// Options of to_fixed().
 struct ToFixedOptions {
   InputQuantizer input;

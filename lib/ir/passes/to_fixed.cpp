@@ -11,6 +11,7 @@ std::vector<std::string> to_fixed(Graph &g, const ToFixedOptions &opt) {
     drop_output_softmax(g, &notes);
   quantize_inputs(g, opt.input, &notes);
   snap_quantized_constants(g);
+  fuse_table_quant(g);
   fold_constants(g);
   infer_shapes(g);
   g.remove_dead();

@@ -203,3 +203,41 @@ TEST_CASE("every op in ops.def is registered under its own name") {
   CHECK(find_op(OpDomain::Qonnx, "IntQuant") == &op_def(OpKind::Quant));
   CHECK(find_op(OpDomain::Onnx, "Quant") == nullptr);
 }
+
+TEST_CASE("table functions: Exp, Softplus, Softsign, Elu, Selu, HardSigmoid, HardSwish, Erf, "
+          "Tanh") {
+  Tensor x(DType::Float32, {1, 5}, {-4, -1, 0, 0.5, 3.5});
+  // op(x) with an optional float attribute.
+  auto run = [&](const char *op, int opset, const char *attr = nullptr, float value = 0) {
+    ModelBuilder b(opset);
+    b.input("x", {1, 5});
+    auto &n = b.node(op, {"x"}, {"y"});
+    if (attr) {
+      auto *a = n.add_attribute();
+      a->set_name(attr);
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(value);
+    }
+    b.output("y");
+    return run1(b.import(), x);
+  };
+  auto check = [&](const Tensor &y, auto f) {
+    for (int64_t j = 0; j < 5; ++j)
+      CHECK(y[j] == doctest::Approx(f(x[j])).epsilon(1e-6));
+  };
+  check(run("Exp", 13), [](double v) { return std::exp(v); });
+  check(run("Softplus", 13), [](double v) { return std::log(1 + std::exp(v)); });
+  check(run("Softsign", 13), [](double v) { return v / (1 + std::fabs(v)); });
+  check(run("Tanh", 13), [](double v) { return std::tanh(v); });
+  check(run("Erf", 13), [](double v) { return std::erf(v); });
+  check(run("Elu", 13, "alpha", 0.5f), [](double v) { return v > 0 ? v : 0.5 * std::expm1(v); });
+  check(run("Selu", 13), [](double v) {
+    return v > 0 ? 1.0507009873554805 * v : 1.0507009873554805 * 1.6732632423543772 * std::expm1(v);
+  });
+  // PyTorch's nn.Hardsigmoid: alpha 1/6.
+  check(run("HardSigmoid", 13, "alpha", 1.0f / 6),
+        [](double v) { return std::max(0.0, std::min(1.0, v / 6 + 0.5)); });
+  check(run("HardSigmoid", 13),
+        [](double v) { return std::max(0.0, std::min(1.0, 0.2 * v + 0.5)); });
+  check(run("HardSwish", 14), [](double v) { return v * std::max(0.0, std::min(6.0, v + 3)) / 6; });
+}

@@ -692,3 +692,14 @@ TEST_CASE("engine: same seed and thread count give the same weights") {
   CHECK(run(1) == run(1));
   CHECK(run(2) == run(2));
 }
+
+TEST_CASE("table functions (Sigmoid, Tanh, Exp, Softplus, Softsign, Elu, Selu, HardSigmoid, "
+          "HardSwish, Erf) backward match finite differences") {
+  for (const char *op : {"Sigmoid", "Tanh", "Exp", "Softplus", "Softsign", "Elu", "Selu",
+                         "HardSigmoid", "HardSwish", "Erf"}) {
+    ModelBuilder b(14);
+    b.input("x", {-1, 7}).output("y");
+    b.node(op, {"x"}, {"y"});
+    check_node(one_node(b), 0);
+  }
+}

@@ -1,9 +1,9 @@
 // Slice: the elements start, start + step, ... (before end) of each listed axis, with ONNX's
 // clamping of out-of-range starts and ends. Import brings the attribute form (opset < 10)
 // and the constant-input form (opset 10 and later) to attributes starts, ends, axes (each
-// normalised) and steps. torch writes it in the pads computation of nn.ZeroPad2d and F.pad,
-// which constant folding removes; no fixed-point form yet.
-#include "ir/ops/common.h"
+// normalised) and steps. torch writes it for x[:, a:b] and in the pads computation of
+// nn.ZeroPad2d and F.pad (folded away). Fixed point: a copy (slicing the batch is refused).
+#include "ir/ops/fixed_common.h"
 
 #include <algorithm>
 
@@ -152,7 +152,8 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &) {
 }
 
 constexpr OpDef make_slice() {
-  OpDef d{"Slice", OpDomain::Onnx, 1, 5, 1, 1, true, &import, &infer, &eval};
+  OpDef d = ops::with_copy_hooks<&eval, 1>(
+      {"Slice", OpDomain::Onnx, 1, 5, 1, 1, true, &import, &infer, &eval});
   d.export_form = &export_form;
   return d;
 }

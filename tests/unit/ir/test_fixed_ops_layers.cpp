@@ -1,4 +1,4 @@
-// Fixed point of the layer ops (Neg, Abs, PRelu, Pad, Resize): exact intervals by hand, the
+// Fixed point of the layer ops (Neg, Abs, PRelu, Pad, Resize, Slice): exact intervals by hand, the
 // emulator against the float evaluator bit for bit, the netlist against the emulator
 // (emit_design's check vectors), and the refusals.
 #include "backend/emit.h"
@@ -152,4 +152,24 @@ TEST_CASE("fixed ops: padding or resizing the batch dimension is refused") {
     CHECK(contains(range_error(b.import()),
                    "node 'rs' (Resize): the op moves or merges the batch dimension"));
   }
+}
+
+TEST_CASE("fixed ops: Slice copies the selected elements, slicing the batch is refused") {
+  {
+    ModelBuilder b = image_model();
+    b.init("st", {2}, {1, -1}, true).init("en", {2}, {100, -100}, true);
+    b.init("ax", {2}, {3, 2}, true).init("sp", {2}, {1, -1}, true);
+    b.node("Slice", {"x", "st", "en", "ax", "sp"}, {"y"});
+    b.output("y");
+    Graph g = b.import();
+    RangeAnalysis ra = analyze_ranges(g);
+    CHECK(range_of(g, ra, "y").dims == Dims{1, 1, 2, 2});
+    check_exact(g);
+  }
+  ModelBuilder b = image_model();
+  b.init("st", {1}, {0}, true).init("en", {1}, {1}, true);
+  b.node("Slice", {"x", "st", "en"}, {"y"}, "sl");
+  b.output("y");
+  CHECK(contains(range_error(b.import()),
+                 "node 'sl' (Slice): the op moves or merges the batch dimension"));
 }

@@ -1,5 +1,5 @@
-// Gradient checks of the layer ops (Neg, Abs, PRelu, Pad, Resize): each backward hook against
-// central finite differences of its train_forward.
+// Gradient checks of the layer ops (Neg, Abs, PRelu, Pad, Resize, Slice): each backward hook
+// against central finite differences of its train_forward.
 #include "onnx_builder.h"
 #include "train_grad_check.h"
 
@@ -44,5 +44,14 @@ TEST_CASE("Resize backward matches finite differences (Upsample nearest, scale 2
   ModelBuilder b;
   b.input("x", {-1, 2, 2, 3}).output("y").init("roi", {0}, {}).init("s", {4}, {1, 1, 2, 2});
   b.node("Resize", {"x", "roi", "s"}, {"y"});
+  check_node(b.import(), 0);
+}
+
+TEST_CASE("Slice backward matches finite differences (negative step)") {
+  ModelBuilder b;
+  b.input("x", {-1, 2, 5}).output("y");
+  b.init("st", {1}, {4}, true).init("en", {1}, {0}, true).init("ax", {1}, {2}, true);
+  b.init("sp", {1}, {-2}, true);
+  b.node("Slice", {"x", "st", "en", "ax", "sp"}, {"y"});
   check_node(b.import(), 0);
 }

@@ -47,7 +47,7 @@ def init(name, arr):
 def errors():
     x = vi("x", [1, 4])
     y = vi("y", [1, 4])
-    save(model([helper.make_node("Abs", ["x"], ["y"], name="abs0")], [x], [y]),
+    save(model([helper.make_node("LSTM", ["x"], ["y"], name="lstm0")], [x], [y]),
          "errors", "unsupported_op.onnx")
     save(model([helper.make_node("Foo", ["x"], ["y"], name="foo0", domain="com.example")],
                [x], [y], opsets=(("", 13), ("com.example", 1))),
@@ -269,7 +269,7 @@ def hostile():
                  init("f", np.array(f, np.int64))]
         save(model([node], [x], [vi("y", [1, 16])], inits, opsets=hq), "errors", name + ".onnx")
     # A node name with a control byte, a newline and a byte that is not UTF-8.
-    m = model([helper.make_node("Abs", ["x"], ["y"], name="bad\x01\nname")], [x], [vi("y", [1, 16])])
+    m = model([helper.make_node("LSTM", ["x"], ["y"], name="bad\x01\nname")], [x], [vi("y", [1, 16])])
     data = m.SerializeToString().replace(b"bad\x01\nname", b"bad\x01\nnam\xff")
     with open(os.path.join(ROOT, "errors", "control_name.onnx"), "wb") as f:
         f.write(data)

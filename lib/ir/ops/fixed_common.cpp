@@ -83,6 +83,50 @@ Int128 sum_fixed(int64_t qa, const Interval &a, int64_t qb, const Interval &b, c
   return negate_b ? r - s : r + s;
 }
 
+// ---- Leaky ramps ----
+
+Slope slope_of(const Interval &c) {
+  HGQC_ASSERT(c.lo == c.hi && magnitude_bits(c.lo) <= 62, "slope is not a short constant");
+  Slope p{c.lo, std::max(c.f, 0)};
+  if (c.f < 0)
+    p.a = to_grid(c.lo, c.f, 0);
+  return p;
+}
+
+std::optional<Interval> leaky_interval(const Interval &x, const Slope &p) {
+  if (x.lo >= 0) // never negative: the identity (also for the constant zero)
+    return x;
+  Int128 c1 = x.lo * p.a, c2 = std::min<Int128>(x.hi, -1) * p.a;
+  Interval y{std::min(c1, c2), std::max(c1, c2), x.f + p.s};
+  if (x.hi >= 0) { // and the positive side [0, hi] * 2^s
+    if (x.hi > 0 && p.s > kMaxFixedWidth)
+      return std::nullopt;
+    y.lo = std::min<Int128>(y.lo, 0);
+    y.hi = std::max(y.hi, to_grid(x.hi, x.f, y.f));
+  }
+  if (y.width() > kMaxFixedWidth)
+    return std::nullopt;
+  return y;
+}
+
+Int128 leaky_fixed(int64_t q, const Interval &x, const Interval &y, const Slope &p) {
+  if (q >= 0)
+    return to_grid(q, x.f, y.f);
+  HGQC_ASSERT(y.f == x.f + p.s, "leaky ramp output exponent");
+  return static_cast<Int128>(q) * p.a;
+}
+
+NetRef lower_leaky(LowerContext &c, NetRef x, const Slope &p) {
+  Netlist &net = c.net;
+  if (x.zero() || net.interval(x).lo >= 0)
+    return x;
+  NetRef a = net.constant(p.a, p.s);
+  if (p.a > 0 && p.a <= (Int128{1} << p.s))
+    return net.max(x, lower_const_mul(c, x, a));
+  NetRef neg_part = lower_const_mul(c, net.relu(net.neg(x)), a);
+  return net.add(net.relu(x), neg_part, true);
+}
+
 // ---- The copy family ----
 
 namespace {

@@ -176,6 +176,24 @@ template <bool Negate> struct AlignedSum {
   static double db(double, double) { return Negate ? -1.0 : 1.0; }
 };
 
+// ---- Leaky ramps: x for x >= 0, alpha * x below (LeakyRelu, PRelu) -----------------------
+
+/// A constant slope alpha = a * 2^-s with an integer a and s >= 0 (s = 0 for integer alphas).
+struct Slope {
+  Int128 a = 0; ///< alpha * 2^s
+  int s = 0;    ///< fractional bits of alpha
+};
+/// The slope of the exact constant `c` (an interval with lo == hi, |lo| < 2^62).
+Slope slope_of(const Interval &c);
+/// Exact interval of x >= 0 ? x : alpha * x: x itself where x cannot be negative, else on the
+/// grid x.f + s; nullopt when that needs more than kMaxFixedWidth bits.
+std::optional<Interval> leaky_interval(const Interval &x, const Slope &p);
+/// The emulator side of leaky_interval: input q on x's grid, the result on y's.
+Int128 leaky_fixed(int64_t q, const Interval &x, const Interval &y, const Slope &p);
+/// Hardware of the leaky ramp: alpha * x is shift-and-add logic; for 0 < alpha <= 1 the result
+/// is max(x, alpha * x), otherwise relu(x) - alpha * relu(-x).
+NetRef lower_leaky(LowerContext &c, NetRef x, const Slope &p);
+
 // ---- Ops whose outputs copy input elements ---------------------------------------------
 
 /// The copy family's range hook: output 0's element e has the interval of the input

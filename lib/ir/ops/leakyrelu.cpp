@@ -4,7 +4,7 @@
 // (at f, unchanged, where x cannot be negative).
 #include "ir/ops/fixed_common.h"
 
-#include <algorithm>
+#include <cmath>
 
 namespace hgqc {
 namespace {
@@ -25,8 +25,7 @@ struct LeakyReluImpl {
   struct FP {
     double alpha;
     Interval exact; // alpha as a constant interval
-    Int128 a;       // alpha * 2^s, an integer
-    int s;
+    ops::Slope slope;
   };
   static FP fixed_params(const Node &n, ops::Ranges) {
     double alpha = attr_float(n, "alpha", kDefaultAlpha);
@@ -36,50 +35,24 @@ struct LeakyReluImpl {
                       " has no fixed-point form (it must be below 2^62 in magnitude, with at "
                       "most " +
                       std::to_string(kMaxFixedExp) + " fractional bits)");
-    FP p{alpha, *iv, iv->lo, std::max(iv->f, 0)};
-    if (iv->f < 0)
-      p.a = ops::to_grid(iv->lo, iv->f, 0);
-    return p;
-  }
-  [[noreturn]] static void too_wide(const FP &p) {
-    throw UserError("with alpha = " + ops::real_str(p.alpha) + " (exactly " +
-                    int128_str(p.exact.lo) + " * 2^" + std::to_string(-p.exact.f) +
-                    ") the output needs more than " + std::to_string(kMaxFixedWidth) +
-                    " bits: alpha's fractional bits widen the positive side and its significant "
-                    "bits the negative side; use a short alpha such as 0.125 or 0.25");
+    return FP{alpha, *iv, ops::slope_of(*iv)};
   }
   static Interval range(const FP &p, const Interval &x) {
-    if (x.lo >= 0) // never negative: the identity (also for the constant zero)
-      return x;
-    Int128 c1 = x.lo * p.a, c2 = std::min<Int128>(x.hi, -1) * p.a;
-    Interval y{std::min(c1, c2), std::max(c1, c2), x.f + p.s};
-    if (x.hi >= 0) { // and the positive side [0, hi] * 2^s
-      if (x.hi > 0 && p.s > kMaxFixedWidth)
-        too_wide(p);
-      y.lo = std::min<Int128>(y.lo, 0);
-      y.hi = std::max(y.hi, ops::to_grid(x.hi, x.f, y.f));
-    }
-    if (y.width() > kMaxFixedWidth)
-      too_wide(p);
-    return y;
+    auto y = ops::leaky_interval(x, p.slope);
+    if (!y)
+      throw UserError("with alpha = " + ops::real_str(p.alpha) + " (exactly " +
+                      int128_str(p.exact.lo) + " * 2^" + std::to_string(-p.exact.f) +
+                      ") the output needs more than " + std::to_string(kMaxFixedWidth) +
+                      " bits: alpha's fractional bits widen the positive side and its "
+                      "significant bits the negative side; use a short alpha such as 0.125 or "
+                      "0.25");
+    return *y;
   }
   static Int128 eval_fixed(const FP &p, int64_t q, const Interval &x, const Interval &y) {
-    if (q >= 0)
-      return ops::to_grid(q, x.f, y.f);
-    HGQC_ASSERT(y.f == x.f + p.s, "LeakyRelu output exponent");
-    return static_cast<Int128>(q) * p.a;
+    return ops::leaky_fixed(q, x, y, p.slope);
   }
-  // Hardware: alpha * x is shift-and-add logic. For 0 < alpha <= 1 the result is
-  // max(x, alpha * x); otherwise relu(x) - alpha * relu(-x).
   static NetRef lower(const FP &p, LowerContext &c, NetRef x, const Interval &, const Interval &) {
-    Netlist &net = c.net;
-    if (x.zero() || net.interval(x).lo >= 0)
-      return x;
-    NetRef a = net.constant(p.a, p.s);
-    if (p.a > 0 && p.a <= (Int128{1} << p.s))
-      return net.max(x, ops::lower_const_mul(c, x, a));
-    NetRef neg_part = ops::lower_const_mul(c, net.relu(net.neg(x)), a);
-    return net.add(net.relu(x), neg_part, true);
+    return ops::lower_leaky(c, x, p.slope);
   }
 };
 constexpr OpDef make_leakyrelu() { return ops::fixed_unary_op<LeakyReluImpl>("LeakyRelu"); }

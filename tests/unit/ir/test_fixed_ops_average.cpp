@@ -1,6 +1,6 @@
-// Averages over any element count (AveragePool, GlobalAveragePool): the reciprocal rule of
-// docs/fixed-point.md#averages, exact ranges and EBOPs, the emulator against the exact mean,
-// and the hardware netlist against the emulator bit for bit.
+// Averages over any element count (AveragePool, GlobalAveragePool) and Div by any constant:
+// the reciprocal rule of docs/fixed-point.md#averages, exact ranges and EBOPs, the emulator
+// against the exact quotient, and the hardware netlist against the emulator bit for bit.
 #include "backend/cmvm_lower.h"
 #include "fixed_test_util.h"
 #include "ir/lower.h"
@@ -38,7 +38,8 @@ template <class Build> Graph averaging_model(std::vector<int64_t> dims, Build bu
 // Random integers q in [-16, 15] for every input element: the float evaluator's mean of
 // q / 4, the emulator, and the netlist (the backend's shift-and-add builder) on the same
 // sample. Checks netlist == emulator bit for bit, and |emulator - mean| < 2^-2 / (2 n) with
-// n = count(output element), the rule's bound. Returns the number of outputs checked.
+// n = count(output element), the rule's bound (for a Div, n is |divisor|). Returns the number of
+// outputs checked.
 template <class Count> int64_t check_average(const Graph &g, Count count, int trials = 40) {
   RangeAnalysis ra = analyze_ranges(g);
   Netlist net = lower_graph(g, ra, backend::make_cmvm_builder());
@@ -66,7 +67,7 @@ template <class Count> int64_t check_average(const Graph &g, Count count, int tr
       int f = ry.el[e].f;
       CHECK(net_value_at(net.outputs[0].el[e], vals, f) == Int128{y.q[e]});
       double got = std::ldexp(static_cast<double>(y.q[e]), -f);
-      double n = static_cast<double>(count(static_cast<int64_t>(e)));
+      double n = std::fabs(static_cast<double>(count(static_cast<int64_t>(e))));
       CHECK(std::fabs(got - mean[static_cast<int64_t>(e)]) < 0.25 / (2 * n));
       ++checked;
     }
@@ -196,4 +197,20 @@ TEST_CASE("fixed average: a reciprocal product beyond 62 bits is refused") {
   CHECK(contains(e, "node 'gap'"));
   CHECK(contains(e, "the average of 9 elements multiplies its 55-bit sum"));
   CHECK(contains(e, "exceeds 62 bits"));
+}
+
+TEST_CASE("fixed average: Div by a constant multiplies by the reciprocal of its odd part") {
+  Graph g = averaging_model({1, 6}, [](ModelBuilder &b) {
+    b.init("c", {6}, {3, -6, 0.75, 5, -0.5, 1.0 / 1024});
+    b.node("Div", {"x", "c"}, {"y"}, "div");
+  });
+  RangeAnalysis ra = analyze_ranges(g);
+  // |x| <= 16 on 2^-2. 3: 2 * 16 * |3 R - 2^k| < 2^k first at k = 6 (R = 21, 63 = 2^6 - 1).
+  // -6 = -3 at 2^-(-1): the same R, one exponent further, negated. 0.75 = 3 at 2^-2.
+  // 5: R = 13 (65 = 2^6 + 1). -0.5 and 2^-10: the exponent moves, as before.
+  check_range(g, ra, "y", {1, 6},
+              {iv(-336, 315, 8), iv(-315, 336, 9), iv(-336, 315, 6), iv(-208, 195, 8),
+               iv(-15, 16, 1), iv(-16, 15, -8)});
+  const double c[] = {3, -6, 0.75, 5, -0.5, 1.0 / 1024};
+  CHECK(check_average(g, [&](int64_t e) { return c[e]; }) == 40 * 6);
 }

@@ -1,6 +1,7 @@
 // Gradient checks of training: every op's backward hook against central finite differences
 // of its train_forward, the HGQ quantizers' surrogate gradients against their formula, the
 // EBOPs surrogate against its definition, and the engine's whole-model gradients.
+#include "grad_check.h"
 #include "ir/fixed_eval.h"
 #include "ir/op.h"
 #include "ir/ops/common.h"
@@ -18,114 +19,9 @@
 using namespace hgqc;
 using hgqc::test::ModelBuilder;
 
-namespace {
-// Random values in [-1, 1] (distinct with probability 1, away from the kinks of max and relu
-// by more than the finite-difference step in all but rare cases, which the tolerance absorbs).
-TrainTensor random_tensor(const Dims &d, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  TrainTensor t;
-  t.resize(d);
-  for (float &v : t.v) {
-    v = u(rng);
-    if (std::fabs(v) < 0.05f) // keep away from the kink of Relu and LeakyRelu at 0
-      v += v < 0 ? -0.05f : 0.05f;
-  }
-  return t;
-}
-
-Dims with_batch(Dims d, int64_t b) {
-  if (!d.empty() && d[0] == kDynamic)
-    d[0] = b;
-  return d;
-}
-
-// Checks node `ni` of `g`: random inputs (batch 2), L = sum(out * R); backward(dout = R)
-// against (L(x + h) - L(x - h)) / 2h for every element of every float input.
-void check_node(const Graph &g, size_t ni, std::vector<int> skip = {}) {
-  const Node &n = g.nodes[ni];
-  const OpDef &d = op_def(n.op);
-  REQUIRE(static_cast<bool>(d.train_forward));
-  REQUIRE(static_cast<bool>(d.backward));
-  std::mt19937 rng(1234);
-  std::vector<TrainTensor> in(n.inputs.size());
-  std::vector<const Tensor *> consts;
-  for (size_t j = 0; j < n.inputs.size(); ++j) {
-    ValueId v = n.inputs[j];
-    const Tensor *c = v == kNoValue ? nullptr : g.constant_of(v);
-    consts.push_back(c);
-    if (v == kNoValue)
-      continue;
-    if (c && !is_float(c->dtype())) {
-      in[j].resize(c->shape());
-      for (int64_t k = 0; k < c->numel(); ++k)
-        in[j].v[k] = static_cast<float>((*c)[k]);
-    } else {
-      in[j] = random_tensor(with_batch(g.values[v].type.dims, 2), rng);
-    }
-  }
-  if (n.op == OpKind::BatchNormalization) // variance must stay positive
-    for (float &v : in[4].v)
-      v = std::fabs(v) + 0.5f;
-  std::vector<const TrainTensor *> ip;
-  for (size_t j = 0; j < in.size(); ++j)
-    ip.push_back(n.inputs[j] == kNoValue ? nullptr : &in[j]);
-  std::any cache;
-  TrainContext ctx{consts, &cache};
-  TrainTensor y;
-  std::vector<TrainTensor *> op{&y};
-  while (op.size() < n.outputs.size())
-    op.push_back(nullptr);
-  d.train_forward(n, ip, op, ctx);
-  TrainTensor r = random_tensor(y.shape, rng);
-  auto loss = [&]() {
-    TrainTensor z;
-    std::vector<TrainTensor *> o{&z};
-    while (o.size() < n.outputs.size())
-      o.push_back(nullptr);
-    std::any c2;
-    TrainContext x2{consts, &c2};
-    d.train_forward(n, ip, o, x2);
-    double s = 0;
-    for (size_t k = 0; k < z.v.size(); ++k)
-      s += static_cast<double>(z.v[k]) * r.v[k];
-    return s;
-  };
-  std::vector<TrainTensor> din(n.inputs.size());
-  std::vector<TrainTensor *> dp;
-  for (size_t j = 0; j < n.inputs.size(); ++j) {
-    bool want = n.inputs[j] != kNoValue && !(consts[j] && !is_float(consts[j]->dtype())) &&
-                std::find(skip.begin(), skip.end(), static_cast<int>(j)) == skip.end();
-    dp.push_back(want ? &din[j] : nullptr);
-  }
-  d.train_forward(n, ip, op, ctx); // backward reads what the last forward cached
-  std::vector<const TrainTensor *> yo{&y}, ro{&r};
-  while (yo.size() < n.outputs.size()) {
-    yo.push_back(nullptr);
-    ro.push_back(nullptr);
-  }
-  d.backward(n, ip, yo, ro, dp, ctx);
-  const float h = 1e-2f;
-  for (size_t j = 0; j < n.inputs.size(); ++j) {
-    if (!dp[j])
-      continue;
-    REQUIRE(din[j].shape == in[j].shape);
-    for (size_t k = 0; k < in[j].v.size(); ++k) {
-      float keep = in[j].v[k];
-      in[j].v[k] = keep + h;
-      double lp = loss();
-      in[j].v[k] = keep - h;
-      double lm = loss();
-      in[j].v[k] = keep;
-      double fd = (lp - lm) / (2 * h);
-      INFO(n.name << " input " << j << " element " << k);
-      CHECK(din[j].v[k] == doctest::Approx(fd).epsilon(2e-2).scale(1.0));
-    }
-  }
-}
-
-// A one-node model through the importer (canonical attributes), not normalised.
-Graph one_node(ModelBuilder &b) { return b.import(); }
-} // namespace
+using hgqc::test::check_node;
+using hgqc::test::one_node;
+using hgqc::test::random_tensor;
 
 TEST_CASE("Gemm backward matches finite differences (transB, alpha, beta, bias broadcast)") {
   for (int tb = 0; tb <= 1; ++tb) {

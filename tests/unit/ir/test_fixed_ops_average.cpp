@@ -1,4 +1,5 @@
-// Averages over any element count (AveragePool, GlobalAveragePool) and Div by any constant:
+// Averages over any element count (AveragePool, GlobalAveragePool, ReduceMean), the exact
+// reductions (ReduceSum, ReduceMax) and Div by any constant:
 // the reciprocal rule of docs/fixed-point.md#averages, exact ranges and EBOPs, the emulator
 // against the exact quotient, and the hardware netlist against the emulator bit for bit.
 #include "backend/cmvm_lower.h"
@@ -213,4 +214,56 @@ TEST_CASE("fixed average: Div by a constant multiplies by the reciprocal of its 
                iv(-15, 16, 1), iv(-16, 15, -8)});
   const double c[] = {3, -6, 0.75, 5, -0.5, 1.0 / 1024};
   CHECK(check_average(g, [&](int64_t e) { return c[e]; }) == 40 * 6);
+}
+
+TEST_CASE("fixed average: ReduceMean over 3 and 12 elements, ReduceSum and ReduceMax exactly") {
+  // ReduceMean over axis 2 of [N,2,3,4] (3 elements): S in [-48, 45] at 2^-2.
+  Graph g = averaging_model({1, 2, 3, 4}, [](ModelBuilder &b) {
+    ModelBuilder::attr_ints(b.node("ReduceMean", {"x"}, {"y"}, "mean"), "axes", {2});
+  });
+  RangeAnalysis ra = analyze_ranges(g);
+  CHECK(range_of(g, ra, "y").dims == Dims{1, 2, 1, 4});
+  // 2 * 48 * |3 R - 2^k| < 2^k first at k = 7 (R = 43, 129 = 2^7 + 1).
+  CHECK(range_of(g, ra, "y").el[0] == iv(-48 * 43, 45 * 43, 9));
+  CHECK(check_average(g, [](int64_t) { return 3; }) == 40 * 8);
+  // Over axes 2 and 3, kept: 12 = 3 * 4 elements.
+  Graph g12 = averaging_model({1, 2, 3, 4}, [](ModelBuilder &b) {
+    auto &n = b.node("ReduceMean", {"x"}, {"y"}, "mean");
+    ModelBuilder::attr_ints(n, "axes", {-1, 2});
+    ModelBuilder::attr_int(n, "keepdims", 0);
+  });
+  CHECK(check_average(g12, [](int64_t) { return 12; }) == 40 * 2);
+
+  // ReduceSum (axes input) and ReduceMax are exact: the emulator equals the float evaluator.
+  ModelBuilder b;
+  b.input("x_in", {1, 2, 3, 5});
+  quant(b, "x_in", "x", {}, {1}, {2}, {2});
+  b.init("ax", {2}, {1, 3}, true);
+  b.node("ReduceSum", {"x", "ax"}, {"s"}, "sum");
+  ModelBuilder::attr_ints(b.node("ReduceMax", {"x"}, {"m"}, "max"), "axes", {3});
+  b.output("s").output("m");
+  Graph h = b.import();
+  RangeAnalysis rh = analyze_ranges(h);
+  check_range(h, rh, "s", {1, 1, 3, 1}, {iv(-160, 150, 2), iv(-160, 150, 2), iv(-160, 150, 2)});
+  // EBOPs: each addend its width (5 bits, 30 elements); the sum needs no reciprocal.
+  CHECK(node_ebops(h, rh)[1] == 30 * 5);
+  check_matches_float(h);
+  CHECK(check_average(
+            averaging_model(
+                {1, 2, 3, 5},
+                [](ModelBuilder &m) {
+                  ModelBuilder::attr_ints(m.node("ReduceMax", {"x"}, {"y"}, "max"), "axes", {2, 3});
+                }),
+            [](int64_t) { return 1; }) == 40 * 2);
+}
+
+TEST_CASE("fixed average: a reduction over the batch dimension is refused") {
+  ModelBuilder b;
+  b.input("x_in", {1, 4});
+  quant(b, "x_in", "x", {}, {1}, {2}, {2});
+  ModelBuilder::attr_ints(b.node("ReduceSum", {"x"}, {"y"}, "rsum"), "axes", {0});
+  b.output("y");
+  std::string e = range_error(b.import());
+  CHECK(contains(e, "node 'rsum'"));
+  CHECK(contains(e, "the reduction includes the batch dimension (axis 0)"));
 }

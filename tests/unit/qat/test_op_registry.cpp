@@ -25,14 +25,15 @@ std::set<TestCase> &getRegisteredTests();
 
 namespace {
 // The ops whose backward a finite-difference test checks.
-const std::set<std::string_view> kFdChecked = {"Add",      "Sub",         "Mul",
-                                               "Div",      "Relu",        "LeakyRelu",
-                                               "Clip",     "Softmax",     "Gemm",
-                                               "MatMul",   "Conv",        "BatchNormalization",
-                                               "MaxPool",  "AveragePool", "GlobalAveragePool",
-                                               "Flatten",  "Reshape",     "Transpose",
-                                               "Squeeze",  "Unsqueeze",   "Concat",
-                                               "Identity", "Dropout"};
+const std::set<std::string_view> kFdChecked = {"Add",        "Sub",         "Mul",
+                                               "Div",        "Relu",        "LeakyRelu",
+                                               "Clip",       "Softmax",     "Gemm",
+                                               "MatMul",     "Conv",        "BatchNormalization",
+                                               "MaxPool",    "AveragePool", "GlobalAveragePool",
+                                               "Flatten",    "Reshape",     "Transpose",
+                                               "Squeeze",    "Unsqueeze",   "Concat",
+                                               "Identity",   "Dropout",     "ReduceSum",
+                                               "ReduceMean", "ReduceMax"};
 
 // The quantizers: the HGQ engine trains FixedQuant itself (lib/qat/hgq.cpp, checked by the
 // "HGQ activation quantizer" and "HGQ weight quantizer" tests) and refuses models that are

@@ -1,6 +1,6 @@
 // Finite-difference checks of the backward hooks of GlobalAveragePool, Div, Clip, Dropout,
-// Identity, Squeeze and Unsqueeze (grad_check.h); the op registry test requires one per op
-// with a fixed-point form.
+// Identity, Squeeze, Unsqueeze, ReduceSum, ReduceMean and ReduceMax (grad_check.h); the op
+// registry test requires one per op with a fixed-point form.
 #include "grad_check.h"
 
 #include <doctest/doctest.h>
@@ -75,4 +75,16 @@ TEST_CASE("Dropout, Identity, Squeeze and Unsqueeze backward pass the gradient t
   b.input("x", {-1, 3}).output("y").init("ax", {1}, {1}, true);
   b.node("Unsqueeze", {"x", "ax"}, {"y"});
   check_node(one_node(b), 0);
+}
+
+TEST_CASE("ReduceSum, ReduceMean and ReduceMax backward match finite differences") {
+  for (const char *op : {"ReduceSum", "ReduceMean", "ReduceMax"})
+    for (int keep = 0; keep <= 1; ++keep) {
+      ModelBuilder b;
+      b.input("x", {-1, 3, 2, 5}).output("y");
+      auto &n = b.node(op, {"x"}, {"y"});
+      ModelBuilder::attr_ints(n, "axes", {1, -1});
+      ModelBuilder::attr_int(n, "keepdims", keep);
+      check_node(one_node(b), 0);
+    }
 }

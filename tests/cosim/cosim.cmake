@@ -1,19 +1,42 @@
-# One co-simulation case: (optionally quantize,) emit Verilog, lint it, verify it.
+# One co-simulation case: (optionally quantize, or train,) emit Verilog, lint it, verify it.
 #   cmake -DHGQC=... -DMODEL=... [-DQUANT_DATA=... -DBITS=W,A] -DOUTDIR=... [-DEMIT_ARGS=a|b]
 #         [-DDATA=...] [-DVECTORS=N] [-DSIMULATOR=verilator|iverilog] [-DYOSYS=ON] -P cosim.cmake
+# TRAIN mode: -DTRAIN_DATA=X [-DTRAIN_TARGETS=Y] [-DTRAIN_ARGS=a|b] runs `hgqc train MODEL
+# --data X [--targets Y] TRAIN_ARGS` (a few epochs) and emits and verifies the first model of
+# the front it prints.
 file(REMOVE_RECURSE ${OUTDIR})
 file(MAKE_DIRECTORY ${OUTDIR})
-function(step)
+# step_out(VAR COMMAND...): runs the command, fails unless it exits 0, sets VAR to its stdout.
+function(step_out var)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   message(STATUS "${ARGN}\nexit ${rc}\nstdout: ${out}\nstderr: ${err}")
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "step failed")
   endif()
+  set(${var} "${out}" PARENT_SCOPE)
+endfunction()
+function(step)
+  step_out(_ ${ARGN})
 endfunction()
 set(model ${MODEL})
 if(QUANT_DATA)
   set(model ${OUTDIR}/model.onnx)
   step(${HGQC} quantize ${MODEL} --data ${QUANT_DATA} --bits ${BITS} -o ${model})
+elseif(TRAIN_DATA)
+  set(targets)
+  if(TRAIN_TARGETS)
+    set(targets --targets ${TRAIN_TARGETS})
+  endif()
+  string(REPLACE "|" ";" TRAIN_ARGS "${TRAIN_ARGS}")
+  step_out(out ${HGQC} train ${MODEL} --data ${TRAIN_DATA} ${targets} -o ${OUTDIR}/train
+           ${TRAIN_ARGS})
+  # The front's rows: "FILE.onnx  EPOCH  SCORE (...)  EBOPS".
+  string(REGEX MATCH "[^ \n]+\\.onnx +[0-9]+ +[0-9.]+" row "${out}")
+  string(REGEX MATCH "^[^ ]+\\.onnx" model "${row}")
+  if(NOT model OR NOT EXISTS ${model})
+    message(FATAL_ERROR "train printed no front model")
+  endif()
+  message(STATUS "front model: ${model}")
 endif()
 string(REPLACE "|" ";" EMIT_ARGS "${EMIT_ARGS}")
 step(${HGQC} emit-verilog ${model} -o ${OUTDIR}/rtl --top dut ${EMIT_ARGS})

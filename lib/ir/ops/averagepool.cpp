@@ -1,8 +1,8 @@
 // AveragePool: mean over each window; pads count in the divisor when count_include_pad = 1.
-// Fixed point: the exact sum of the window, divided by its element count 2^s (which must be
-// a power of two at every position) by moving the exponent: the same integer at f + s.
-// Training: the gradient is shared equally by the elements of each window. EBOPs: each
-// addend its width.
+// Fixed point: the exact sum of the window times the reciprocal of its divisor (a move of the
+// binary point for 2^s; docs/fixed-point.md#averages otherwise). Training: the gradient is
+// shared equally by the elements of each window. EBOPs: each addend its width, and the
+// reciprocal products.
 #include "ir/ops/fixed_linear.h"
 #include "ir/ops/pool_common.h"
 
@@ -36,90 +36,63 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &) {
 
 namespace lin = ops::linear;
 
-// The window over x's range and log2 of each output position's divisor; UserError when a
-// divisor is not a power of two.
-struct RangeGeom {
-  ops::PoolRangeGeom win;
-  std::vector<int> shift;
-};
+// The divisor of output position p.
+int64_t divisor(const Node &n, const ops::Taps &t, int64_t p) {
+  return attr_int(n, "count_include_pad", 0) ? t.padded[p] : t.begin[p + 1] - t.begin[p];
+}
 
-RangeGeom range_geom(const Node &n, const ValueRange &x) {
-  RangeGeom g{ops::pool_range_geom(n, x.dims), {}};
-  bool include_pad = attr_int(n, "count_include_pad", 0);
-  const ops::Taps &t = g.win.taps;
-  for (int64_t p = 0; p < g.win.osz; ++p) {
-    int64_t count = include_pad ? t.padded[p] : t.begin[p + 1] - t.begin[p];
-    int s = lin::log2_exact(count);
-    if (s < 0)
-      throw UserError(
-          count == 0 ? "the window of output position " + std::to_string(p) +
-                           " lies entirely in the padding: its average has no value"
-                     : "the window of output position " + std::to_string(p) + " averages " +
-                           std::to_string(count) +
-                           " elements: in fixed point the element count must be a power of two" +
-                           (include_pad ? "" : " (count_include_pad = 0 excludes the padding)"));
-    g.shift.push_back(s);
-  }
+// The window over x's range; UserError when a window lies entirely in the padding.
+ops::PoolRangeGeom range_geom(const Node &n, const ValueRange &x) {
+  ops::PoolRangeGeom g = ops::pool_range_geom(n, x.dims);
+  for (int64_t p = 0; p < g.osz; ++p)
+    if (divisor(n, g.taps, p) == 0)
+      throw UserError("the window of output position " + std::to_string(p) +
+                      " lies entirely in the padding: its average has no value");
   return g;
 }
 
-auto terms_of(const RangeGeom &g) {
-  return [&g](int64_t e, auto &&emit) { g.win.for_taps(e, [&](int64_t xe) { emit(xe, -1); }); };
-}
-
-// The sums' intervals moved to the averages' exponents (every element, so that the emulator
-// recovers each sum's grid as f - shift).
-std::vector<Interval> averages(const RangeGeom &g, std::vector<Interval> sums) {
-  for (size_t e = 0; e < sums.size(); ++e)
-    sums[e].f += g.shift[e % static_cast<size_t>(g.win.osz)];
-  return sums;
+// Each window's average: its sum times the reciprocal of its divisor (lin::reciprocal).
+auto average_of(const Node &n, const ops::PoolRangeGeom &g, const ValueRange &x) {
+  return lin::AverageGeom{
+      dims_numel(g.out), x,
+      [&g](int64_t e, auto &&emit) { g.for_taps(e, [&](int64_t xe) { emit(xe, -1); }); },
+      [&n, &g](int64_t e) { return divisor(n, g.taps, e % g.osz); }};
 }
 
 std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in, ops::Consts) {
-  RangeGeom g = range_geom(n, *in[0]);
-  auto r =
-      lin::sum_ranges(dims_numel(g.win.out), {in[0], nullptr, nullptr}, terms_of(g), lin::no_bias);
-  return {ValueRange{g.win.out, averages(g, std::move(r))}};
+  ops::PoolRangeGeom g = range_geom(n, *in[0]);
+  return {ValueRange{g.out, average_of(n, g, *in[0]).ranges()}};
 }
 
 std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *const> in,
                                     const FixedContext &ctx) {
   const FixedTensor &x = *in[0];
-  const ValueRange &rx = *ctx.in_ranges[0], &ry = *ctx.out_ranges[0];
+  const ValueRange &rx = *ctx.in_ranges[0];
   int64_t samples = lin::require_samples(rx.dims, x.shape);
-  RangeGeom g = range_geom(n, rx);
-  int64_t n_out = dims_numel(g.win.out);
-  Dims yd = g.win.out;
+  ops::PoolRangeGeom g = range_geom(n, rx);
+  Dims yd = g.out;
   yd[0] = x.shape[0];
   FixedTensor y{yd, std::vector<int64_t>(static_cast<size_t>(dims_numel(yd)))};
-  lin::SumData d{nullptr, nullptr, x.q.data(), dims_numel(rx.dims), samples, y.q.data(), n_out};
-  lin::eval_sum(
-      n_out, {&rx, nullptr, nullptr}, d,
-      [&](int64_t e) { return ry.el[e].f - g.shift[e % g.win.osz]; }, terms_of(g), lin::no_bias);
+  average_of(n, g, rx).eval(x.q.data(), samples, y.q.data());
   return {y};
 }
 
 // Hardware: each window's sum as shift-and-add logic (overlapping windows share partial
-// sums), its divisor a move of the binary point.
+// sums), then its reciprocal: a move of the binary point, or a constant product.
 std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
-  const ValueRange &rx = *ctx.in_ranges[0], &ry = *ctx.out_ranges[0];
-  RangeGeom g = range_geom(n, rx);
-  auto shift = [&](int64_t e) { return g.shift[e % g.win.osz]; };
-  std::vector<NetRef> y = lin::lower_sum(
-      ctx, dims_numel(g.win.out), *ctx.in[0], nullptr, nullptr,
-      [&](int64_t e) { return ry.el[e].f - shift(e); }, terms_of(g), lin::no_bias);
-  for (size_t e = 0; e < y.size(); ++e)
-    if (!y[e].zero())
-      y[e].f += shift(static_cast<int64_t>(e));
-  return {y};
+  ops::PoolRangeGeom g = range_geom(n, *ctx.in_ranges[0]);
+  return {average_of(n, g, *ctx.in_ranges[0]).lower(ctx, *ctx.in[0])};
+}
+
+// EBOPs: each addend its width (ops::pool_ebops), plus the reciprocal products.
+double ebops(const Node &n, std::span<const ValueRange *const> in) {
+  if (!in[0])
+    return 0;
+  ops::PoolRangeGeom g = range_geom(n, *in[0]);
+  return ops::pool_ebops(n, in) + average_of(n, g, *in[0]).ebops();
 }
 
 // ---- Training --------------------------------------------------------------------------
-
-// The divisor of output position p.
-int64_t divisor(const Node &n, const ops::Taps &t, int64_t p) {
-  return attr_int(n, "count_include_pad", 0) ? t.padded[p] : t.begin[p + 1] - t.begin[p];
-}
 
 void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) {
   const TrainTensor &x = *in[0];
@@ -167,7 +140,7 @@ constexpr OpDef make_averagepool() {
   d.export_form = &export_form;
   d.train_forward = &train_forward;
   d.backward = &backward;
-  d.ebops = &ops::pool_ebops;
+  d.ebops = &ebops;
   d.addend_counts = &ops::pool_addend_counts;
   return d;
 }

@@ -1,7 +1,8 @@
 // Clip: min(max(x, min), max). Constant bounds become float attributes `min` and
 // `max` (attributes before opset 11, inputs after); bounds computed at run time
 // stay inputs 1 and 2 (scalars). Fixed point: the bounds must be constants; the output is
-// the exact clamp at the finest exponent of x and the bounds it can reach.
+// the exact clamp at the finest exponent of x and the bounds it can reach. Training: the
+// gradient passes inside the bounds.
 #include "ir/ops/fixed_common.h"
 
 #include <algorithm>
@@ -200,12 +201,57 @@ std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
   }
   return {e};
 }
+// ---- Training --------------------------------------------------------------------------
+
+// The bounds of a training chunk: the attributes, or the scalar inputs when given.
+std::pair<float, float> train_bounds(const Node &n, TrainIns in) {
+  double lo = attr_float(n, "min", -kInf), hi = attr_float(n, "max", kInf);
+  if (in.size() > 1 && in[1])
+    lo = in[1]->v.at(0);
+  if (in.size() > 2 && in[2])
+    hi = in[2]->v.at(0);
+  return {static_cast<float>(lo), static_cast<float>(hi)};
+}
+
+void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &) {
+  auto [lo, hi] = train_bounds(n, in);
+  const TrainTensor &x = *in[0];
+  TrainTensor &y = *out[0];
+  y.resize(x.shape);
+  for (size_t i = 0; i < x.v.size(); ++i)
+    y.v[i] = x.v[i] < lo ? lo : (x.v[i] > hi ? hi : x.v[i]);
+}
+
+// dy passes where the input is inside the bounds; below (above) them it goes to the lower
+// (upper) bound, an input when the bounds are computed at run time.
+void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
+  auto [lo, hi] = train_bounds(n, in);
+  const TrainTensor &x = *in[0], &dy = *dout[0];
+  if (din[0])
+    din[0]->resize(x.shape);
+  float dlo = 0, dhi = 0;
+  for (size_t i = 0; i < x.v.size(); ++i) {
+    bool below = x.v[i] < lo, above = !below && x.v[i] > hi;
+    if (din[0])
+      din[0]->v[i] = below || above ? 0.0f : dy.v[i];
+    dlo += below ? dy.v[i] : 0.0f;
+    dhi += above ? dy.v[i] : 0.0f;
+  }
+  for (size_t j = 1; j < 3 && j < din.size(); ++j)
+    if (din[j] && in[j]) {
+      din[j]->assign(in[j]->shape, 0.0f);
+      din[j]->v.at(0) = j == 1 ? dlo : dhi;
+    }
+}
+
 constexpr OpDef make_clip() {
   OpDef d{"Clip", OpDomain::Onnx, 1, 3, 1, 1, true, &import, &infer, &eval};
   d.range = &ops::unary_range<ClipFixed>;
   d.eval_fixed = &ops::unary_eval_fixed<ClipFixed>;
   d.lower = &ops::unary_lower<ClipFixed>;
   d.export_form = &export_form;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
   return d;
 }
 } // namespace

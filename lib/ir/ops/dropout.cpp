@@ -1,6 +1,6 @@
 // Dropout in inference mode: the identity, with an optional all-true mask output.
 // Training mode (a constant true `training_mode` input) is rejected. Fixed point: the
-// identity; the mask output has none.
+// identity; the mask output has none. Training: the identity (its gradient passes).
 #include "ir/ops/fixed_common.h"
 
 namespace hgqc {
@@ -46,11 +46,25 @@ std::vector<ValueRange> range(const Node &n, ops::Ranges in, ops::Consts c) {
                     "drop it from the model)");
   return ops::copy_range(&eval, 1, n, in, c);
 }
+// Training runs the inference form too (the identity; HGQ training drops nothing).
+void train_forward(const Node &, TrainIns in, TrainOuts out, TrainContext &) {
+  *out[0] = *in[0];
+  if (out.size() > 1 && out[1])
+    out[1]->assign(in[0]->shape, 1.0f);
+}
+
+void backward(const Node &, TrainIns, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
+  if (din[0])
+    *din[0] = *dout[0];
+}
+
 constexpr OpDef make_dropout() {
   OpDef d{"Dropout", OpDomain::Onnx, 1, 3, 1, 2, true, &import, &infer, &eval};
   d.range = &range;
   d.eval_fixed = &ops::copy_eval_fixed_hook<&eval, 1>;
   d.lower = &ops::copy_lower_hook<&eval, 1>;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
   return d;
 }
 } // namespace

@@ -202,6 +202,51 @@ int log2_exact(int64_t n) {
              : -1;
 }
 
+Reciprocal reciprocal(int64_t n, const Interval &sum) {
+  HGQC_ASSERT(n >= 1, "an average of no elements");
+  int s = std::countr_zero(static_cast<uint64_t>(n));
+  Int128 m = n >> s;
+  Int128 M = std::max(sum.hi, -sum.lo);
+  if (m == 1 || M == 0)
+    return {1, s};
+  auto too_wide = [&](Int128 R) {
+    return UserError("the average of " + std::to_string(n) + " elements multiplies its " +
+                     std::to_string(sum.width()) + "-bit sum by a " +
+                     std::to_string(bit_length(static_cast<UInt128>(R))) + "-bit reciprocal of " +
+                     std::to_string(n >> s) + ": the product exceeds " +
+                     std::to_string(kMaxFixedWidth) + " bits; quantize the input narrower");
+  };
+  if (sum.width() > kMaxFixedWidth)
+    throw too_wide(1);
+  // k grows until 2 M |m R - 2^k| < 2^k; 2^k > 2 M (m - 1) always suffices, since
+  // |m R - 2^k| <= (m - 1) / 2 for the nearest R (m odd: never a tie).
+  for (int k = 1;; ++k) {
+    if (k + bit_length(static_cast<UInt128>(M)) > 2 * kMaxFixedWidth)
+      throw too_wide(Int128{1} << k);
+    Int128 p = Int128{1} << k;
+    Int128 R = ((p << 1) / m + 1) / 2;
+    Int128 err = m * R - p;
+    if (err < 0)
+      err = -err;
+    if (M * err < (p >> 1)) { // 2 M err < 2^k (M < 2^62 and err < m < 2^63: no overflow)
+      if (average_interval(sum, {R, k + s}).width() > kMaxFixedWidth)
+        throw too_wide(R);
+      return {R, k + s};
+    }
+  }
+}
+
+Interval average_interval(const Interval &sum, const Reciprocal &r) {
+  HGQC_ASSERT(r.R > 0, "a non-positive reciprocal");
+  return Interval{sum.lo * r.R, sum.hi * r.R, sum.f + r.f};
+}
+
+double reciprocal_ebops(const Interval &sum, const Reciprocal &r) {
+  int tz = std::countr_zero(static_cast<uint64_t>(r.R)); // R < 2^62: the odd part's width
+  Interval c{r.R >> tz, r.R >> tz, r.f - tz};
+  return static_cast<double>(sum.width()) * c.product_width();
+}
+
 namespace {
 // q * 2^s for a coefficient; UserError when it leaves the 62 bits shift-and-add logic takes.
 Int128 coef_shift(Int128 q, int s) {

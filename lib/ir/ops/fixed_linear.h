@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ir/ops/common.h"
+#include "ir/ops/fixed_common.h"
 
 #include <climits>
 
@@ -270,6 +271,99 @@ void run_product_blocks(std::span<const ProductBlock> blocks, const FixedTensor 
 
 /// s such that n = 2^s, or -1 when n is not a power of two.
 int log2_exact(int64_t n);
+
+// ---- Averages -----------------------------------------------------------------------------
+
+/// The constant that an average of n elements multiplies its exact sum by
+/// (docs/fixed-point.md#averages): R * 2^-f, about 1/n.
+struct Reciprocal {
+  Int128 R = 1; ///< integer of the constant (1: the average is a move of the binary point)
+  int f = 0;    ///< its exponent
+};
+
+/// The reciprocal of an average of n >= 1 elements whose sum has the exact interval `sum`
+/// (integers S on the grid 2^-F). n = 2^s: 1 at exponent s. n = m * 2^s with m > 1 odd:
+/// R = round(2^k / m) at exponent k + s, k the smallest for which every S of the interval
+/// has |S * R / 2^k - S / m| < 1 / (2m), so that each average is off the exact mean S 2^-F / n
+/// by less than half the spacing 2^-F / n of exact means. UserError when sum * R would need
+/// more than kMaxFixedWidth bits.
+Reciprocal reciprocal(int64_t n, const Interval &sum);
+
+/// Exact interval of sum * r (the sum's integers times R, at exponent sum.f + r.f).
+Interval average_interval(const Interval &sum, const Reciprocal &r);
+
+/// EBOPs of the product sum * r: width(sum) * width(R) (method.md section 2, a constant
+/// factor), 0 for a power of two (a shift).
+double reciprocal_ebops(const Interval &sum, const Reciprocal &r);
+
+/// Averages over windows (AveragePool, GlobalAveragePool): output e is the sum of the x
+/// elements that `taps(e, emit)` emits (emit(xe, -1)), times reciprocal(count(e), sum).
+template <class Terms, class Count> struct AverageGeom {
+  int64_t n_out;
+  const ValueRange &x;
+  Terms terms;
+  Count count;
+
+  /// The exact sums (sum_ranges) and their reciprocals.
+  std::pair<std::vector<Interval>, std::vector<Reciprocal>> sums() const {
+    std::vector<Interval> s = sum_ranges(n_out, {&x, nullptr, nullptr}, terms, no_bias);
+    std::vector<Reciprocal> r(s.size());
+    for (size_t e = 0; e < s.size(); ++e)
+      r[e] = reciprocal(count(static_cast<int64_t>(e)), s[e]);
+    return {std::move(s), std::move(r)};
+  }
+  /// The range hook's exact output intervals.
+  std::vector<Interval> ranges() const {
+    auto [s, r] = sums();
+    for (size_t e = 0; e < s.size(); ++e)
+      s[e] = average_interval(s[e], r[e]);
+    return s;
+  }
+  /// EBOPs of the reciprocal products (the addends are charged by the caller).
+  double ebops() const {
+    auto [s, r] = sums();
+    double total = 0;
+    for (size_t e = 0; e < s.size(); ++e)
+      total += reciprocal_ebops(s[e], r[e]);
+    return total;
+  }
+  /// The emulator: `samples` samples of x (each with x's range dims) into y (n_out each).
+  void eval(const int64_t *xq, int64_t samples, int64_t *y) const {
+    const auto sr = sums();
+    const std::vector<Interval> &s = sr.first;
+    const std::vector<Reciprocal> &r = sr.second;
+    SumData d{nullptr, nullptr, xq, dims_numel(x.dims), samples, y, n_out};
+    eval_sum(
+        n_out, {&x, nullptr, nullptr}, d, [&](int64_t e) { return s[e].f; }, terms, no_bias);
+    for (int64_t e = 0; e < n_out; ++e)
+      if (r[e].R != 1)
+        for (int64_t k = 0; k < samples; ++k) {
+          int64_t &q = y[k * n_out + e];
+          q = narrow_q(static_cast<Int128>(q) * r[e].R);
+        }
+  }
+  /// Hardware: each sum as an adder tree or shared shift-and-add logic, then its reciprocal:
+  /// a move of the binary point, or a constant product (shift-and-add).
+  std::vector<NetRef> lower(LowerContext &ctx, const std::vector<NetRef> &xs) const {
+    const auto sr = sums();
+    const std::vector<Interval> &s = sr.first;
+    const std::vector<Reciprocal> &r = sr.second;
+    std::vector<NetRef> y = lower_sum(
+        ctx, n_out, xs, nullptr, nullptr, [&](int64_t e) { return s[e].f; }, terms, no_bias);
+    for (size_t e = 0; e < y.size(); ++e) {
+      if (y[e].zero())
+        continue;
+      if (r[e].R == 1)
+        y[e].f += r[e].f;
+      else
+        y[e] = lower_const_mul(ctx, y[e], ctx.net.constant(r[e].R, r[e].f));
+    }
+    return y;
+  }
+};
+/// Deduces AverageGeom's callables.
+template <class Terms, class Count>
+AverageGeom(int64_t, const ValueRange &, Terms, Count) -> AverageGeom<Terms, Count>;
 
 // ---- Hardware lowering -------------------------------------------------------------------
 

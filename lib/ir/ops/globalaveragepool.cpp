@@ -1,6 +1,7 @@
 // GlobalAveragePool: mean over all spatial dimensions, which are kept with size 1. Fixed
-// point: the exact sum of each plane, divided by its size 2^s (which must be a power of two)
-// by moving the exponent: the same integer at f + s.
+// point: the exact sum of each plane times the reciprocal of its size (a move of the binary
+// point for 2^s; docs/fixed-point.md#averages otherwise). Training: the gradient is shared
+// equally by the elements of each plane.
 #include "ir/ops/fixed_linear.h"
 
 namespace hgqc {
@@ -33,11 +34,10 @@ std::vector<Tensor> eval(const Node &n, ops::Vals in) {
 
 namespace lin = ops::linear;
 
-// Plane size of x's range and its log2; UserError unless it is a power of two.
+// Plane size of x's range.
 struct RangeGeom {
   Dims out;
   int64_t sz = 0;
-  int shift = 0;
 };
 
 RangeGeom range_geom(const ValueRange &x) {
@@ -47,63 +47,84 @@ RangeGeom range_geom(const ValueRange &x) {
   g.out[0] = x.dims[0];
   g.out[1] = x.dims[1];
   g.sz = dims_numel(Dims(x.dims.begin() + 2, x.dims.end()));
-  g.shift = lin::log2_exact(g.sz);
-  if (g.shift < 0)
-    throw UserError("the average is over " + std::to_string(g.sz) + " elements (spatial dims " +
-                    dims_str(Dims(x.dims.begin() + 2, x.dims.end())) +
-                    "): in fixed point the element count must be a power of two");
   return g;
 }
 
-auto terms_of(const RangeGeom &g) {
-  return [&g](int64_t e, auto &&emit) {
-    for (int64_t i = 0; i < g.sz; ++i)
-      emit(e * g.sz + i, -1);
-  };
-}
-
-// The sums' intervals moved to the averages' exponents (every element, so that the emulator
-// recovers each sum's grid as f - shift).
-std::vector<Interval> averages(const RangeGeom &g, std::vector<Interval> sums) {
-  for (Interval &v : sums)
-    v.f += g.shift;
-  return sums;
+// Each plane's average: its sum times the reciprocal of its size (lin::reciprocal).
+auto average_of(const RangeGeom &g, const ValueRange &x) {
+  return lin::AverageGeom{dims_numel(g.out), x,
+                          [&g](int64_t e, auto &&emit) {
+                            for (int64_t i = 0; i < g.sz; ++i)
+                              emit(e * g.sz + i, -1);
+                          },
+                          [&g](int64_t) { return g.sz; }};
 }
 
 std::vector<ValueRange> range(const Node &, std::span<const ValueRange *const> in, ops::Consts) {
   RangeGeom g = range_geom(*in[0]);
-  auto r = lin::sum_ranges(dims_numel(g.out), {in[0], nullptr, nullptr}, terms_of(g), lin::no_bias);
-  return {ValueRange{g.out, averages(g, std::move(r))}};
+  return {ValueRange{g.out, average_of(g, *in[0]).ranges()}};
 }
 
 std::vector<FixedTensor> eval_fixed(const Node &, std::span<const FixedTensor *const> in,
                                     const FixedContext &ctx) {
   const FixedTensor &x = *in[0];
-  const ValueRange &rx = *ctx.in_ranges[0], &ry = *ctx.out_ranges[0];
+  const ValueRange &rx = *ctx.in_ranges[0];
   int64_t samples = lin::require_samples(rx.dims, x.shape);
   RangeGeom g = range_geom(rx);
-  int64_t n_out = dims_numel(g.out);
   Dims yd = g.out;
   yd[0] = x.shape[0];
   FixedTensor y{yd, std::vector<int64_t>(static_cast<size_t>(dims_numel(yd)))};
-  lin::SumData d{nullptr, nullptr, x.q.data(), dims_numel(rx.dims), samples, y.q.data(), n_out};
-  lin::eval_sum(
-      n_out, {&rx, nullptr, nullptr}, d, [&](int64_t e) { return ry.el[e].f - g.shift; },
-      terms_of(g), lin::no_bias);
+  average_of(g, rx).eval(x.q.data(), samples, y.q.data());
   return {y};
 }
 
-// Hardware: each channel's sum as an adder tree, its divisor a move of the binary point.
+// Hardware: each channel's sum as an adder tree, then its reciprocal (a move of the binary
+// point for a power-of-two plane, else a constant product).
 std::vector<std::vector<NetRef>> lower(const Node &, LowerContext &ctx) {
-  const ValueRange &ry = *ctx.out_ranges[0];
   RangeGeom g = range_geom(*ctx.in_ranges[0]);
-  std::vector<NetRef> y = lin::lower_sum(
-      ctx, dims_numel(g.out), *ctx.in[0], nullptr, nullptr,
-      [&](int64_t e) { return ry.el[e].f - g.shift; }, terms_of(g), lin::no_bias);
-  for (NetRef &r : y)
-    if (!r.zero())
-      r.f += g.shift;
-  return {y};
+  return {average_of(g, *ctx.in_ranges[0]).lower(ctx, *ctx.in[0])};
+}
+
+// EBOPs: the reciprocal products (a power-of-two plane's is a shift and costs nothing).
+double ebops(const Node &, std::span<const ValueRange *const> in) {
+  if (!in[0])
+    return 0;
+  RangeGeom g = range_geom(*in[0]);
+  return average_of(g, *in[0]).ebops();
+}
+
+// ---- Training --------------------------------------------------------------------------
+
+void train_forward(const Node &, TrainIns in, TrainOuts out, TrainContext &) {
+  const TrainTensor &x = *in[0];
+  Dims yd(x.shape.size(), 1);
+  yd[0] = x.shape[0];
+  yd[1] = x.shape[1];
+  TrainTensor &y = *out[0];
+  y.resize(yd);
+  int64_t planes = x.shape[0] * x.shape[1];
+  int64_t sz = planes > 0 ? static_cast<int64_t>(x.v.size()) / planes : 0;
+  for (int64_t p = 0; p < planes; ++p) {
+    float s = 0;
+    for (int64_t i = 0; i < sz; ++i)
+      s += x.v[p * sz + i];
+    y.v[p] = s / static_cast<float>(sz);
+  }
+}
+
+// Each plane's gradient, divided by its size, goes to every element of the plane.
+void backward(const Node &, TrainIns in, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
+  if (!din[0])
+    return;
+  const TrainTensor &x = *in[0], &dy = *dout[0];
+  din[0]->resize(x.shape);
+  int64_t planes = x.shape[0] * x.shape[1];
+  int64_t sz = planes > 0 ? static_cast<int64_t>(x.v.size()) / planes : 0;
+  for (int64_t p = 0; p < planes; ++p) {
+    float gr = dy.v[p] / static_cast<float>(sz);
+    for (int64_t i = 0; i < sz; ++i)
+      din[0]->v[p * sz + i] = gr;
+  }
 }
 
 constexpr OpDef make_globalaveragepool() {
@@ -112,6 +133,9 @@ constexpr OpDef make_globalaveragepool() {
   d.range = &range;
   d.eval_fixed = &eval_fixed;
   d.lower = &lower;
+  d.ebops = &ebops;
+  d.train_forward = &train_forward;
+  d.backward = &backward;
   return d;
 }
 } // namespace

@@ -526,3 +526,32 @@ TEST_CASE("unnamed nodes and graphs get the names the importer would give") {
   Graph g2 = import_bytes(export_onnx_bytes(g));
   CHECK(export_onnx_bytes(g2) == export_onnx_bytes(g));
 }
+
+TEST_CASE("reductions: ReduceSum axes become an input, ReduceMean and ReduceMax keep attributes") {
+  ModelBuilder b;
+  b.input("x", {1, 3, 4});
+  b.init("ax", {1}, {-1}, true);
+  b.node("ReduceSum", {"x", "ax"}, {"s"}, "rsum");
+  auto &mean = b.node("ReduceMean", {"s"}, {"m"}, "rmean");
+  ModelBuilder::attr_ints(mean, "axes", {1});
+  ModelBuilder::attr_int(mean, "keepdims", 0);
+  b.node("ReduceMax", {"m"}, {"y"}, "rmax"); // every axis
+  b.output("y");
+  Graph g = b.import();
+  Graph g2 = check_round_trip(g, "reductions");
+  CHECK(canonical(g2) == canonical(g));
+  onnx::ModelProto m = parse(export_onnx_bytes(g));
+  REQUIRE(m.graph().node_size() == 3);
+  CHECK(m.graph().node(0).input_size() == 2); // ReduceSum: axes [2] as a constant input
+  CHECK(m.graph().node(0).input(1) == "rsum_axes");
+  CHECK(m.graph().node(1).input_size() == 1); // ReduceMean: the axes attribute
+  CHECK(attr_ints(only_node(g2, OpKind::ReduceMax), "axes", {}) == std::vector<int64_t>{0, 1});
+  // A no-op reduction (noop_with_empty_axes = 1) is written as Identity.
+  ModelBuilder n;
+  n.input("x", {1, 3});
+  ModelBuilder::attr_int(n.node("ReduceSum", {"x"}, {"y"}, "noop"), "noop_with_empty_axes", 1);
+  n.output("y");
+  onnx::ModelProto mn = parse(export_onnx_bytes(n.import()));
+  REQUIRE(mn.graph().node_size() == 1);
+  CHECK(mn.graph().node(0).op_type() == "Identity");
+}

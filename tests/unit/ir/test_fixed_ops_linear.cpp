@@ -341,35 +341,3 @@ TEST_CASE("fixed linear: GlobalAveragePool over a power-of-two plane") {
   CHECK(ebops_of(g, ra, "gap") == 0.0);
   check_matches_float(g);
 }
-
-TEST_CASE("fixed linear: averages over counts that are not powers of two are refused") {
-  auto pool_error = [](std::vector<int64_t> kernel, std::vector<int64_t> pads, bool include) {
-    ModelBuilder b;
-    b.input("xin", {1, 1, 5, 5});
-    quant(b, "xin", "x", {}, {1}, {2}, {2});
-    auto &n = b.node("AveragePool", {"x"}, {"y"}, "pool");
-    ModelBuilder::attr_ints(n, "kernel_shape", kernel);
-    ModelBuilder::attr_ints(n, "pads", pads);
-    ModelBuilder::attr_int(n, "count_include_pad", include);
-    b.output("y");
-    return range_error(b.import());
-  };
-  std::string e = pool_error({3, 3}, {0, 0, 0, 0}, false);
-  CHECK(contains(e, "node 'pool'"));
-  CHECK(contains(e, "averages 9 elements"));
-  CHECK(contains(e, "the element count must be a power of two"));
-  // A 2x4 window counts 8, but without the padding the corner windows count 1 * 3 = 3.
-  std::string p = pool_error({2, 4}, {1, 1, 0, 0}, false);
-  CHECK(contains(p, "output position 0 averages 3 elements"));
-  CHECK(contains(p, "count_include_pad = 0 excludes the padding"));
-  CHECK(pool_error({2, 4}, {1, 1, 0, 0}, true).empty());
-
-  ModelBuilder b;
-  b.input("xin", {1, 2, 3, 3});
-  quant(b, "xin", "x", {}, {1}, {2}, {2});
-  b.node("GlobalAveragePool", {"x"}, {"y"}, "gap");
-  b.output("y");
-  std::string g = range_error(b.import());
-  CHECK(contains(g, "node 'gap'"));
-  CHECK(contains(g, "the average is over 9 elements"));
-}

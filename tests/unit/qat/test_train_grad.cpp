@@ -1,6 +1,7 @@
 // Gradient checks of training: every op's backward hook against central finite differences
 // of its train_forward, the HGQ quantizers' surrogate gradients against their formula, the
 // EBOPs surrogate against its definition, and the engine's whole-model gradients.
+#include "grad_check.h"
 #include "ir/fixed_eval.h"
 #include "ir/op.h"
 #include "ir/ops/common.h"
@@ -9,7 +10,6 @@
 #include "qat/dataset.h"
 #include "qat/engine.h"
 #include "qat/hgq.h"
-#include "train_grad_check.h"
 
 #include <doctest/doctest.h>
 
@@ -19,11 +19,8 @@
 using namespace hgqc;
 using hgqc::test::check_node;
 using hgqc::test::ModelBuilder;
-
-namespace {
-// A one-node model through the importer (canonical attributes), not normalised.
-Graph one_node(ModelBuilder &b) { return b.import(); }
-} // namespace
+using hgqc::test::one_node;
+using hgqc::test::random_tensor;
 
 TEST_CASE("Gemm backward matches finite differences (transB, alpha, beta, bias broadcast)") {
   for (int tb = 0; tb <= 1; ++tb) {

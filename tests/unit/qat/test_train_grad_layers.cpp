@@ -1,7 +1,7 @@
 // Gradient checks of the layer ops (Neg, Abs, PRelu, Pad, Resize, Slice): each backward hook
 // against central finite differences of its train_forward.
+#include "grad_check.h"
 #include "onnx_builder.h"
-#include "train_grad_check.h"
 
 #include <doctest/doctest.h>
 

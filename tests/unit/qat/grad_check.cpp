@@ -1,8 +1,6 @@
-// The gradient check of one node's training hooks: backward against central finite
-// differences of train_forward, shared by the tests/unit/qat/test_train_grad*.cpp files.
-#pragma once
+// Finite-difference gradient checks of op backward hooks, shared by the tests of tests/unit/qat/.
+#include "grad_check.h"
 
-#include "ir/graph.h"
 #include "ir/op.h"
 
 #include <doctest/doctest.h>
@@ -10,14 +8,11 @@
 #include <algorithm>
 #include <any>
 #include <cmath>
-#include <random>
-#include <vector>
 
 namespace hgqc::test {
-
-/// Random values in [-1, 1] (distinct with probability 1, away from the kinks of max and relu
-/// by more than the finite-difference step in all but rare cases, which the tolerance absorbs).
-inline TrainTensor random_tensor(const Dims &d, std::mt19937 &rng) {
+// Random values in [-1, 1] (distinct with probability 1, away from the kinks of max and relu
+// by more than the finite-difference step in all but rare cases, which the tolerance absorbs).
+TrainTensor random_tensor(const Dims &d, std::mt19937 &rng) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   TrainTensor t;
   t.resize(d);
@@ -29,16 +24,17 @@ inline TrainTensor random_tensor(const Dims &d, std::mt19937 &rng) {
   return t;
 }
 
-/// `d` with a dynamic leading dimension set to b.
-inline Dims with_batch(Dims d, int64_t b) {
+namespace {
+Dims with_batch(Dims d, int64_t b) {
   if (!d.empty() && d[0] == kDynamic)
     d[0] = b;
   return d;
 }
+} // namespace
 
-/// Checks node `ni` of `g`: random inputs (batch 2), L = sum(out * R); backward(dout = R)
-/// against (L(x + h) - L(x - h)) / 2h for every element of every float input.
-inline void check_node(const Graph &g, size_t ni, std::vector<int> skip = {}) {
+// Checks node `ni` of `g`: random inputs (batch 2), L = sum(out * R); backward(dout = R)
+// against (L(x + h) - L(x - h)) / 2h for every element of every float input.
+void check_node(const Graph &g, size_t ni, std::vector<int> skip) {
   const Node &n = g.nodes[ni];
   const OpDef &d = op_def(n.op);
   REQUIRE(static_cast<bool>(d.train_forward));
@@ -63,6 +59,9 @@ inline void check_node(const Graph &g, size_t ni, std::vector<int> skip = {}) {
   if (n.op == OpKind::BatchNormalization) // variance must stay positive
     for (float &v : in[4].v)
       v = std::fabs(v) + 0.5f;
+  if (n.op == OpKind::Div) // divisors in [1.05, 2] and [-2, -1.05]: a smooth quotient
+    for (float &v : in[1].v)
+      v += v < 0 ? -1.0f : 1.0f;
   std::vector<const TrainTensor *> ip;
   for (size_t j = 0; j < in.size(); ++j)
     ip.push_back(n.inputs[j] == kNoValue ? nullptr : &in[j]);
@@ -119,5 +118,7 @@ inline void check_node(const Graph &g, size_t ni, std::vector<int> skip = {}) {
     }
   }
 }
+
+Graph one_node(ModelBuilder &b) { return b.import(); }
 
 } // namespace hgqc::test

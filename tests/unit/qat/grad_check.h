@@ -1,0 +1,24 @@
+// Finite-difference checks of op backward hooks, shared by the tests of tests/unit/qat/.
+#pragma once
+
+#include "ir/graph.h"
+#include "ir/train.h"
+#include "onnx_builder.h"
+
+#include <random>
+#include <vector>
+
+namespace hgqc::test {
+
+/// Random values in [-1, 1], kept at least 0.05 away from 0 (the kink of Relu and LeakyRelu).
+TrainTensor random_tensor(const Dims &d, std::mt19937 &rng);
+
+/// Checks node `ni` of `g`: random inputs (batch 2), L = sum(out * R); backward (dout = R)
+/// against the central difference (L(x + h) - L(x - h)) / 2h for every element of every
+/// float input except those numbered in `skip`.
+void check_node(const Graph &g, size_t ni, std::vector<int> skip = {});
+
+/// A one-node model through the importer (canonical attributes), not normalised.
+Graph one_node(ModelBuilder &b);
+
+} // namespace hgqc::test

@@ -39,7 +39,7 @@ void check_exact(const Graph &g) {
 }
 } // namespace
 
-TEST_CASE("fixed ops: Neg mirrors the interval, Abs folds it; both exact in hardware") {
+TEST_CASE("fixed ops: Neg mirrors the interval, Abs folds it: both exact in hardware") {
   ModelBuilder b = vector_model();
   b.node("Neg", {"x"}, {"n"});
   b.node("Abs", {"x"}, {"a"});

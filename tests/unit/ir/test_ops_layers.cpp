@@ -74,7 +74,7 @@ TEST_CASE("PRelu: a slope per channel broadcast to x, only to x") {
                     "[N,3]"));
 }
 
-TEST_CASE("Pad: constant, edge and reflect; pads and value as attributes (opset 2) and inputs") {
+TEST_CASE("Pad: constant, edge and reflect: pads and value as attributes (opset 2) and inputs") {
   struct Case {
     const char *mode;
     double want[12]; // sample 0 of [1,1,3,4]: pads {0,0,1,0, 0,0,0,1}

@@ -15,8 +15,8 @@ It also writes testdata/fixed/products_mix.onnx (beside OUTDIR): a quantized mod
 of two run-time values with factors of every sign and of 1 to 9 bits (see products_mix()).
 
 Models:
-  gated_mlp  y = W3 (relu(W1 x) * clip(W2 x, 0, 1)): 16 inputs, 24 hidden, 4 outputs; the
-             gate is a Hardtanh-style clamp (ONNX Clip) until a sigmoid table is available.
+  gated_mlp  y = W3 (relu(W1 x) * sigmoid(W2 x)): 16 inputs, 24 hidden, 4 outputs; the
+             gate's sigmoid is a table (ROM) in hardware, the product a multiplier.
   matmul_mix a = relu(W1 x), b = W2 x (16 inputs, each viewed as 4 x 4 per sample), y =
              W3 flatten(a @ b): a batched MatMul of two activations; 4 outputs.
 
@@ -39,7 +39,7 @@ CALIB = 256
 
 
 class GatedMLP(nn.Module):
-    """y = W3 (relu(W1 x) * clip(W2 x, 0, 1))."""
+    """y = W3 (relu(W1 x) * sigmoid(W2 x))."""
 
     def __init__(self, n_in=16, n_hidden=24, n_out=4):
         super().__init__()
@@ -49,7 +49,7 @@ class GatedMLP(nn.Module):
 
     def forward(self, x):
         v = torch.relu(self.value(x))
-        g = torch.clamp(self.gate(x), 0.0, 1.0)
+        g = torch.sigmoid(self.gate(x))
         return self.out(v * g)
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Generates testdata/torch/zoo_pad_upsample_cnn.onnx, a trigger-sized CNN built from the layers
-whose ONNX forms hgqc's "ops" part brought in: ZeroPad2d and ReflectionPad2d (Pad),
-nn.Upsample(scale_factor=2, mode='nearest') (Resize), nn.PReLU (PRelu) and torch.abs (Abs).
+of issue 15: ZeroPad2d and ReflectionPad2d (Pad), nn.Upsample(scale_factor=2, mode='nearest')
+(Resize), nn.PReLU (PRelu), torch.abs (Abs) and a global average over a 3x3 map
+(nn.AdaptiveAvgPool2d(1): GlobalAveragePool over 9 elements, a quantized reciprocal).
 
 Run with Debian's Python from the repository root:
     /usr/bin/python3 scripts/gen_zoo_ops.py
@@ -27,7 +28,7 @@ SHAPE = (1, 1, 6, 6)  # 36 input features
 class PadUpsampleCNN(nn.Module):
     """(N,1,6,6) -> ZeroPad2d(1) -> Conv2d(1,4,3) -> PReLU(4) -> MaxPool2d(2) -> (N,4,3,3)
     -> Upsample(x2, nearest) -> ReflectionPad2d(1) -> Conv2d(4,4,3,stride=2) -> (N,4,3,3)
-    -> abs -> Flatten -> Linear(36,5)."""
+    -> abs -> AdaptiveAvgPool2d(1) (a mean of 9) -> Flatten -> Linear(4,5)."""
 
     def __init__(self):
         super().__init__()
@@ -38,13 +39,14 @@ class PadUpsampleCNN(nn.Module):
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.pad2 = nn.ReflectionPad2d(1)
         self.conv2 = nn.Conv2d(4, 4, 3, stride=2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
         self.flat = nn.Flatten()
-        self.fc = nn.Linear(36, 5)
+        self.fc = nn.Linear(4, 5)
 
     def forward(self, x):
         x = self.pool(self.prelu(self.conv1(self.pad1(x))))
         x = self.conv2(self.pad2(self.up(x)))
-        return self.fc(self.flat(torch.abs(x)))
+        return self.fc(self.flat(self.gap(torch.abs(x))))
 
 
 def main():

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""PyTorch baseline for bench/train_speed: writes the 16-64-32-32-5 MLP (ONNX) and a synthetic
-data set for `hgqc train`, then trains the same network in plain float with PyTorch (Adam,
-cross-entropy, same batch and thread count) and prints samples/s.
+"""PyTorch baseline for bench/train_speed: writes the 16-64-32-32-5 MLP (ONNX; hidden activation
+ReLU or tanh) and a synthetic data set for `hgqc train`, then trains the same network in plain
+float with PyTorch (Adam, cross-entropy, same batch and thread count) and prints samples/s.
 
-    /usr/bin/python3 torch_baseline.py OUTDIR SAMPLES BATCH THREADS EPOCHS
+    /usr/bin/python3 torch_baseline.py OUTDIR SAMPLES BATCH THREADS EPOCHS [relu|tanh]
 """
 import sys
 import time
@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 
 out, n, batch, threads, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+act = {"relu": nn.ReLU, "tanh": nn.Tanh}[sys.argv[6] if len(sys.argv) > 6 else "relu"]
 torch.manual_seed(0)
 torch.set_num_threads(threads)
 rng = np.random.default_rng(0)
@@ -23,8 +24,8 @@ np.savez(out + "/data.npz", x=x, y=y)
 
 
 def mlp():
-    return nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(),
-                         nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 5))
+    return nn.Sequential(nn.Linear(16, 64), act(), nn.Linear(64, 32), act(),
+                         nn.Linear(32, 32), act(), nn.Linear(32, 5))
 
 
 m = mlp()

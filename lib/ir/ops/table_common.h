@@ -50,6 +50,14 @@ Quad tanh(Quad x);
 Quad erf(Quad x);
 Quad erfc(Quad x);
 Quad fma(Quad a, Quad b, Quad c);
+// double: the float evaluator and training (no table entry is decided from these).
+inline double exp(double x) { return std::exp(x); }
+inline double expm1(double x) { return std::expm1(x); }
+inline double log1p(double x) { return std::log1p(x); }
+inline double tanh(double x) { return std::tanh(x); }
+inline double erf(double x) { return std::erf(x); }
+inline double erfc(double x) { return std::erfc(x); }
+inline double fma(double a, double b, double c) { return std::fma(a, b, c); }
 /// |x|.
 template <class T> T abs(T x) { return x < 0 ? -x : x; }
 /// The value `v` of a function whose true values lie strictly between `lo` and `hi`: when `v`
@@ -145,9 +153,9 @@ std::vector<ExportNode> table_export(const Node &n, const ExportContext &ctx);
 
 template <class Impl> struct Table {
   using P = typename Impl::P;
-  static double apply(const P &p, double x) {
-    auto v = Impl::value(p, static_cast<long double>(x));
-    return static_cast<double>(v.num / v.den);
+  static double apply(const P &p, double x) { // in double: float evaluation and training
+    auto v = Impl::value(p, x);
+    return v.num / v.den;
   }
   static double grad(const P &p, double x) { return Impl::grad(p, x); }
   static void import(Node &n, ImportContext &c) {

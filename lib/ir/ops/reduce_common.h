@@ -1,8 +1,10 @@
 // Shared import, shapes, float evaluation, fixed-point geometry and training of the reductions
+// (and the hooks of ReduceSum and ReduceMean, one template):
 // ReduceSum, ReduceMean and ReduceMax.
 #pragma once
 
 #include "ir/ops/common.h"
+#include "ir/ops/fixed_linear.h"
 
 #include <any>
 
@@ -78,5 +80,81 @@ namespace hgqc::ops {
 void reduce_addend_counts(const Node &n, const Dims &x, std::vector<float> &counts);
 /// The addends' EBOPs of a reduction: each input element its width (as pooling windows).
 double reduce_addend_ebops(const ValueRange &x);
+
+/// The hooks of ReduceSum (Mean = false) and ReduceMean (Mean = true), which differ only in
+/// the reciprocal of the element count (docs/fixed-point.md#averages).
+template <bool Mean> struct SumReduce {
+  static std::vector<ValueType> infer(const Node &n, Ins in, Consts) {
+    require_float(in[0]->dtype, "input");
+    return {ValueType{in[0]->dtype, reduce_out_dims(n, in[0]->dims)}};
+  }
+  static std::vector<Tensor> eval(const Node &n, Vals in) {
+    return {reduce_eval(n, *in[0], [](const std::vector<double> &v) {
+      double s = 0;
+      for (double x : v)
+        s += x;
+      return Mean ? s / static_cast<double>(v.size()) : s;
+    })};
+  }
+  static std::vector<ExportNode> export_form(const Node &n, const ExportContext &) {
+    return {export_reduce(n, /*axes_input=*/!Mean)};
+  }
+  // Each output: the sum of its elements times the reciprocal of its count (1 for a sum).
+  static auto average_of(const ReduceGeom &g, const ValueRange &x) {
+    return linear::AverageGeom{
+        g.size(), x,
+        [&g](int64_t e, auto &&emit) { g.for_taps(e, [&](int64_t o) { emit(o, -1); }); },
+        [&g](int64_t e) { return Mean ? g.count(e) : int64_t{1}; }};
+  }
+  static std::vector<ValueRange> range(const Node &n, std::span<const ValueRange *const> in,
+                                       Consts) {
+    ReduceGeom g = reduce_range_geom(n, in[0]->dims);
+    return {ValueRange{g.out, average_of(g, *in[0]).ranges()}};
+  }
+  static std::vector<FixedTensor> eval_fixed(const Node &n, std::span<const FixedTensor *const> in,
+                                             const FixedContext &ctx) {
+    const FixedTensor &x = *in[0];
+    const ValueRange &rx = *ctx.in_ranges[0];
+    int64_t samples = linear::require_samples(rx.dims, x.shape);
+    ReduceGeom g = reduce_range_geom(n, rx.dims);
+    Dims yd = g.out;
+    yd[0] = x.shape[0];
+    FixedTensor y{yd, std::vector<int64_t>(static_cast<size_t>(dims_numel(yd)))};
+    average_of(g, rx).eval(x.q.data(), samples, y.q.data());
+    return {y};
+  }
+  static std::vector<std::vector<NetRef>> lower(const Node &n, LowerContext &ctx) {
+    ReduceGeom g = reduce_range_geom(n, ctx.in_ranges[0]->dims);
+    return {average_of(g, *ctx.in_ranges[0]).lower(ctx, *ctx.in[0])};
+  }
+  static double ebops(const Node &n, std::span<const ValueRange *const> in) {
+    if (!in[0])
+      return 0;
+    ReduceGeom g = reduce_range_geom(n, in[0]->dims);
+    return reduce_addend_ebops(*in[0]) + average_of(g, *in[0]).ebops();
+  }
+  static void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) {
+    reduce_sum_train_forward(Mean, n, in, out, ctx);
+  }
+  static void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din,
+                       TrainContext &ctx) {
+    reduce_sum_backward(Mean, n, in, dout, din, ctx);
+  }
+};
+
+/// The OpDef of ReduceSum (Mean = false) or ReduceMean (Mean = true).
+template <bool Mean> constexpr OpDef sum_reduce_op(std::string_view name) {
+  using R = SumReduce<Mean>;
+  OpDef d{name, OpDomain::Onnx, 1, 2, 1, 1, true, &import_reduce, &R::infer, &R::eval};
+  d.range = &R::range;
+  d.eval_fixed = &R::eval_fixed;
+  d.lower = &R::lower;
+  d.export_form = &R::export_form;
+  d.train_forward = &R::train_forward;
+  d.backward = &R::backward;
+  d.ebops = &R::ebops;
+  d.addend_counts = &reduce_addend_counts;
+  return d;
+}
 
 } // namespace hgqc::ops

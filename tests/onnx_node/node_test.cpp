@@ -28,9 +28,6 @@ constexpr double kRtol = 1e-4;     // relative tolerance of the acceptance crite
 constexpr double kAtol = 1e-6;     // absolute floor for values near zero (float32 noise)
 constexpr int kBits = 8;           // hgqc quantize --bits 8,8
 constexpr int kRandomVectors = 64; // random netlist check vectors besides the test's inputs
-// The emulator against the float evaluation of the quantized graph: equal, or within the
-// float32 rounding of the output (the evaluator rounds values to their float32 type).
-constexpr double kFixedRtol = 0x1p-24;
 
 std::vector<fs::path> numbered(const fs::path &dir, const std::string &prefix) {
   std::vector<fs::path> r;
@@ -135,7 +132,7 @@ Fixed run_fixed(Graph g, const std::vector<DataSet> &sets, std::string &detail) 
   for (const DataSet &d : sets) {
     test::FixedVsFloat c;
     try {
-      c = test::fixed_vs_float(g, ra, d.in, kFixedRtol, atol);
+      c = test::fixed_vs_float(g, ra, d.in, 0, atol);
     } catch (const UserError &e) { // refused only once the shapes are known
       detail = "emulator: " + short_reason(e);
       return Fixed::FloatOnly;
@@ -265,9 +262,9 @@ int markdown(const fs::path &root) {
                "as `hgqc quantize --bits "
             << kBits << "," << kBits
             << "` does (calibrated on the test's inputs); the integer emulator must equal "
-               "the float evaluation of the quantized graph (within the float32 rounding of "
-               "the output; an average that is an output within half a step of its sum's "
-               "grid, the bound of docs/fixed-point.md, Averages), and the netlist the emulator "
+               "the float evaluation of the quantized graph bit for bit (an average that is "
+               "an output within half a step of its sum's grid, the bound of "
+               "docs/fixed-point.md, Averages), and the netlist the emulator "
                "bit for bit on the test's inputs and "
             << kRandomVectors
             << " random vectors. The test `node/claims` fails when this file is out of date, "

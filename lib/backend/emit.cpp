@@ -105,6 +105,41 @@ std::vector<Tensor> random_inputs(const Graph &g, const RangeAnalysis &ra, int64
   return out;
 }
 
+void check_netlist(const Netlist &net, const Graph &g, const RangeAnalysis &ra,
+                   const std::vector<Tensor> &xs) {
+  HGQC_ASSERT(!xs.empty(), "check inputs");
+  std::vector<FixedTensor> qs = quantized_inputs(g, ra, xs);
+  const int64_t count =
+      static_cast<int64_t>(qs[0].q.size()) / per_sample(g.values[g.inputs[0]].type.dims);
+  FixedRun run = evaluate_fixed(g, ra, xs);
+  for (int64_t s = 0; s < count; ++s) {
+    std::vector<FixedTensor> one;
+    for (size_t i = 0; i < qs.size(); ++i) {
+      int64_t per = per_sample(g.values[g.inputs[i]].type.dims);
+      one.push_back(FixedTensor{
+          {1}, std::vector<int64_t>(qs[i].q.begin() + s * per, qs[i].q.begin() + (s + 1) * per)});
+    }
+    std::vector<int64_t> bus = input_bus_of(net, one);
+    std::vector<Int128> vals = evaluate_netlist(net, bus);
+    for (size_t o = 0; o < net.outputs.size(); ++o) {
+      const NetPort &p = net.outputs[o];
+      int64_t per = static_cast<int64_t>(p.el.size());
+      for (int64_t e = 0; e < per; ++e) {
+        const Interval &iv = p.range[static_cast<size_t>(e)];
+        if (iv.zero())
+          continue;
+        Int128 got = net_value_at(p.el[static_cast<size_t>(e)], vals, iv.f);
+        int64_t want = run.outputs[o].q[static_cast<size_t>(s * per + e)];
+        if (got != want)
+          throw CheckFailed("internal check failed: the netlist gives " + int128_str(got) +
+                            " for output '" + p.name + "' element " + std::to_string(e) +
+                            " of check vector " + std::to_string(s) + ", the emulator " +
+                            std::to_string(want) + " (a bug in hgqc; please report it)");
+      }
+    }
+  }
+}
+
 EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOptions &options) {
   EmittedDesign d;
   auto stats = std::make_shared<CmvmStats>();
@@ -116,35 +151,7 @@ EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOpt
 
   // The netlist's own interpreter against the graph emulator.
   if (options.check_vectors > 0) {
-    std::vector<Tensor> xs = random_inputs(g, ra, options.check_vectors, options.seed);
-    std::vector<FixedTensor> qs = quantized_inputs(g, ra, xs);
-    FixedRun run = evaluate_fixed(g, ra, xs);
-    for (int64_t s = 0; s < options.check_vectors; ++s) {
-      std::vector<FixedTensor> one;
-      for (size_t i = 0; i < qs.size(); ++i) {
-        int64_t per = per_sample(g.values[g.inputs[i]].type.dims);
-        one.push_back(FixedTensor{
-            {1}, std::vector<int64_t>(qs[i].q.begin() + s * per, qs[i].q.begin() + (s + 1) * per)});
-      }
-      std::vector<int64_t> bus = input_bus_of(d.net, one);
-      std::vector<Int128> vals = evaluate_netlist(d.net, bus);
-      for (size_t o = 0; o < d.net.outputs.size(); ++o) {
-        const NetPort &p = d.net.outputs[o];
-        int64_t per = static_cast<int64_t>(p.el.size());
-        for (int64_t e = 0; e < per; ++e) {
-          const Interval &iv = p.range[static_cast<size_t>(e)];
-          if (iv.zero())
-            continue;
-          Int128 got = net_value_at(p.el[static_cast<size_t>(e)], vals, iv.f);
-          int64_t want = run.outputs[o].q[static_cast<size_t>(s * per + e)];
-          if (got != want)
-            throw CheckFailed("internal check failed: the netlist gives " + int128_str(got) +
-                              " for output '" + p.name + "' element " + std::to_string(e) +
-                              " of check vector " + std::to_string(s) + ", the emulator " +
-                              std::to_string(want) + " (a bug in hgqc; please report it)");
-        }
-      }
-    }
+    check_netlist(d.net, g, ra, random_inputs(g, ra, options.check_vectors, options.seed));
     d.checked_vectors = options.check_vectors;
   }
 

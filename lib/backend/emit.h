@@ -52,6 +52,12 @@ struct EmittedDesign {
 /// disagrees with the emulator on a check vector (a bug).
 EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOptions &options);
 
+/// Checks the netlist `net` lowered from `g` against the emulator on `xs` (one tensor per graph
+/// input, samples along the first dimension): every output element of every sample must be
+/// equal. Throws CheckFailed on the first difference (a bug).
+void check_netlist(const Netlist &net, const Graph &g, const RangeAnalysis &ra,
+                   const std::vector<Tensor> &xs);
+
 /// Random inputs for the graph's input quantizers: `count` samples per input, each element
 /// uniform over the integers of its input quantizer's format (every 16th sample at the
 /// format's extremes), as real values q * 2^-f.

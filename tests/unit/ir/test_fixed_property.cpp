@@ -2,6 +2,7 @@
 // evaluation of the same quantized model bit for bit, in range and with inputs scaled x2; and
 // the hardware netlist lowered from each model equals the emulator on random inputs.
 #include "backend/emit.h"
+#include "fixed_compare.h"
 #include "fixed_test_util.h"
 #include "ir/passes/passes.h"
 
@@ -168,24 +169,18 @@ SlackDepths slack_depths(const Graph &g, const RangeAnalysis &ra) {
 // than 2; `shallower` counts the models where slack 0 is strictly shallower than free.
 int64_t check_model(RandomModel &rm, const Graph &g, int *shallower = nullptr) {
   RangeAnalysis ra = analyze_ranges(g);
-  int max_width = 0;
-  for (const auto &r : ra.ranges)
-    if (r)
-      for (const Interval &iv : r->el)
-        max_width = std::max(max_width, iv.width());
+  int max_width = hgqc::test::max_fixed_width(ra);
   REQUIRE(max_width <= 53); // double evaluation is exact below 2^53
   int64_t over = 0;
   for (double scale : {1.0, 2.0}) {
     Tensor x = rm.inputs(64, scale);
-    Tensor ref = evaluate(g, {x}).at(0);
-    FixedRun run = evaluate_fixed(g, ra, {x});
-    Tensor got = fixed_to_tensor(run.outputs.at(0), *ra.ranges[g.outputs[0]]);
-    REQUIRE(got.shape() == ref.shape());
-    TensorDiff d = compare(got, ref, 0, 0);
+    hgqc::test::FixedVsFloat c = hgqc::test::fixed_vs_float(g, ra, {x});
+    const TensorDiff &d = c.diff.at(0);
+    REQUIRE(d.same_shape);
     CHECK_MESSAGE(d.mismatches == 0, "scale ", scale, ": ", d.mismatches, " mismatches, max ",
                   d.max_abs);
     if (scale == 2.0)
-      for (int64_t o : run.overflows)
+      for (int64_t o : c.run.overflows)
         over += o;
   }
   // The netlist (its own interpreter) against the emulator, over each input's full format

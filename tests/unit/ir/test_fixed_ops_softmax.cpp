@@ -99,7 +99,7 @@ TEST_CASE("decompose_softmax: float values unchanged on random inputs") {
   }
 }
 
-TEST_CASE("Reciprocal: every table entry is 1/x rounded exactly; 1/0 saturates") {
+TEST_CASE("Reciprocal: every table entry is 1/x rounded exactly, 1/0 saturates") {
   // Unsigned input codes q = 0..63 at f_in = 3; out f = 4, 10 bits unsigned, max 1023.
   const int fi = 3, fo = 4;
   const FixedFormat out{0, 6, fo};

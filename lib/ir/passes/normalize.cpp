@@ -14,6 +14,8 @@ void normalize(Graph &g, const NormalizeOptions &opt) {
     cancel_squeeze_unsqueeze(g);
     infer_shapes(g);
   }
+  if (opt.decompose_softmax)
+    decompose_softmax(g);
   g.remove_dead();
   verify(g);
 }

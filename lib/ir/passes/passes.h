@@ -32,11 +32,18 @@ int fold_batchnorm(Graph &g);
 /// (left behind by fold_batchnorm on PyTorch's BatchNorm1d export). Returns how many.
 int cancel_squeeze_unsqueeze(Graph &g);
 
+/// Rewrites each Softmax that does not compute a graph output into ops with a fixed-point
+/// form: m = ReduceMax(x), e = Exp(x - m), y = e * Reciprocal(ReduceSum(e)), the reductions
+/// over the normalised axes with keepdims = 1. The same values up to float rounding. Returns
+/// how many.
+int decompose_softmax(Graph &g);
+
 /// Options of the import normalisation pipeline.
 struct NormalizeOptions {
   bool fold_constants = true;
   bool remove_identities = true;
   bool fold_batchnorm = true;
+  bool decompose_softmax = true;
 };
 
 /// Runs the passes above, removes dead nodes and values, and verifies the graph.

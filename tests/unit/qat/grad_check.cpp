@@ -62,6 +62,9 @@ void check_node(const Graph &g, size_t ni, std::vector<int> skip) {
   if (n.op == OpKind::Div) // divisors in [1.05, 2] and [-2, -1.05]: a smooth quotient
     for (float &v : in[1].v)
       v += v < 0 ? -1.0f : 1.0f;
+  if (n.op == OpKind::Reciprocal) // the same for 1 / x
+    for (float &v : in[0].v)
+      v += v < 0 ? -1.0f : 1.0f;
   std::vector<const TrainTensor *> ip;
   for (size_t j = 0; j < in.size(); ++j)
     ip.push_back(n.inputs[j] == kNoValue ? nullptr : &in[j]);

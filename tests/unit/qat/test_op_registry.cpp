@@ -38,7 +38,8 @@ const std::set<std::string_view> kFdChecked = {"Add",         "Sub",         "Mu
                                                "Softsign",    "Elu",         "Selu",
                                                "HardSigmoid", "HardSwish",   "Erf",
                                                "Neg",         "Abs",         "PRelu",
-                                               "Pad",         "Resize",      "Slice"};
+                                               "Pad",         "Resize",      "Slice",
+                                               "Reciprocal"};
 
 // The quantizers: the HGQ engine trains FixedQuant itself (lib/qat/hgq.cpp, checked by the
 // "HGQ activation quantizer" and "HGQ weight quantizer" tests) and refuses models that are

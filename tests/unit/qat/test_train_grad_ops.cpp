@@ -88,3 +88,10 @@ TEST_CASE("ReduceSum, ReduceMean and ReduceMax backward match finite differences
       check_node(one_node(b), 0);
     }
 }
+
+TEST_CASE("Reciprocal backward matches finite differences") {
+  ModelBuilder b;
+  b.input("x", {-1, 7}).output("y");
+  b.node("Reciprocal", {"x"}, {"y"});
+  check_node(one_node(b), 0); // inputs kept in [1.05, 2] and [-2, -1.05] (grad_check.cpp)
+}

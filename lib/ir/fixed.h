@@ -32,6 +32,9 @@ std::optional<OverflowMode> parse_overflow_mode(const std::string &s);
 inline constexpr int kMaxFixedWidth = 62;
 /// Limits on i and f of a format (either may be negative).
 inline constexpr int kMaxFixedExp = 96;
+/// Most elements per sample of a value in fixed point (2^20): every element is its own signal
+/// of the fully unrolled circuit, and the range analysis holds an exact interval for each.
+inline constexpr int64_t kMaxFixedElements = int64_t{1} << 20;
 
 /// A fixed-point format: k sign bits (0 or 1), i integer bits, f fractional bits.
 /// A value is q * 2^-f with -k*2^(i+f) <= q <= 2^(i+f) - 1. Width <= 0: pruned (0).

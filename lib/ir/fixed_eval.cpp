@@ -37,6 +37,17 @@ FixedTensor constant_fixed(const Tensor &t, const ValueRange &r) {
 }
 
 bool is_quant(const Node &n) { return n.op == OpKind::FixedQuant; }
+
+// UserError when value v has more than kMaxFixedElements per sample (checked before its
+// ranges are built, so that a huge tensor is refused at once).
+void check_fixed_size(const Graph &g, ValueId v) {
+  int64_t n = dims_numel(range_dims(g.values[v].type.dims));
+  if (n > kMaxFixedElements)
+    throw UserError("value '" + g.values[v].name + "' has " + std::to_string(n) +
+                    " elements per sample; a fixed-point design takes at most " +
+                    std::to_string(kMaxFixedElements) +
+                    " (each element is a signal of the unrolled circuit)");
+}
 } // namespace
 
 bool is_quantized(const Graph &g) {
@@ -79,10 +90,14 @@ RangeAnalysis analyze_ranges(const Graph &g) {
             if (dims[a] == kDynamic)
               throw UserError("input '" + g.values[v].name + "' has shape " + dims_str(dims) +
                               ": in fixed point only its first (batch) dimension may be unknown");
+          check_fixed_size(g, v);
           placeholders[j].dims = range_dims(dims);
           in.push_back(&placeholders[j]);
         }
       }
+      for (ValueId v : n.outputs)
+        if (v != kNoValue)
+          check_fixed_size(g, v);
       std::vector<ValueRange> out = d.range(n, in, consts);
       HGQC_ASSERT(out.size() >= n.outputs.size(), n.name + ": range returned too few outputs");
       for (size_t k = 0; k < n.outputs.size(); ++k) {

@@ -60,15 +60,15 @@ std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts c) {
   auto fmts = broadcast_formats(*c[1], *c[2], *c[3], per);
   for (size_t e = 0; e < fmts.size(); ++e) {
     const FixedFormat &f = fmts[e];
-    std::string where = " at element " + std::to_string(e) + " (" + f.str() + ")";
+    auto where = [&] { return " at element " + std::to_string(e) + " (" + f.str() + ")"; };
     if (f.k != 0 && f.k != 1)
-      throw UserError("k must be 0 or 1" + where);
+      throw UserError("k must be 0 or 1" + where());
     if (std::abs(f.i) > kMaxFixedExp || std::abs(f.f) > kMaxFixedExp)
       throw UserError("i and f must lie in [-" + std::to_string(kMaxFixedExp) + ", " +
-                      std::to_string(kMaxFixedExp) + "]" + where);
+                      std::to_string(kMaxFixedExp) + "]" + where());
     if (f.width() > kMaxFixedWidth)
       throw UserError("width " + std::to_string(f.width()) + " exceeds the supported " +
-                      std::to_string(kMaxFixedWidth) + " bits" + where);
+                      std::to_string(kMaxFixedWidth) + " bits" + where());
   }
   return {*in[0]};
 }

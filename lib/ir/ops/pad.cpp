@@ -26,8 +26,9 @@ void import(Node &n, ImportContext &ctx) {
   if (std::find_if(std::begin(kModes), std::end(kModes),
                    [&](const char *m) { return mode == m; }) == std::end(kModes))
     throw UserError("mode '" + mode + "' is not supported (constant, edge or reflect)");
-  const ValueType &xt = ctx.graph.values[n.inputs[0]].type;
-  Tensor value(xt.dtype, {});
+  const DType xdt =
+      ctx.graph.values[n.inputs[0]].type.dtype; // a copy: add_constant may move values
+  Tensor value(xdt, {});
   ValueId pads, value_id = kNoValue;
   if (inputs_form) {
     if (n.inputs.size() < 2 || n.inputs[1] == kNoValue)
@@ -40,9 +41,9 @@ void import(Node &n, ImportContext &ctx) {
       if (v->numel() != 1)
         throw UserError("input 'constant_value' must hold one value, got shape " +
                         dims_str(v->shape()));
-      if (v->dtype() != xt.dtype)
+      if (v->dtype() != xdt)
         throw UserError("input 'constant_value' has element type " +
-                        std::string(dtype_name(v->dtype())) + ", data " + dtype_name(xt.dtype));
+                        std::string(dtype_name(v->dtype())) + ", data " + dtype_name(xdt));
       value_id = n.inputs[2];
     }
   } else {
@@ -54,7 +55,7 @@ void import(Node &n, ImportContext &ctx) {
     pads = ctx.graph.add_constant(n.name + "_pads",
                                   Tensor(DType::Int64, {static_cast<int64_t>(p.size())},
                                          std::vector<double>(p.begin(), p.end())));
-    value[0] = round_to_dtype(attr_float(n, "value", 0.0), xt.dtype);
+    value[0] = round_to_dtype(attr_float(n, "value", 0.0), xdt);
   }
   if (value_id == kNoValue)
     value_id = ctx.graph.add_constant(n.name + "_value", value);

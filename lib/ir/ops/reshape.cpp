@@ -36,8 +36,9 @@ Dims out_dims(const Dims &d, const std::vector<int64_t> &target, bool allowzero)
         continue;
       else if (x[i] == kDynamic)
         ++dyn;
-      else
-        p *= x[i];
+      else if (__builtin_mul_overflow(p, x[i], &p) || p > kMaxTensorElements)
+        throw UserError("shape " + dims_str(x) + " has more than " +
+                        std::to_string(kMaxTensorElements) + " elements");
     return p;
   };
   int dyn_in, dyn_out;

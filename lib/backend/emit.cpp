@@ -188,6 +188,7 @@ EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOpt
       }
       break;
     case NetOp::Max:
+    case NetOp::Min:
     case NetOp::Clamp:
     case NetOp::Relu:
     case NetOp::Table:

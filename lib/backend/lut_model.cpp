@@ -87,7 +87,8 @@ LutBits node_lut_bits(const Netlist &net, size_t k) {
   case NetOp::Relu:
     b[kMux] += W;
     break;
-  case NetOp::Max: {
+  case NetOp::Max:
+  case NetOp::Min: { // a comparator and a multiplexer
     b[kMux] += W;
     const NetNode &a = net.nodes[static_cast<size_t>(n.a)];
     const NetNode &c = net.nodes[static_cast<size_t>(n.b)];

@@ -23,6 +23,7 @@ int adder_levels(const Netlist &net, const NetNode &n) {
   case NetOp::Sub:
   case NetOp::Neg:
   case NetOp::Max:
+  case NetOp::Min:
   case NetOp::Clamp:
   case NetOp::Table: // a ROM: one level of LUTs and their multiplexers
     return 1;

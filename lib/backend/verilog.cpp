@@ -244,12 +244,14 @@ public:
         expr = bit(nd.a, st, width(nd.a) - 1) + " ? " + lit(W, 0) + " : " +
                operand(nd.a, nd.sa, W, st);
         break;
-      case NetOp::Max: {
+      case NetOp::Max:
+      case NetOp::Min: {
         const NetNode &a = net_.nodes[static_cast<size_t>(nd.a)];
         const NetNode &b = net_.nodes[static_cast<size_t>(nd.b)];
         int C = cmp_width(std::min(shl(a.lo, nd.sa), shl(b.lo, nd.sb)),
                           std::max(shl(a.hi, nd.sa), shl(b.hi, nd.sb)));
-        expr = "($signed(" + operand(nd.a, nd.sa, C, st) + ") > $signed(" +
+        expr = "($signed(" + operand(nd.a, nd.sa, C, st) +
+               (nd.op == NetOp::Max ? ") > $signed(" : ") < $signed(") +
                operand(nd.b, nd.sb, C, st) + ")) ? " + operand(nd.a, nd.sa, W, st) + " : " +
                operand(nd.b, nd.sb, W, st);
         break;

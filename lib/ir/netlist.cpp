@@ -77,6 +77,8 @@ const char *net_op_name(NetOp op) {
     return "mul";
   case NetOp::Table:
     return "table";
+  case NetOp::Min:
+    return "min";
   }
   return "?";
 }
@@ -199,6 +201,33 @@ NetRef Netlist::max(NetRef a, NetRef b) {
     return b;
   n.lo = std::max(la, lb);
   n.hi = std::max(ha, hb);
+  return fold_or_push(n, F);
+}
+
+NetRef Netlist::min(NetRef a, NetRef b) {
+  if (a.zero())
+    std::swap(a, b);
+  if (a.zero())
+    return {};
+  if (b.zero()) { // min(a, 0): a clamped from above, no comparator with a signal
+    const NetNode &na = node(a);
+    return na.hi <= 0 ? a : clamp(a, std::min<Int128>(na.lo, 0), 0, a.f);
+  }
+  int F = std::max(a.f, b.f);
+  const NetNode &na = node(a), &nb = node(b);
+  NetNode n;
+  n.op = NetOp::Min;
+  n.a = a.node;
+  n.b = b.node;
+  n.sa = F - a.f;
+  n.sb = F - b.f;
+  Int128 la = shl(na.lo, n.sa), ha = shl(na.hi, n.sa), lb = shl(nb.lo, n.sb), hb = shl(nb.hi, n.sb);
+  if (ha <= lb)
+    return a;
+  if (hb <= la)
+    return b;
+  n.lo = std::min(la, lb);
+  n.hi = std::min(ha, hb);
   return fold_or_push(n, F);
 }
 
@@ -355,6 +384,8 @@ Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
     return std::max<Int128>(va(), 0);
   case NetOp::Max:
     return std::max(va(), vb());
+  case NetOp::Min:
+    return std::min(va(), vb());
   case NetOp::Round:
     return round_shift(va(), n.shift, n.rnd);
   case NetOp::Wrap:

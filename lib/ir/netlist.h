@@ -46,6 +46,7 @@ enum class NetOp : uint8_t {
   Clamp, ///< min(max(a << sa, clo), chi)
   Mul,   ///< (a << sa) * (b << sb): a multiplier of two run-time signals
   Table, ///< tables[index].entries[(a << sa) - tables[index].lo]: a ROM lookup
+  Min,   ///< min(a << sa, b << sb)
 };
 
 /// Name of a NetOp ("add", "round", ...).
@@ -116,6 +117,8 @@ struct Netlist {
   NetRef relu(NetRef a);
   /// max(a, b), on the finer grid.
   NetRef max(NetRef a, NetRef b);
+  /// min(a, b), on the finer grid (min(a, 0) is a Clamp of a from above).
+  NetRef min(NetRef a, NetRef b);
   /// min(max(a, lo * 2^-f), hi * 2^-f) on the grid f (lo <= hi).
   NetRef clamp(NetRef a, Int128 lo, Int128 hi, int f);
   /// a * b, exact, on the grid a.f + b.f: a multiplier where both are run-time signals, a

@@ -78,7 +78,10 @@ void read_through_quantizer(Graph &g, ValueId v, ValueId q) {
 }
 
 bool is_weight_quant_point(const Graph &g, const Node &n, size_t j) {
-  bool add = n.op == OpKind::Add || n.op == OpKind::Sub;
+  // Constant terms of the elementwise sums and comparisons (Add, Sub, and the variadic Sum, Mean,
+  // Max and Min) are quantized as biases.
+  bool add = n.op == OpKind::Add || n.op == OpKind::Sub || n.op == OpKind::Sum ||
+             n.op == OpKind::Mean || n.op == OpKind::Max || n.op == OpKind::Min;
   if ((!is_linear(n.op) && !add) || (!add && j == 0) || j >= n.inputs.size())
     return false;
   ValueId w = n.inputs[j];

@@ -45,7 +45,8 @@ std::vector<ValueId> activation_quant_points(const Graph &g);
 /// model's interface keeps its output names).
 void read_through_quantizer(Graph &g, ValueId v, ValueId q);
 /// Whether input j of `n` is a weight or bias to quantize: a constant read as input 1 or 2 of
-/// MatMul, Gemm or Conv, or a constant term of Add or Sub (a bias added after a MatMul).
+/// MatMul, Gemm or Conv, or a constant term of Add or Sub (a bias added after a MatMul) or of
+/// Sum, Mean, Max or Min.
 bool is_weight_quant_point(const Graph &g, const Node &n, size_t j);
 
 } // namespace hgqc

@@ -82,13 +82,14 @@ double average_atol(const Graph &g, const RangeAnalysis &ra) {
   double atol = 0;
   for (const Node &n : g.nodes) {
     if (n.op != OpKind::AveragePool && n.op != OpKind::GlobalAveragePool &&
-        n.op != OpKind::ReduceMean)
+        n.op != OpKind::ReduceMean && n.op != OpKind::Mean)
       continue;
     if (std::find(g.outputs.begin(), g.outputs.end(), n.outputs[0]) == g.outputs.end())
       continue;
     int f = std::numeric_limits<int>::max();
-    for (const Interval &iv : ra.ranges[n.inputs[0]]->el)
-      f = std::min(f, iv.f);
+    for (size_t j = 0; j < (n.op == OpKind::Mean ? n.inputs.size() : 1); ++j)
+      for (const Interval &iv : ra.ranges[n.inputs[j]]->el)
+        f = std::min(f, iv.f);
     atol = std::max(atol, std::ldexp(1.0, -(f + 1)));
   }
   return atol;

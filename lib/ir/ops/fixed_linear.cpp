@@ -144,7 +144,7 @@ void run_sum_plan(const SumPlan &p, const int64_t *x, int64_t xsz, int64_t S, in
 }
 
 namespace {
-template <class Acc>
+template <class Acc, bool Min>
 void run_max(const MaxPlan &p, const int64_t *x, int64_t xsz, int64_t S, int64_t *y, int64_t ysz) {
   int64_t n = static_cast<int64_t>(p.begin.size()) - 1;
   for (int64_t s = 0; s < S; ++s) {
@@ -153,8 +153,10 @@ void run_max(const MaxPlan &p, const int64_t *x, int64_t xsz, int64_t S, int64_t
       int64_t t = p.begin[j];
       HGQC_ASSERT(t < p.begin[j + 1], "empty window");
       Acc m = static_cast<Acc>(xs[p.xoff[t]]) * (Acc{1} << p.shift[t]);
-      for (++t; t < p.begin[j + 1]; ++t)
-        m = std::max(m, static_cast<Acc>(xs[p.xoff[t]]) * (Acc{1} << p.shift[t]));
+      for (++t; t < p.begin[j + 1]; ++t) {
+        Acc v = static_cast<Acc>(xs[p.xoff[t]]) * (Acc{1} << p.shift[t]);
+        m = Min ? std::min(m, v) : std::max(m, v);
+      }
       y[s * ysz + j] = narrow(m);
     }
   }
@@ -162,11 +164,15 @@ void run_max(const MaxPlan &p, const int64_t *x, int64_t xsz, int64_t S, int64_t
 } // namespace
 
 void run_max_plan(const MaxPlan &p, const int64_t *x, int64_t xsz, int64_t S, int64_t *y,
-                  int64_t ysz) {
-  if (p.wide)
-    run_max<Int128>(p, x, xsz, S, y, ysz);
+                  int64_t ysz, bool min) {
+  if (p.wide && min)
+    run_max<Int128, true>(p, x, xsz, S, y, ysz);
+  else if (p.wide)
+    run_max<Int128, false>(p, x, xsz, S, y, ysz);
+  else if (min)
+    run_max<int64_t, true>(p, x, xsz, S, y, ysz);
   else
-    run_max<int64_t>(p, x, xsz, S, y, ysz);
+    run_max<int64_t, false>(p, x, xsz, S, y, ysz);
 }
 
 void run_product_blocks(std::span<const ProductBlock> blocks, const FixedTensor &a,

@@ -178,14 +178,16 @@ void eval_sum(int64_t n_out, const SumOperands &in, const SumData &d, Exp &&exp_
 
 /// Exact intervals of window maxima: output e is the maximum of the x elements xe that
 /// `taps(e, emit)` emits (each window has at least one; a constant-zero element takes part
-/// as the value 0), at the largest exponent of its non-zero elements.
+/// as the value 0), at the largest exponent of its non-zero elements. The same with `min` for
+/// minima (the variadic Min).
 struct MaxRanges {
   std::vector<Interval> el;
   bool fits64 = true; ///< every tap on its output's grid fits int64
 };
 
-/// Computes MaxRanges for outputs 0..n_out-1.
-template <class Taps> MaxRanges max_ranges(int64_t n_out, const ValueRange &x, Taps &&taps) {
+/// Computes MaxRanges for outputs 0..n_out-1 (minima when `min`).
+template <class Taps>
+MaxRanges max_ranges(int64_t n_out, const ValueRange &x, Taps &&taps, bool min = false) {
   RangeInfo xi(&x);
   MaxRanges r;
   r.el.resize(static_cast<size_t>(n_out));
@@ -202,8 +204,8 @@ template <class Taps> MaxRanges max_ranges(int64_t n_out, const ValueRange &x, T
     taps(e, [&](int64_t xe) {
       Interval v = xi.nz[xe] ? x.el[xe].aligned(F) : Interval{0, 0, F};
       r.fits64 = r.fits64 && std::max(v.hi, -v.lo) < (Int128{1} << 63);
-      m.lo = first ? v.lo : std::max(m.lo, v.lo);
-      m.hi = first ? v.hi : std::max(m.hi, v.hi);
+      m.lo = first ? v.lo : min ? std::min(m.lo, v.lo) : std::max(m.lo, v.lo);
+      m.hi = first ? v.hi : min ? std::min(m.hi, v.hi) : std::max(m.hi, v.hi);
       first = false;
     });
     r.el[e] = m;
@@ -243,9 +245,9 @@ MaxPlan max_plan(int64_t n_out, const ValueRange &x, const MaxRanges &mr, Taps &
   return p;
 }
 
-/// Runs a max plan on S samples (as run_sum_plan).
+/// Runs a max plan on S samples (as run_sum_plan); the minima when `min`.
 void run_max_plan(const MaxPlan &p, const int64_t *x, int64_t xsz, int64_t S, int64_t *y,
-                  int64_t ysz);
+                  int64_t ysz, bool min = false);
 
 /// Element (i, j) of a matrix inside a flat tensor: off + i * rs + j * cs.
 struct MatView {
@@ -405,10 +407,11 @@ std::vector<NetRef> lower_sum(LowerContext &ctx, int64_t n_out, const std::vecto
   return lower_sum_terms(ctx, x, w, b, t);
 }
 
-/// Lowers window maxima (see max_ranges): each output a balanced tree of comparators.
+/// Lowers window maxima (see max_ranges): each output a balanced tree of comparators (of
+/// minima, NetOp::Min, when `min`).
 template <class Taps>
 std::vector<NetRef> lower_max(Netlist &net, int64_t n_out, const std::vector<NetRef> &x,
-                              Taps &&taps) {
+                              Taps &&taps, bool min = false) {
   std::vector<NetRef> y(static_cast<size_t>(n_out));
   std::vector<NetRef> level;
   for (int64_t e = 0; e < n_out; ++e) {
@@ -417,7 +420,7 @@ std::vector<NetRef> lower_max(Netlist &net, int64_t n_out, const std::vector<Net
     while (level.size() > 1) {
       size_t k = 0;
       for (size_t j = 0; j + 1 < level.size(); j += 2)
-        level[k++] = net.max(level[j], level[j + 1]);
+        level[k++] = min ? net.min(level[j], level[j + 1]) : net.max(level[j], level[j + 1]);
       if (level.size() % 2)
         level[k++] = level.back();
       level.resize(k);

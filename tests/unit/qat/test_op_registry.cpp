@@ -39,7 +39,8 @@ const std::set<std::string_view> kFdChecked = {"Add",         "Sub",         "Mu
                                                "HardSigmoid", "HardSwish",   "Erf",
                                                "Neg",         "Abs",         "PRelu",
                                                "Pad",         "Resize",      "Slice",
-                                               "Reciprocal"};
+                                               "Reciprocal",  "Sum",         "Mean",
+                                               "Max",         "Min"};
 
 // The quantizers: the HGQ engine trains FixedQuant itself (lib/qat/hgq.cpp, checked by the
 // "HGQ activation quantizer" and "HGQ weight quantizer" tests) and refuses models that are

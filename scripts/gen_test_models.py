@@ -87,6 +87,10 @@ def errors():
     # A reference that the torch MLP's output must not match (for `run --compare`).
     ref = np.load(os.path.join(ROOT, "torch", "mlp_output.npy"))
     np.save(os.path.join(ROOT, "errors", "mlp_output_wrong.npy"), ref + np.float32(0.01))
+    # A variadic op (Max) with an integer input: these ops take float inputs only.
+    save(model([helper.make_node("Max", ["x", "c"], ["y"], name="max0")], [x], [y],
+               [init("c", np.arange(4, dtype=np.int64).reshape(1, 4))]),
+         "errors", "variadic_int_input.onnx")
 
 
 # NumPy version of qonnx.custom_op.general.quant.quant (clip, then round, then rescale).

@@ -1,10 +1,12 @@
 // The HGQ training engine: a quantized graph run forward and backward in float32 over a batch
-// split across threads, with the EBOPs and width costs of method.md §2.
+// split across a worker pool, with the task loss (qat/loss.h) and the cost surrogates
+// (qat/cost.h) of method.md §2.
 #pragma once
 
 #include "ir/graph.h"
 #include "ir/train.h"
 #include "qat/hgq.h"
+#include "qat/loss.h"
 
 #include <any>
 #include <cstdint>
@@ -14,12 +16,6 @@
 #include <vector>
 
 namespace hgqc {
-
-/// The task loss.
-enum class TaskKind {
-  Classify, ///< softmax cross-entropy on integer labels (an output Softmax is fused into it)
-  Regress   ///< mean squared error against float targets shaped like the output
-};
 
 /// Options of TrainEngine.
 struct EngineOptions {

@@ -7,6 +7,7 @@
 #include "qat/ptq.h"
 
 #include "ir/op.h"
+#include "ir/ops/train_kernels.h"
 #include "ir/passes/passes.h"
 
 #include <algorithm>
@@ -36,23 +37,14 @@ TrainTensor to_train(const Tensor &t) {
   return r;
 }
 
-void accumulate(TrainTensor &into, const TrainTensor &g) {
-  if (into.v.size() != g.v.size()) {
-    into = g;
-    return;
-  }
-  for (size_t j = 0; j < g.v.size(); ++j)
-    into.v[j] += g.v[j];
-}
 } // namespace
 
 // Per-thread state: the values and gradients of its rows of the batch.
 struct Worker {
   std::vector<TrainTensor> val, grad, sgrad;
-  std::vector<char> has;
+  std::vector<char> has; // by value: a gradient reached it in this step's sweep
   std::vector<std::any> cache;
   std::vector<std::vector<float>> egrad, bmin, bmax; // by quantizer (activations)
-  std::vector<TrainTensor> tmp;
   double loss = 0;
   int64_t correct = 0;
 };
@@ -66,6 +58,8 @@ struct TrainEngine::Impl {
   std::vector<int> static_nodes, dyn_nodes;
   std::vector<std::any> static_cache;
   std::vector<ValueId> param_values, static_grad_values;
+  std::vector<ValueId> dyn_grad_values; // per-sample values whose gradients a step zeroes
+  std::vector<char> static_has;         // by value: the static sweep's `has`
   std::vector<TrainTensor> pgrad;
   std::vector<std::vector<float>> fgrad, egrad;
   std::unique_ptr<CostModel> cost;
@@ -75,6 +69,12 @@ struct TrainEngine::Impl {
   ValueId input = kNoValue, loss_value = kNoValue;
   int skip_node = -1;
 
+  // The backward sweep: `nodes` in reverse, each whose outputs a gradient reached adding its
+  // inputs' gradients (every hook adds, so a value read twice sums its readers'
+  // contributions). With a worker: its per-sample nodes on its rows, the activation
+  // quantizers' f gradients into its egrad; without: the per-model nodes, weight quantizers.
+  void backward_sweep(const Graph &g, std::vector<HgqQuantizer> &quants,
+                      const std::vector<int> &nodes, Worker *w);
   // Forward of the dynamic nodes on `rows` rows of x into worker w.
   void forward_rows(const Graph &g, std::vector<HgqQuantizer> &quants, Worker &w, const float *x,
                     int64_t rows, const Dims &sample);
@@ -271,6 +271,10 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
     }
   }
   m.static_cache.resize(nn);
+  m.static_has.assign(nv, 0);
+  for (ValueId v = 0; v < static_cast<ValueId>(nv); ++v)
+    if ((m.kind[v] == Kind::Dynamic && m.needs_grad[v]) || v == m.loss_value)
+      m.dyn_grad_values.push_back(v);
   for (const HgqQuantizer &q : quants_) {
     m.fgrad.emplace_back(q.f.size(), 0.0f);
     m.egrad.emplace_back(static_cast<size_t>(q.n), 0.0f);
@@ -284,7 +288,6 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
     w.sgrad.resize(nv);
     w.has.assign(nv, 0);
     w.cache.resize(nn);
-    w.tmp.resize(8);
     for (const HgqQuantizer &q : quants_) {
       size_t n = q.weight ? 0 : static_cast<size_t>(q.n);
       w.egrad.emplace_back(n, 0.0f);
@@ -338,6 +341,64 @@ void TrainEngine::Impl::forward_rows(const Graph &g, std::vector<HgqQuantizer> &
   }
 }
 
+void TrainEngine::Impl::backward_sweep(const Graph &g, std::vector<HgqQuantizer> &quants,
+                                       const std::vector<int> &nodes, Worker *w) {
+  Impl &m = *this;
+  std::vector<char> &has = w ? w->has : m.static_has;
+  std::vector<std::any> &cache = w ? w->cache : m.static_cache;
+  auto per_sample = [&](ValueId v) {
+    return w && (m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic);
+  };
+  auto val = [&](ValueId v) -> TrainTensor & { return per_sample(v) ? w->val[v] : m.sval[v]; };
+  auto grad = [&](ValueId v) -> TrainTensor & {
+    return per_sample(v) ? w->grad[v] : w ? w->sgrad[v] : m.sgrad[v];
+  };
+  std::vector<const TrainTensor *> ins, outs, douts;
+  std::vector<TrainTensor *> dins;
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    const auto ni = static_cast<size_t>(*it);
+    const Node &n = g.nodes[ni];
+    bool any = false;
+    for (ValueId v : n.outputs)
+      any |= v != kNoValue && has[v];
+    if (!any)
+      continue;
+    ins.clear();
+    outs.clear();
+    douts.clear();
+    dins.clear();
+    for (ValueId v : n.outputs) {
+      if (v != kNoValue && !has[v]) {
+        grad(v).assign(val(v).shape, 0.0f);
+        has[v] = 1;
+      }
+      outs.push_back(v == kNoValue ? nullptr : &val(v));
+      douts.push_back(v == kNoValue ? nullptr : &grad(v));
+    }
+    for (ValueId v : n.inputs) {
+      ins.push_back(v == kNoValue ? nullptr : &val(v));
+      dins.push_back(v != kNoValue && m.needs_grad[v] ? &grad(v) : nullptr);
+    }
+    int qi = m.quant_of[ni];
+    try {
+      if (qi >= 0 && w) {
+        hgq_act_backward(quants[qi], *ins[0], *outs[0], *douts[0], dins[0], w->egrad[qi].data());
+      } else if (qi >= 0) {
+        HGQC_ASSERT(dins[0], "a weight quantizer's weight carries no gradient");
+        hgq_weight_backward(quants[qi], *ins[0], *outs[0], *douts[0], *dins[0], m.egrad[qi].data());
+      } else {
+        TrainContext ctx{m.consts[ni], &cache[ni]};
+        op_def(n.op).backward(n, ins, outs, douts, dins, ctx);
+      }
+    } catch (const UserError &e) {
+      throw e.with_location(n.loc());
+    }
+    for (size_t j = 0; j < n.inputs.size(); ++j)
+      if (dins[j])
+        has[n.inputs[j]] = 1;
+  }
+}
+
 // The activation quantizers' tables and the per-model values (quantized weights), once per
 // step or prediction, on this thread.
 void TrainEngine::run_static_nodes() {
@@ -386,84 +447,16 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
     if (rows <= 0)
       return;
     m.forward_rows(g_, quants_, w, b.x + r0 * D, rows, sample_dims_);
+    // Gradients are zeroed once per step; the loss seeds its value's, every hook adds.
+    for (ValueId v : m.dyn_grad_values)
+      w.grad[v].assign(w.val[v].shape, 0.0f);
     std::fill(w.has.begin(), w.has.end(), 0);
-    // Loss and its gradient.
     const TrainTensor &y = w.val[m.loss_value];
     TrainTensor &gy = w.grad[m.loss_value];
-    gy.resize(y.shape);
     w.has[m.loss_value] = 1;
     w.loss += task_loss(m.opt.task, y.data(), rows, C, b.labels ? b.labels + r0 : nullptr,
                         b.targets ? b.targets + r0 * C : nullptr, inv_rows, gy.data(), w.correct);
-    // Backward through the dynamic nodes.
-    std::vector<const TrainTensor *> ins, outs, douts;
-    std::vector<TrainTensor *> dins;
-    std::vector<int> target; // per input: 0 none, 1 direct, 2 tmp
-    for (auto it = m.dyn_nodes.rbegin(); it != m.dyn_nodes.rend(); ++it) {
-      int ni = *it;
-      const Node &n = g_.nodes[static_cast<size_t>(ni)];
-      bool any = false;
-      for (ValueId v : n.outputs)
-        any |= v != kNoValue && w.has[v];
-      if (!any)
-        continue;
-      ins.clear();
-      outs.clear();
-      douts.clear();
-      dins.clear();
-      target.assign(n.inputs.size(), 0);
-      for (ValueId v : n.outputs) {
-        if (v != kNoValue && !w.has[v]) {
-          w.grad[v].assign(w.val[v].shape, 0.0f);
-          w.has[v] = 1;
-        }
-        outs.push_back(v == kNoValue ? nullptr : &w.val[v]);
-        douts.push_back(v == kNoValue ? nullptr : &w.grad[v]);
-      }
-      if (w.tmp.size() < n.inputs.size())
-        w.tmp.resize(n.inputs.size());
-      for (size_t j = 0; j < n.inputs.size(); ++j) {
-        ValueId v = n.inputs[j];
-        bool dynv = v != kNoValue && (m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic);
-        ins.push_back(v == kNoValue ? nullptr : dynv ? &w.val[v] : &m.sval[v]);
-        bool dup = false;
-        for (size_t k = 0; k < j; ++k)
-          dup |= n.inputs[k] == v && target[k] == 1;
-        if (v == kNoValue || !m.needs_grad[v]) {
-          dins.push_back(nullptr);
-        } else if (dynv && !w.has[v] && !dup) {
-          target[j] = 1;
-          dins.push_back(&w.grad[v]);
-        } else {
-          target[j] = 2;
-          dins.push_back(&w.tmp[j]);
-        }
-      }
-      int qi = m.quant_of[static_cast<size_t>(ni)];
-      try {
-        if (qi >= 0) {
-          hgq_act_backward(quants_[qi], *ins[0], *outs[0], *douts[0], dins[0], w.egrad[qi].data());
-        } else {
-          TrainContext ctx{m.consts[static_cast<size_t>(ni)], &w.cache[static_cast<size_t>(ni)]};
-          op_def(n.op).backward(n, ins, outs, douts, dins, ctx);
-        }
-      } catch (const UserError &e) {
-        throw e.with_location(n.loc());
-      }
-      for (size_t j = 0; j < n.inputs.size(); ++j) {
-        ValueId v = n.inputs[j];
-        if (target[j] == 1) {
-          w.has[v] = 1;
-        } else if (target[j] == 2) {
-          bool dynv = m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic;
-          if (dynv && !w.has[v]) {
-            w.grad[v] = w.tmp[j];
-            w.has[v] = 1;
-          } else {
-            accumulate(dynv ? w.grad[v] : w.sgrad[v], w.tmp[j]);
-          }
-        }
-      }
-    }
+    m.backward_sweep(g_, quants_, m.dyn_nodes, &w);
   });
 
   // Reduce the workers' results in a fixed order.
@@ -476,7 +469,7 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
   for (ValueId v : m.static_grad_values) {
     m.sgrad[v].assign(m.sval[v].shape, 0.0f);
     for (Worker &w : m.workers)
-      accumulate(m.sgrad[v], w.sgrad[v]);
+      ops::train::add_to(m.sgrad[v].data(), w.sgrad[v].data(), m.sgrad[v].numel());
   }
   std::vector<float> lo, hi;
   for (size_t qi = 0; qi < quants_.size(); ++qi) {
@@ -495,38 +488,10 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
     hgq_update_range(q, lo.data(), hi.data(), m.opt.range_decay);
   }
   // Backward through the per-model nodes (weight quantizers), on this thread.
-  TrainTensor tmp;
-  for (auto it = m.static_nodes.rbegin(); it != m.static_nodes.rend(); ++it) {
-    const Node &n = g_.nodes[static_cast<size_t>(*it)];
-    ValueId out = n.outputs[0];
-    if (!m.needs_grad[out] || m.sgrad[out].v.size() != m.sval[out].v.size())
-      continue;
-    int qi = m.quant_of[static_cast<size_t>(*it)];
-    if (qi >= 0) {
-      ValueId x = n.inputs[0];
-      hgq_weight_backward(quants_[qi], m.sval[x], m.sval[out], m.sgrad[out], tmp,
-                          m.egrad[qi].data());
-      accumulate(m.sgrad[x], tmp);
-      continue;
-    }
-    std::vector<const TrainTensor *> ins, outs, douts;
-    std::vector<TrainTensor *> dins;
-    std::vector<TrainTensor> t(n.inputs.size());
-    for (size_t j = 0; j < n.inputs.size(); ++j) {
-      ValueId v = n.inputs[j];
-      ins.push_back(v == kNoValue ? nullptr : &m.sval[v]);
-      dins.push_back(v != kNoValue && m.needs_grad[v] ? &t[j] : nullptr);
-    }
-    for (ValueId v : n.outputs) {
-      outs.push_back(v == kNoValue ? nullptr : &m.sval[v]);
-      douts.push_back(v == kNoValue ? nullptr : &m.sgrad[v]);
-    }
-    TrainContext ctx{m.consts[static_cast<size_t>(*it)], &m.static_cache[static_cast<size_t>(*it)]};
-    op_def(n.op).backward(n, ins, outs, douts, dins, ctx);
-    for (size_t j = 0; j < n.inputs.size(); ++j)
-      if (dins[j])
-        accumulate(m.sgrad[n.inputs[j]], t[j]);
-  }
+  std::fill(m.static_has.begin(), m.static_has.end(), 0);
+  for (ValueId v : m.static_grad_values)
+    m.static_has[v] = 1;
+  m.backward_sweep(g_, quants_, m.static_nodes, nullptr);
   for (size_t p = 0; p < m.param_values.size(); ++p) {
     const TrainTensor &g = m.sgrad[m.param_values[p]];
     if (g.v.size() == m.pgrad[p].v.size())

@@ -1,13 +1,27 @@
-// The hardware cost surrogates of HGQ training (method.md §2): EBOPs terms found once per
-// graph and evaluated on the widths with their gradients; the width term.
+// The hardware cost surrogates of HGQ training (method.md §2): EBOPs and table terms found
+// once per graph and evaluated on the widths with their gradients; the width term.
 #include "qat/cost.h"
 
 #include "ir/op.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 namespace hgqc {
+
+double table_cost(double b_in, double b_out, double *d_in, double *d_out) {
+  if (!(b_in > 0)) {
+    *d_in = 0;
+    *d_out = 0;
+    return 0;
+  }
+  double rom = kEbopsPerLut * kLutsPerRomBit *
+               std::exp2(std::max(b_in, kRomFloorBits) - kRomFloorBits); // per output bit
+  *d_out = rom;
+  *d_in = b_in > kRomFloorBits ? rom * b_out * std::log(2.0) : 0;
+  return rom * b_out;
+}
 
 CostModel::CostModel(const Graph &g, const std::vector<HgqQuantizer> &quants,
                      const std::vector<int> &quant_of, const std::function<bool(ValueId)> &is_const,
@@ -95,6 +109,39 @@ CostModel::CostModel(const Graph &g, const std::vector<HgqQuantizer> &quants,
       }
     }
   }
+  // Table terms: a table function whose input an activation quantizer gives and whose output
+  // an activation quantizer of the same shape reads (the one fuse_table_quant folds into it).
+  std::vector<int> read_by(g.values.size(), -1);
+  for (size_t ni = 0; ni < nn; ++ni) {
+    int q = quant_of[ni];
+    ValueId x = g.nodes[ni].inputs.empty() ? kNoValue : g.nodes[ni].inputs[0];
+    if (q >= 0 && !quants[q].weight && x != kNoValue && read_by[x] < 0)
+      read_by[x] = q;
+  }
+  for (size_t ni = 0; ni < nn; ++ni) {
+    const Node &n = g.nodes[ni];
+    if (!op_def(n.op).table || static_cast<int>(ni) == skip_node || n.inputs.empty() ||
+        n.outputs.empty() || n.outputs[0] == kNoValue)
+      continue;
+    int qin = quant_at(n.inputs[0]), qout = read_by[n.outputs[0]];
+    if (qin >= 0 && qout >= 0 && !quants[qin].weight && quants[qin].dims == quants[qout].dims)
+      tables_.push_back(TableTerm{static_cast<int>(ni), qin, qout});
+  }
+}
+
+double CostModel::add_tables(const std::vector<HgqQuantizer> &quants, double beta,
+                             std::vector<std::vector<float>> &egrad) const {
+  double cost = 0;
+  for (const TableTerm &t : tables_) {
+    const HgqQuantizer &qi = quants[t.qin], &qo = quants[t.qout];
+    for (int64_t k = 0; k < qi.n; ++k) {
+      double d_in, d_out;
+      cost += table_cost(qi.width[k], qo.width[k], &d_in, &d_out);
+      egrad[t.qin][k] += static_cast<float>(beta * d_in) * qi.live[k];
+      egrad[t.qout][k] += static_cast<float>(beta * d_out) * qo.live[k];
+    }
+  }
+  return cost;
 }
 
 double CostModel::add_ebops(const Graph &g, const std::vector<HgqQuantizer> &quants, double beta,

@@ -500,6 +500,7 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
       std::fill(m.pgrad[p].v.begin(), m.pgrad[p].v.end(), 0.0f);
   }
   st.ebops = m.cost->add_ebops(g_, quants_, beta, m.egrad);
+  st.tables = m.cost->add_tables(quants_, beta, m.egrad);
   st.widths = CostModel::fold_widths(quants_, gamma, m.egrad, m.fgrad);
   return st;
 }

@@ -48,7 +48,10 @@ struct StepStats {
   double loss = 0;     ///< mean task loss of the batch
   int64_t correct = 0; ///< classification: rows whose argmax is the label
   double ebops = 0;    ///< surrogate EBOPs (method.md §2) at this step's widths
-  double widths = 0;   ///< sum of all quantizers' widths (one sample's activations)
+  /// The table term at this step's widths: the ROMs of table functions priced in EBOPs
+  /// (qat/cost.h, table_cost()); the loss adds beta * (ebops + tables).
+  double tables = 0;
+  double widths = 0; ///< sum of all quantizers' widths (one sample's activations)
 };
 
 /// A trainable tensor and its gradient, for the optimiser.
@@ -78,7 +81,7 @@ public:
   int64_t output_size() const { return out_size_; }
 
   /// Forward, loss and backward on one batch; afterwards gradients() holds d(task loss +
-  /// beta * EBOPs + gamma * widths)/d(parameter). Updates running activation ranges.
+  /// beta * (EBOPs + tables) + gamma * widths)/d(parameter). Updates running activation ranges.
   StepStats step(const BatchData &b, double beta, double gamma);
   /// Forward only (no gradients, ranges untouched): the model's outputs (the loss's input,
   /// i.e. logits for classification) for `rows` rows of x, written to `out`.

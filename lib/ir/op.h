@@ -171,9 +171,10 @@ struct OpDef {
   /// resizing it. Null when the op cannot be trained through (see `backward`).
   void (*train_forward)(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx) = nullptr;
   /// Reverse-mode derivative of train_forward: from the inputs, the outputs train_forward
-  /// computed and the gradients of the loss with respect to the outputs (`dout`), writes the
-  /// gradient with respect to input j into din[j] for every non-null din[j] (resized to the
-  /// input's shape and overwritten, not accumulated). Null entries of `in`: omitted inputs.
+  /// computed and the gradients of the loss with respect to the outputs (`dout`), adds the
+  /// gradient with respect to input j into din[j] for every non-null din[j] (micrograd's
+  /// `+=`: din[j] holds the contributions of the value's other readers, or is empty, see
+  /// grad_target()). Null entries of `in`: omitted inputs.
   void (*backward)(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
                    TrainContext &ctx) = nullptr;
   /// Ops that add or compare the elements of their first input without multiplying them

@@ -29,6 +29,16 @@ struct TrainTensor {
   const float *data() const { return v.data(); }
 };
 
+/// The gradient tensor a backward hook adds its contribution into (micrograd's `+=`): an empty
+/// tensor becomes zeros of shape `d`; a sized one must already have shape `d` (it holds the
+/// contributions of other readers of the value). Returns `g`.
+inline TrainTensor &grad_target(TrainTensor &g, const Dims &d) {
+  if (g.v.empty() && g.shape.empty())
+    g.assign(d, 0.0f);
+  HGQC_ASSERT(g.shape == d, "gradient of the wrong shape given to a backward hook");
+  return g;
+}
+
 /// Inputs (or outputs, or output gradients) of a training hook; null: an omitted input.
 using TrainIns = std::span<const TrainTensor *const>;
 /// Tensors a training hook writes; null: not wanted.

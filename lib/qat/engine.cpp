@@ -1,112 +1,24 @@
-// The HGQ training engine: a quantized graph run forward and backward in float32 over a batch
-// split across threads, with the EBOPs and width costs of method.md §2.
+// The HGQ training engine: a quantized graph compiled into per-model and per-sample nodes, run
+// forward and backward in float32 over a batch split across the worker pool (method.md §2).
 #include "qat/engine.h"
 
+#include "qat/cost.h"
+#include "qat/pool.h"
 #include "qat/ptq.h"
 
 #include "ir/op.h"
+#include "ir/ops/train_kernels.h"
 #include "ir/passes/passes.h"
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
-#include <exception>
-#include <functional>
 #include <limits>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 namespace hgqc {
 
 namespace {
-// A fixed set of threads that run one task per worker; worker 0 is the calling thread.
-class Pool {
-public:
-  explicit Pool(int n) : n_(n) {
-    for (int i = 1; i < n; ++i)
-      th_.emplace_back([this, i] { loop(i); });
-  }
-  ~Pool() {
-    {
-      std::lock_guard l(m_);
-      stop_ = true;
-      ++gen_;
-    }
-    cv_.notify_all();
-    for (auto &t : th_)
-      t.join();
-  }
-  Pool(const Pool &) = delete;
-  Pool &operator=(const Pool &) = delete;
-
-  // Runs f(0) .. f(n-1), one per worker, and rethrows the first exception.
-  void run(const std::function<void(int)> &f) {
-    if (n_ == 1) {
-      f(0);
-      return;
-    }
-    {
-      std::lock_guard l(m_);
-      f_ = &f;
-      pending_ = n_ - 1;
-      err_ = nullptr;
-      ++gen_;
-    }
-    cv_.notify_all();
-    std::exception_ptr e0;
-    try {
-      f(0);
-    } catch (...) {
-      e0 = std::current_exception();
-    }
-    std::unique_lock l(m_);
-    done_.wait(l, [&] { return pending_ == 0; });
-    if (e0)
-      std::rethrow_exception(e0);
-    if (err_)
-      std::rethrow_exception(err_);
-  }
-
-private:
-  void loop(int i) {
-    uint64_t seen = 0;
-    for (;;) {
-      const std::function<void(int)> *f;
-      {
-        std::unique_lock l(m_);
-        cv_.wait(l, [&] { return gen_ != seen; });
-        seen = gen_;
-        if (stop_)
-          return;
-        f = f_;
-      }
-      std::exception_ptr e;
-      try {
-        (*f)(i);
-      } catch (...) {
-        e = std::current_exception();
-      }
-      std::lock_guard l(m_);
-      if (e && !err_)
-        err_ = e;
-      if (--pending_ == 0)
-        done_.notify_one();
-    }
-  }
-
-  int n_;
-  std::vector<std::thread> th_;
-  std::mutex m_;
-  std::condition_variable cv_, done_;
-  const std::function<void(int)> *f_ = nullptr;
-  int pending_ = 0;
-  uint64_t gen_ = 0;
-  bool stop_ = false;
-  std::exception_ptr err_;
-};
-
 enum class Kind : uint8_t { Input, Const, Param, Static, Dynamic, Unused };
 
 std::string trainable_ops_list() {
@@ -125,36 +37,16 @@ TrainTensor to_train(const Tensor &t) {
   return r;
 }
 
-void accumulate(TrainTensor &into, const TrainTensor &g) {
-  if (into.v.size() != g.v.size()) {
-    into = g;
-    return;
-  }
-  for (size_t j = 0; j < g.v.size(); ++j)
-    into.v[j] += g.v[j];
-}
 } // namespace
 
 // Per-thread state: the values and gradients of its rows of the batch.
 struct Worker {
   std::vector<TrainTensor> val, grad, sgrad;
-  std::vector<char> has;
+  std::vector<char> has; // by value: a gradient reached it in this step's sweep
   std::vector<std::any> cache;
   std::vector<std::vector<float>> egrad, bmin, bmax; // by quantizer (activations)
-  std::vector<TrainTensor> tmp;
   double loss = 0;
   int64_t correct = 0;
-};
-
-// A node whose EBOPs count: activation quantizer qa (input `ia` of the node) times input
-// `iw`, which is weight quantizer qw or, when qw < 0, a constant of fixed widths `cw` (e.g.
-// the scale of a Mul); or, when `counts` is not empty, a pooling node whose input element k
-// enters counts[k] windows (OpDef::addend_counts): counts[k] * width(k).
-struct EbopsTerm {
-  int node, qa, qw, ia, iw;
-  TrainTensor cw;
-  std::any cache;
-  std::vector<float> counts;
 };
 
 struct TrainEngine::Impl {
@@ -166,15 +58,23 @@ struct TrainEngine::Impl {
   std::vector<int> static_nodes, dyn_nodes;
   std::vector<std::any> static_cache;
   std::vector<ValueId> param_values, static_grad_values;
+  std::vector<ValueId> dyn_grad_values; // per-sample values whose gradients a step zeroes
+  std::vector<char> static_has;         // by value: the static sweep's `has`
   std::vector<TrainTensor> pgrad;
   std::vector<std::vector<float>> fgrad, egrad;
-  std::vector<EbopsTerm> terms;
+  std::unique_ptr<CostModel> cost;
   std::vector<std::vector<const Tensor *>> consts;
   std::vector<Worker> workers;
   std::unique_ptr<Pool> pool;
   ValueId input = kNoValue, loss_value = kNoValue;
   int skip_node = -1;
 
+  // The backward sweep: `nodes` in reverse, each whose outputs a gradient reached adding its
+  // inputs' gradients (every hook adds, so a value read twice sums its readers'
+  // contributions). With a worker: its per-sample nodes on its rows, the activation
+  // quantizers' f gradients into its egrad; without: the per-model nodes, weight quantizers.
+  void backward_sweep(const Graph &g, std::vector<HgqQuantizer> &quants,
+                      const std::vector<int> &nodes, Worker *w);
   // Forward of the dynamic nodes on `rows` rows of x into worker w.
   void forward_rows(const Graph &g, std::vector<HgqQuantizer> &quants, Worker &w, const float *x,
                     int64_t rows, const Dims &sample);
@@ -371,91 +271,16 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
     }
   }
   m.static_cache.resize(nn);
+  m.static_has.assign(nv, 0);
+  for (ValueId v = 0; v < static_cast<ValueId>(nv); ++v)
+    if ((m.kind[v] == Kind::Dynamic && m.needs_grad[v]) || v == m.loss_value)
+      m.dyn_grad_values.push_back(v);
   for (const HgqQuantizer &q : quants_) {
     m.fgrad.emplace_back(q.f.size(), 0.0f);
     m.egrad.emplace_back(static_cast<size_t>(q.n), 0.0f);
   }
-  // EBOPs terms: nodes with an EBOPs hook reading an activation quantizer and either a weight
-  // quantizer (Gemm, MatMul, Conv), a second activation quantizer (Mul, MatMul of two run-time
-  // values) or a constant that is not trained (a Mul by a scale, which
-  // the exact count charges as width(x) * width(c) per element, 0 where c is a power of two):
-  // the constant's widths are those of its exact values, as the interval analysis takes them.
-  auto quant_at = [&](ValueId v) {
-    int p = v == kNoValue ? -1 : prod[v];
-    return p >= 0 ? m.quant_of[static_cast<size_t>(p)] : -1;
-  };
-  // The activation quantizer whose values v carries, also through a Mul by constant powers of
-  // two (a shift keeps every element's width; e.g. --normalize scale in front of a pool).
-  auto quant_through_shift = [&](ValueId v) {
-    int q = quant_at(v), p = v == kNoValue ? -1 : prod[v];
-    if (q >= 0 || p < 0)
-      return q;
-    const Node &mul = g_.nodes[static_cast<size_t>(p)];
-    if (mul.op != OpKind::Mul || mul.inputs.size() != 2)
-      return -1;
-    for (int j = 0; j < 2; ++j) {
-      ValueId c = mul.inputs[static_cast<size_t>(1 - j)];
-      if (m.kind[c] != Kind::Const)
-        continue;
-      const Tensor &ct = *g_.values[c].constant;
-      bool shift = true;
-      for (int64_t e = 0; e < ct.numel() && shift; ++e) {
-        std::optional<Interval> iv = constant_interval(ct[e]);
-        shift = iv && iv->power_of_two();
-      }
-      int qx = quant_at(mul.inputs[static_cast<size_t>(j)]);
-      if (shift && qx >= 0 && g_.values[v].type.dims == g_.values[mul.inputs[j]].type.dims)
-        return qx;
-    }
-    return -1;
-  };
-  for (size_t ni = 0; ni < nn; ++ni) {
-    const Node &n = g_.nodes[ni];
-    if (op_def(n.op).addend_counts && static_cast<int>(ni) != m.skip_node) {
-      int qa = quant_through_shift(n.inputs[0]);
-      if (qa < 0 || quants_[qa].weight)
-        continue;
-      EbopsTerm t{static_cast<int>(ni), qa, -1, 0, -1, {}, {}, {}};
-      op_def(n.op).addend_counts(n, quants_[qa].dims, t.counts);
-      HGQC_ASSERT(static_cast<int64_t>(t.counts.size()) == quants_[qa].n,
-                  "addend counts of the wrong size at " + n.name);
-      m.terms.push_back(std::move(t));
-      continue;
-    }
-    if (!op_def(n.op).ebops || n.op == OpKind::FixedQuant || n.inputs.size() < 2 ||
-        static_cast<int>(ni) == m.skip_node)
-      continue;
-    for (int ia = 0; ia < 2; ++ia) {
-      int iw = 1 - ia, qa = quant_at(n.inputs[ia]), qw = quant_at(n.inputs[iw]);
-      if (qa < 0 || quants_[qa].weight)
-        continue;
-      // A weight, or a second activation (a product of two run-time values: a multiplier
-      // charged b_a * b_b per product, with gradients to both widths).
-      if (qw >= 0 && ia == 0) {
-        m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, qw, ia, iw, {}, {}, {}});
-        break;
-      }
-      ValueId c = n.inputs[iw];
-      if (qw >= 0 || c == kNoValue || m.kind[c] != Kind::Const)
-        continue;
-      const Tensor &ct = *g_.values[c].constant;
-      TrainTensor cw;
-      cw.resize(ct.shape());
-      bool exact = true;
-      for (int64_t j = 0; j < ct.numel() && exact; ++j) {
-        std::optional<Interval> iv = constant_interval(ct[j]);
-        exact = iv.has_value();
-        if (exact)
-          cw.v[static_cast<size_t>(j)] = static_cast<float>(iv->product_width());
-      }
-      if (exact) {
-        // All shifts (e.g. a scale by 2^-8) cost nothing, and give no term.
-        if (std::any_of(cw.v.begin(), cw.v.end(), [](float w) { return w != 0.0f; }))
-          m.terms.push_back(EbopsTerm{static_cast<int>(ni), qa, -1, ia, iw, std::move(cw), {}, {}});
-        break;
-      }
-    }
-  }
+  m.cost = std::make_unique<CostModel>(
+      g_, quants_, m.quant_of, [&](ValueId v) { return m.kind[v] == Kind::Const; }, m.skip_node);
   m.workers.resize(static_cast<size_t>(opt.threads));
   for (Worker &w : m.workers) {
     w.val.resize(nv);
@@ -463,7 +288,6 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
     w.sgrad.resize(nv);
     w.has.assign(nv, 0);
     w.cache.resize(nn);
-    w.tmp.resize(8);
     for (const HgqQuantizer &q : quants_) {
       size_t n = q.weight ? 0 : static_cast<size_t>(q.n);
       w.egrad.emplace_back(n, 0.0f);
@@ -517,6 +341,64 @@ void TrainEngine::Impl::forward_rows(const Graph &g, std::vector<HgqQuantizer> &
   }
 }
 
+void TrainEngine::Impl::backward_sweep(const Graph &g, std::vector<HgqQuantizer> &quants,
+                                       const std::vector<int> &nodes, Worker *w) {
+  Impl &m = *this;
+  std::vector<char> &has = w ? w->has : m.static_has;
+  std::vector<std::any> &cache = w ? w->cache : m.static_cache;
+  auto per_sample = [&](ValueId v) {
+    return w && (m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic);
+  };
+  auto val = [&](ValueId v) -> TrainTensor & { return per_sample(v) ? w->val[v] : m.sval[v]; };
+  auto grad = [&](ValueId v) -> TrainTensor & {
+    return per_sample(v) ? w->grad[v] : w ? w->sgrad[v] : m.sgrad[v];
+  };
+  std::vector<const TrainTensor *> ins, outs, douts;
+  std::vector<TrainTensor *> dins;
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    const auto ni = static_cast<size_t>(*it);
+    const Node &n = g.nodes[ni];
+    bool any = false;
+    for (ValueId v : n.outputs)
+      any |= v != kNoValue && has[v];
+    if (!any)
+      continue;
+    ins.clear();
+    outs.clear();
+    douts.clear();
+    dins.clear();
+    for (ValueId v : n.outputs) {
+      if (v != kNoValue && !has[v]) {
+        grad(v).assign(val(v).shape, 0.0f);
+        has[v] = 1;
+      }
+      outs.push_back(v == kNoValue ? nullptr : &val(v));
+      douts.push_back(v == kNoValue ? nullptr : &grad(v));
+    }
+    for (ValueId v : n.inputs) {
+      ins.push_back(v == kNoValue ? nullptr : &val(v));
+      dins.push_back(v != kNoValue && m.needs_grad[v] ? &grad(v) : nullptr);
+    }
+    int qi = m.quant_of[ni];
+    try {
+      if (qi >= 0 && w) {
+        hgq_act_backward(quants[qi], *ins[0], *outs[0], *douts[0], dins[0], w->egrad[qi].data());
+      } else if (qi >= 0) {
+        HGQC_ASSERT(dins[0], "a weight quantizer's weight carries no gradient");
+        hgq_weight_backward(quants[qi], *ins[0], *outs[0], *douts[0], *dins[0], m.egrad[qi].data());
+      } else {
+        TrainContext ctx{m.consts[ni], &cache[ni]};
+        op_def(n.op).backward(n, ins, outs, douts, dins, ctx);
+      }
+    } catch (const UserError &e) {
+      throw e.with_location(n.loc());
+    }
+    for (size_t j = 0; j < n.inputs.size(); ++j)
+      if (dins[j])
+        has[n.inputs[j]] = 1;
+  }
+}
+
 // The activation quantizers' tables and the per-model values (quantized weights), once per
 // step or prediction, on this thread.
 void TrainEngine::run_static_nodes() {
@@ -565,110 +447,16 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
     if (rows <= 0)
       return;
     m.forward_rows(g_, quants_, w, b.x + r0 * D, rows, sample_dims_);
+    // Gradients are zeroed once per step; the loss seeds its value's, every hook adds.
+    for (ValueId v : m.dyn_grad_values)
+      w.grad[v].assign(w.val[v].shape, 0.0f);
     std::fill(w.has.begin(), w.has.end(), 0);
-    // Loss and its gradient.
     const TrainTensor &y = w.val[m.loss_value];
     TrainTensor &gy = w.grad[m.loss_value];
-    gy.resize(y.shape);
     w.has[m.loss_value] = 1;
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *z = y.data() + r * C;
-      float *gz = gy.data() + r * C;
-      if (m.opt.task == TaskKind::Classify) {
-        int64_t label = b.labels[r0 + r], best = 0;
-        float mx = z[0];
-        for (int64_t c = 1; c < C; ++c)
-          if (z[c] > mx) {
-            mx = z[c];
-            best = c;
-          }
-        double s = 0;
-        for (int64_t c = 0; c < C; ++c)
-          s += std::exp(static_cast<double>(z[c] - mx));
-        w.loss += std::log(s) + mx - z[label];
-        w.correct += best == label;
-        for (int64_t c = 0; c < C; ++c)
-          gz[c] = static_cast<float>(std::exp(static_cast<double>(z[c] - mx)) / s) * inv_rows;
-        gz[label] -= inv_rows;
-      } else {
-        const float *tg = b.targets + (r0 + r) * C;
-        for (int64_t c = 0; c < C; ++c) {
-          float d = z[c] - tg[c];
-          w.loss += static_cast<double>(d) * d / static_cast<double>(C);
-          gz[c] = 2.0f * d * inv_rows / static_cast<float>(C);
-        }
-      }
-    }
-    // Backward through the dynamic nodes.
-    std::vector<const TrainTensor *> ins, outs, douts;
-    std::vector<TrainTensor *> dins;
-    std::vector<int> target; // per input: 0 none, 1 direct, 2 tmp
-    for (auto it = m.dyn_nodes.rbegin(); it != m.dyn_nodes.rend(); ++it) {
-      int ni = *it;
-      const Node &n = g_.nodes[static_cast<size_t>(ni)];
-      bool any = false;
-      for (ValueId v : n.outputs)
-        any |= v != kNoValue && w.has[v];
-      if (!any)
-        continue;
-      ins.clear();
-      outs.clear();
-      douts.clear();
-      dins.clear();
-      target.assign(n.inputs.size(), 0);
-      for (ValueId v : n.outputs) {
-        if (v != kNoValue && !w.has[v]) {
-          w.grad[v].assign(w.val[v].shape, 0.0f);
-          w.has[v] = 1;
-        }
-        outs.push_back(v == kNoValue ? nullptr : &w.val[v]);
-        douts.push_back(v == kNoValue ? nullptr : &w.grad[v]);
-      }
-      if (w.tmp.size() < n.inputs.size())
-        w.tmp.resize(n.inputs.size());
-      for (size_t j = 0; j < n.inputs.size(); ++j) {
-        ValueId v = n.inputs[j];
-        bool dynv = v != kNoValue && (m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic);
-        ins.push_back(v == kNoValue ? nullptr : dynv ? &w.val[v] : &m.sval[v]);
-        bool dup = false;
-        for (size_t k = 0; k < j; ++k)
-          dup |= n.inputs[k] == v && target[k] == 1;
-        if (v == kNoValue || !m.needs_grad[v]) {
-          dins.push_back(nullptr);
-        } else if (dynv && !w.has[v] && !dup) {
-          target[j] = 1;
-          dins.push_back(&w.grad[v]);
-        } else {
-          target[j] = 2;
-          dins.push_back(&w.tmp[j]);
-        }
-      }
-      int qi = m.quant_of[static_cast<size_t>(ni)];
-      try {
-        if (qi >= 0) {
-          hgq_act_backward(quants_[qi], *ins[0], *outs[0], *douts[0], dins[0], w.egrad[qi].data());
-        } else {
-          TrainContext ctx{m.consts[static_cast<size_t>(ni)], &w.cache[static_cast<size_t>(ni)]};
-          op_def(n.op).backward(n, ins, outs, douts, dins, ctx);
-        }
-      } catch (const UserError &e) {
-        throw e.with_location(n.loc());
-      }
-      for (size_t j = 0; j < n.inputs.size(); ++j) {
-        ValueId v = n.inputs[j];
-        if (target[j] == 1) {
-          w.has[v] = 1;
-        } else if (target[j] == 2) {
-          bool dynv = m.kind[v] == Kind::Input || m.kind[v] == Kind::Dynamic;
-          if (dynv && !w.has[v]) {
-            w.grad[v] = w.tmp[j];
-            w.has[v] = 1;
-          } else {
-            accumulate(dynv ? w.grad[v] : w.sgrad[v], w.tmp[j]);
-          }
-        }
-      }
-    }
+    w.loss += task_loss(m.opt.task, y.data(), rows, C, b.labels ? b.labels + r0 : nullptr,
+                        b.targets ? b.targets + r0 * C : nullptr, inv_rows, gy.data(), w.correct);
+    m.backward_sweep(g_, quants_, m.dyn_nodes, &w);
   });
 
   // Reduce the workers' results in a fixed order.
@@ -681,7 +469,7 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
   for (ValueId v : m.static_grad_values) {
     m.sgrad[v].assign(m.sval[v].shape, 0.0f);
     for (Worker &w : m.workers)
-      accumulate(m.sgrad[v], w.sgrad[v]);
+      ops::train::add_to(m.sgrad[v].data(), w.sgrad[v].data(), m.sgrad[v].numel());
   }
   std::vector<float> lo, hi;
   for (size_t qi = 0; qi < quants_.size(); ++qi) {
@@ -700,38 +488,10 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
     hgq_update_range(q, lo.data(), hi.data(), m.opt.range_decay);
   }
   // Backward through the per-model nodes (weight quantizers), on this thread.
-  TrainTensor tmp;
-  for (auto it = m.static_nodes.rbegin(); it != m.static_nodes.rend(); ++it) {
-    const Node &n = g_.nodes[static_cast<size_t>(*it)];
-    ValueId out = n.outputs[0];
-    if (!m.needs_grad[out] || m.sgrad[out].v.size() != m.sval[out].v.size())
-      continue;
-    int qi = m.quant_of[static_cast<size_t>(*it)];
-    if (qi >= 0) {
-      ValueId x = n.inputs[0];
-      hgq_weight_backward(quants_[qi], m.sval[x], m.sval[out], m.sgrad[out], tmp,
-                          m.egrad[qi].data());
-      accumulate(m.sgrad[x], tmp);
-      continue;
-    }
-    std::vector<const TrainTensor *> ins, outs, douts;
-    std::vector<TrainTensor *> dins;
-    std::vector<TrainTensor> t(n.inputs.size());
-    for (size_t j = 0; j < n.inputs.size(); ++j) {
-      ValueId v = n.inputs[j];
-      ins.push_back(v == kNoValue ? nullptr : &m.sval[v]);
-      dins.push_back(v != kNoValue && m.needs_grad[v] ? &t[j] : nullptr);
-    }
-    for (ValueId v : n.outputs) {
-      outs.push_back(v == kNoValue ? nullptr : &m.sval[v]);
-      douts.push_back(v == kNoValue ? nullptr : &m.sgrad[v]);
-    }
-    TrainContext ctx{m.consts[static_cast<size_t>(*it)], &m.static_cache[static_cast<size_t>(*it)]};
-    op_def(n.op).backward(n, ins, outs, douts, dins, ctx);
-    for (size_t j = 0; j < n.inputs.size(); ++j)
-      if (dins[j])
-        accumulate(m.sgrad[n.inputs[j]], t[j]);
-  }
+  std::fill(m.static_has.begin(), m.static_has.end(), 0);
+  for (ValueId v : m.static_grad_values)
+    m.static_has[v] = 1;
+  m.backward_sweep(g_, quants_, m.static_nodes, nullptr);
   for (size_t p = 0; p < m.param_values.size(); ++p) {
     const TrainTensor &g = m.sgrad[m.param_values[p]];
     if (g.v.size() == m.pgrad[p].v.size())
@@ -739,58 +499,9 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
     else
       std::fill(m.pgrad[p].v.begin(), m.pgrad[p].v.end(), 0.0f);
   }
-  // EBOPs: each linear node run on the widths (batch 1, no bias); its backward with a
-  // gradient of ones gives d EBOPs / d width.
-  for (EbopsTerm &t : m.terms) {
-    const Node &n = g_.nodes[static_cast<size_t>(t.node)];
-    const HgqQuantizer &qa = quants_[t.qa];
-    if (!t.counts.empty()) {
-      for (int64_t k = 0; k < qa.n; ++k) {
-        st.ebops += static_cast<double>(t.counts[k]) * qa.width[k];
-        m.egrad[t.qa][k] += static_cast<float>(beta) * t.counts[k] * qa.live[k];
-      }
-      continue;
-    }
-    const HgqQuantizer *qw = t.qw >= 0 ? &quants_[t.qw] : nullptr;
-    TrainTensor ba, bw, y, ones, da, dw;
-    ba.shape = qa.dims;
-    ba.v = qa.width;
-    if (qw) {
-      bw.shape = qw->dims;
-      bw.v = qw->width;
-    }
-    std::vector<const TrainTensor *> ins(n.inputs.size(), nullptr);
-    ins[static_cast<size_t>(t.ia)] = &ba;
-    ins[static_cast<size_t>(t.iw)] = qw ? &bw : &t.cw;
-    std::vector<TrainTensor *> outs{&y};
-    std::vector<const Tensor *> noconsts(n.inputs.size(), nullptr);
-    TrainContext ctx{noconsts, &t.cache};
-    op_def(n.op).train_forward(n, ins, outs, ctx);
-    double e = 0;
-    for (float v : y.v)
-      e += v;
-    st.ebops += e;
-    ones.assign(y.shape, 1.0f);
-    std::vector<const TrainTensor *> douts{&ones}, youts{&y};
-    std::vector<TrainTensor *> dins(n.inputs.size(), nullptr);
-    dins[static_cast<size_t>(t.ia)] = &da;
-    if (qw)
-      dins[static_cast<size_t>(t.iw)] = &dw;
-    op_def(n.op).backward(n, ins, youts, douts, dins, ctx);
-    for (int64_t k = 0; k < qa.n; ++k)
-      m.egrad[t.qa][k] += static_cast<float>(beta) * da.v[k] * qa.live[k];
-    if (qw)
-      for (int64_t k = 0; k < qw->n; ++k)
-        m.egrad[t.qw][k] += static_cast<float>(beta) * dw.v[k] * qw->live[k];
-  }
-  for (size_t qi = 0; qi < quants_.size(); ++qi) {
-    const HgqQuantizer &q = quants_[qi];
-    std::fill(m.fgrad[qi].begin(), m.fgrad[qi].end(), 0.0f);
-    for (int64_t e = 0; e < q.n; ++e) {
-      st.widths += q.width[e];
-      m.fgrad[qi][q.fi(e)] += m.egrad[qi][e] + static_cast<float>(gamma) * q.live[e];
-    }
-  }
+  st.ebops = m.cost->add_ebops(g_, quants_, beta, m.egrad);
+  st.tables = m.cost->add_tables(quants_, beta, m.egrad);
+  st.widths = CostModel::fold_widths(quants_, gamma, m.egrad, m.fgrad);
   return st;
 }
 

@@ -1,10 +1,12 @@
 // The HGQ training engine: a quantized graph run forward and backward in float32 over a batch
-// split across threads, with the EBOPs and width costs of method.md §2.
+// split across a worker pool, with the task loss (qat/loss.h) and the cost surrogates
+// (qat/cost.h) of method.md §2.
 #pragma once
 
 #include "ir/graph.h"
 #include "ir/train.h"
 #include "qat/hgq.h"
+#include "qat/loss.h"
 
 #include <any>
 #include <cstdint>
@@ -14,12 +16,6 @@
 #include <vector>
 
 namespace hgqc {
-
-/// The task loss.
-enum class TaskKind {
-  Classify, ///< softmax cross-entropy on integer labels (an output Softmax is fused into it)
-  Regress   ///< mean squared error against float targets shaped like the output
-};
 
 /// Options of TrainEngine.
 struct EngineOptions {
@@ -52,7 +48,10 @@ struct StepStats {
   double loss = 0;     ///< mean task loss of the batch
   int64_t correct = 0; ///< classification: rows whose argmax is the label
   double ebops = 0;    ///< surrogate EBOPs (method.md §2) at this step's widths
-  double widths = 0;   ///< sum of all quantizers' widths (one sample's activations)
+  /// The table term at this step's widths: the ROMs of table functions priced in EBOPs
+  /// (qat/cost.h, table_cost()); the loss adds beta * (ebops + tables).
+  double tables = 0;
+  double widths = 0; ///< sum of all quantizers' widths (one sample's activations)
 };
 
 /// A trainable tensor and its gradient, for the optimiser.
@@ -82,7 +81,7 @@ public:
   int64_t output_size() const { return out_size_; }
 
   /// Forward, loss and backward on one batch; afterwards gradients() holds d(task loss +
-  /// beta * EBOPs + gamma * widths)/d(parameter). Updates running activation ranges.
+  /// beta * (EBOPs + tables) + gamma * widths)/d(parameter). Updates running activation ranges.
   StepStats step(const BatchData &b, double beta, double gamma);
   /// Forward only (no gradients, ranges untouched): the model's outputs (the loss's input,
   /// i.e. logits for classification) for `rows` rows of x, written to `out`.

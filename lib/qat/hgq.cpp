@@ -95,14 +95,14 @@ void hgq_act_backward(const HgqQuantizer &q, const TrainTensor &x, const TrainTe
   const int64_t n = q.n, rows = x.numel() / std::max<int64_t>(n, 1);
   const float *live = q.live.data();
   if (dx)
-    dx->resize(x.shape);
+    grad_target(*dx, x.shape);
   for (int64_t r = 0; r < rows; ++r) {
     const float *xr = x.data() + r * n, *yr = y.data() + r * n, *gr = dy.data() + r * n;
     float *dr = dx ? dx->data() + r * n : nullptr;
     for (int64_t e = 0; e < n; ++e) {
       egrad[e] += gr[e] * surrogate_df(yr[e], xr[e]);
       if (dr)
-        dr[e] = gr[e] * live[e];
+        dr[e] += gr[e] * live[e];
     }
   }
 }
@@ -133,9 +133,9 @@ void hgq_weight_forward(HgqQuantizer &q, const TrainTensor &w, TrainTensor &wq) 
 
 void hgq_weight_backward(const HgqQuantizer &q, const TrainTensor &w, const TrainTensor &wq,
                          const TrainTensor &dwq, TrainTensor &dw, float *egrad) {
-  dw.resize(w.shape);
+  grad_target(dw, w.shape);
   for (int64_t e = 0; e < q.n; ++e) {
-    dw.v[e] = dwq.v[e];
+    dw.v[e] += dwq.v[e];
     egrad[e] += dwq.v[e] * surrogate_df(wq.v[e], w.v[e]);
   }
 }

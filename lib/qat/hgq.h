@@ -57,7 +57,7 @@ void hgq_act_tables(HgqQuantizer &q);
 /// pruned; min and max of x per element are folded into bmin, bmax.
 void hgq_act_forward(const HgqQuantizer &q, const TrainTensor &x, TrainTensor &y, float *bmin,
                      float *bmax);
-/// Activation backward: dx = dy where kept (null: not wanted); egrad[e] += dy * d x_q / d f.
+/// Activation backward: dx += dy where kept (null: not wanted); egrad[e] += dy * d x_q / d f.
 void hgq_act_backward(const HgqQuantizer &q, const TrainTensor &x, const TrainTensor &y,
                       const TrainTensor &dy, TrainTensor *dx, float *egrad);
 /// Folds a step's per-element min/max into the running range; the old range shrinks by the
@@ -67,7 +67,7 @@ void hgq_update_range(HgqQuantizer &q, const float *bmin, const float *bmax, flo
 /// Weight forward: wq = round(w 2^f) 2^-f; fills the tables (width from the integer itself,
 /// so weights never overflow; zero weights are pruned).
 void hgq_weight_forward(HgqQuantizer &q, const TrainTensor &w, TrainTensor &wq);
-/// Weight backward: dw = dwq (straight through); egrad[e] += dwq * d wq / d f.
+/// Weight backward: dw += dwq (straight through); egrad[e] += dwq * d wq / d f.
 void hgq_weight_backward(const HgqQuantizer &q, const TrainTensor &w, const TrainTensor &wq,
                          const TrainTensor &dwq, TrainTensor &dw, float *egrad);
 

@@ -11,15 +11,14 @@
 #include "ir/ops/table_common.h"
 #include "ir/passes/passes.h"
 #include "qat/hgq.h"
+#include "qat/pool.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <limits>
 #include <map>
-#include <thread>
 
 namespace hgqc {
 
@@ -31,28 +30,6 @@ Tensor rows_of(const Tensor &x, int64_t r0, int64_t r1) {
   d[0] = r1 - r0;
   std::vector<double> v(x.data().begin() + r0 * per, x.data().begin() + r1 * per);
   return Tensor(x.dtype(), d, std::move(v));
-}
-
-// Runs fn(block, r0, r1) over row blocks of n rows on `threads` threads (block order fixed).
-void for_blocks(int64_t n, int threads, int64_t block,
-                const std::function<void(int64_t, int64_t, int64_t)> &fn) {
-  int64_t nb = (n + block - 1) / block;
-  std::vector<std::thread> th;
-  std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
-  for (int t = 0; t < threads; ++t)
-    th.emplace_back([&, t] {
-      try {
-        for (int64_t b = t; b < nb; b += threads)
-          fn(b, b * block, std::min(n, (b + 1) * block));
-      } catch (...) {
-        err[static_cast<size_t>(t)] = std::current_exception();
-      }
-    });
-  for (auto &x : th)
-    x.join();
-  for (auto &e : err)
-    if (e)
-      std::rethrow_exception(e);
 }
 
 bool act_quant(const Graph &g, const Node &n) {
@@ -75,7 +52,9 @@ void evaluate_checkpoint(Checkpoint &c, const Dataset &val, TaskKind task, int t
   std::vector<int64_t> hits(static_cast<size_t>(nb), 0), over(static_cast<size_t>(nb), 0);
   std::vector<double> sq(static_cast<size_t>(nb), 0);
   const ValueRange &ry = *ra.ranges[g.outputs[0]];
-  for_blocks(val.n, threads, block, [&](int64_t b, int64_t r0, int64_t r1) {
+  Pool pool(threads);
+  pool.for_blocks(nb, [&](int64_t b) {
+    int64_t r0 = b * block, r1 = std::min(val.n, r0 + block);
     FixedRun r = evaluate_fixed(g, ra, {rows_of(val.x, r0, r1)});
     for (size_t ni = 0; ni < g.nodes.size(); ++ni)
       if (act_quant(g, g.nodes[ni]))
@@ -252,7 +231,9 @@ void calibrate_checkpoint(const std::string &file, const Dataset &data, double c
         bhi(static_cast<size_t>(nb));
     std::vector<std::vector<std::vector<double>>> bxmax(static_cast<size_t>(nb));
     std::vector<int64_t> over(static_cast<size_t>(nb), 0);
-    for_blocks(data.n, threads, block, [&](int64_t b, int64_t r0, int64_t r1) {
+    Pool pool(threads);
+    pool.for_blocks(nb, [&](int64_t b) {
+      int64_t r0 = b * block, r1 = std::min(data.n, r0 + block);
       std::vector<Tensor> in{rows_of(data.x, r0, r1)};
       FixedRun r = evaluate_fixed(w, ra, in);
       const Tensor &xs = in[0];

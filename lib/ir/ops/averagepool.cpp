@@ -119,7 +119,7 @@ void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din
     return;
   const TrainTensor &x = *in[0], &dy = *dout[0];
   const ops::WindowCache &w = ops::window_cache(n, x.shape, *ctx.cache);
-  din[0]->assign(x.shape, 0.0f);
+  grad_target(*din[0], x.shape);
   int64_t planes = x.shape[0] * x.shape[1], isz = dims_numel(w.win.in), osz = dims_numel(w.win.out);
   for (int64_t pl = 0; pl < planes; ++pl)
     for (int64_t p = 0; p < osz; ++p) {

@@ -102,11 +102,9 @@ void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din
   const TrainTensor &x = *in[0], &dy = *dout[0];
   double eps = attr_float(n, "epsilon", kDefaultEpsilon);
   Geom g = geom(x);
-  if (din[0])
-    din[0]->resize(x.shape);
-  for (int j = 1; j < 5; ++j)
+  for (int j = 0; j < 5; ++j)
     if (din[j])
-      din[j]->assign(in[j]->shape, 0.0f);
+      grad_target(*din[j], in[j]->shape);
   for (int64_t ch = 0; ch < g.c; ++ch) {
     double s = 1.0 / std::sqrt(in[4]->v[ch] + eps), sc = in[1]->v[ch], mu = in[3]->v[ch];
     double sum_dy = 0, sum_dyxc = 0;
@@ -116,16 +114,16 @@ void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din
         sum_dy += dy.v[k];
         sum_dyxc += dy.v[k] * (x.v[k] - mu);
         if (din[0])
-          din[0]->v[k] = static_cast<float>(dy.v[k] * sc * s);
+          din[0]->v[k] += static_cast<float>(dy.v[k] * sc * s);
       }
     if (din[1])
-      din[1]->v[ch] = static_cast<float>(sum_dyxc * s);
+      din[1]->v[ch] += static_cast<float>(sum_dyxc * s);
     if (din[2])
-      din[2]->v[ch] = static_cast<float>(sum_dy);
+      din[2]->v[ch] += static_cast<float>(sum_dy);
     if (din[3])
-      din[3]->v[ch] = static_cast<float>(-sum_dy * sc * s);
+      din[3]->v[ch] += static_cast<float>(-sum_dy * sc * s);
     if (din[4])
-      din[4]->v[ch] = static_cast<float>(sum_dyxc * sc * (-0.5 * s * s * s));
+      din[4]->v[ch] += static_cast<float>(sum_dyxc * sc * (-0.5 * s * s * s));
   }
 }
 

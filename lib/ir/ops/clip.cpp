@@ -228,19 +228,18 @@ void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din
   auto [lo, hi] = train_bounds(n, in);
   const TrainTensor &x = *in[0], &dy = *dout[0];
   if (din[0])
-    din[0]->resize(x.shape);
+    grad_target(*din[0], x.shape);
   float dlo = 0, dhi = 0;
   for (size_t i = 0; i < x.v.size(); ++i) {
     bool below = x.v[i] < lo, above = !below && x.v[i] > hi;
     if (din[0])
-      din[0]->v[i] = below || above ? 0.0f : dy.v[i];
+      din[0]->v[i] += below || above ? 0.0f : dy.v[i];
     dlo += below ? dy.v[i] : 0.0f;
     dhi += above ? dy.v[i] : 0.0f;
   }
   for (size_t j = 1; j < 3 && j < din.size(); ++j)
     if (din[j] && in[j]) {
-      din[j]->assign(in[j]->shape, 0.0f);
-      din[j]->v.at(0) = j == 1 ? dlo : dhi;
+      grad_target(*din[j], in[j]->shape).v.at(0) += j == 1 ? dlo : dhi;
     }
 }
 

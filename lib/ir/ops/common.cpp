@@ -142,10 +142,19 @@ BroadcastIndex::BroadcastIndex(const Dims &from, const Dims &to) {
 
 void reduce_broadcast(const std::vector<float> &g, const Dims &d, const Dims &to,
                       TrainTensor &out) {
-  out.assign(to, 0.0f);
+  grad_target(out, to);
+  if (to == d) {
+    for (size_t j = 0; j < g.size(); ++j)
+      out.v[j] += g[j];
+    return;
+  }
+  // Each sum is formed first, then added, as any other contribution to the gradient is.
+  std::vector<float> s(out.v.size(), 0.0f);
   BroadcastIndex ix(to, d);
   for (size_t j = 0; j < g.size(); ++j)
-    out.v[static_cast<size_t>(ix[static_cast<int64_t>(j)])] += g[j];
+    s[static_cast<size_t>(ix[static_cast<int64_t>(j)])] += g[j];
+  for (size_t j = 0; j < s.size(); ++j)
+    out.v[j] += s[j];
 }
 
 } // namespace hgqc::ops

@@ -83,7 +83,7 @@ void train_forward_unary(const Node &n, TrainIns in, TrainOuts out, TrainContext
   for (size_t i = 0; i < x.v.size(); ++i)
     y.v[i] = static_cast<float>(Impl::apply(p, x.v[i]));
 }
-/// Backward of the unary family: dx = dy * Impl::grad(p, x), Impl's derivative at x.
+/// Backward of the unary family: dx += dy * Impl::grad(p, x), Impl's derivative at x.
 template <class Impl>
 void backward_unary(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din,
                     TrainContext &) {
@@ -91,9 +91,9 @@ void backward_unary(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOu
     return;
   auto p = Impl::params(n);
   const TrainTensor &x = *in[0], &dy = *dout[0];
-  din[0]->resize(x.shape);
+  grad_target(*din[0], x.shape);
   for (size_t i = 0; i < x.v.size(); ++i)
-    din[0]->v[i] = dy.v[i] * static_cast<float>(Impl::grad(p, x.v[i]));
+    din[0]->v[i] += dy.v[i] * static_cast<float>(Impl::grad(p, x.v[i]));
 }
 /// The unary family's OpDef; with training hooks when Impl has `static double grad(const P&,
 /// double x)`, the derivative of apply at x.
@@ -159,7 +159,8 @@ void train_forward_binary(const Node &, TrainIns in, TrainOuts out, TrainContext
   for (int64_t j = 0; j < y.numel(); ++j)
     y.v[j] = static_cast<float>(Impl::apply(a.v[ia[j]], b.v[ib[j]]));
 }
-/// Sums `g` (over dims `d`) down to dims `to` (the broadcast's reverse); see train_kernels.
+/// Sums `g` (over dims `d`) down to dims `to` (the broadcast's reverse) and adds the sums into
+/// `out` (grad_target()); see train_kernels.
 void reduce_broadcast(const std::vector<float> &g, const Dims &d, const Dims &to, TrainTensor &out);
 /// Backward of the binary family: Impl::da and Impl::db are the partial derivatives of
 /// apply; gradients of broadcast operands are summed over the stretched dimensions.

@@ -245,12 +245,12 @@ void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din
   const TrainTensor &x = *in[0], &w = *in[1], &dy = *dout[0];
   TrainGeom t = train_geom(n, x, w, ctx);
   if (din[0])
-    din[0]->assign(x.shape, 0.0f);
+    grad_target(*din[0], x.shape);
   if (din[1])
-    din[1]->assign(w.shape, 0.0f);
+    grad_target(*din[1], w.shape);
   TrainTensor *db = din.size() > 2 ? din[2] : nullptr;
   if (db)
-    db->assign(in[2]->shape, 0.0f);
+    grad_target(*db, in[2]->shape);
   int64_t rows = t.cpg * t.ksz;
   std::vector<float> col(static_cast<size_t>(rows * t.osz)), dcol(col.size());
   for (int64_t s = 0; s < t.nb; ++s)

@@ -2,6 +2,7 @@
 // Training mode (a constant true `training_mode` input) is rejected. Fixed point: the
 // identity; the mask output has none. Training: the identity (its gradient passes).
 #include "ir/ops/fixed_common.h"
+#include "ir/ops/train_kernels.h"
 
 namespace hgqc {
 namespace {
@@ -55,7 +56,8 @@ void train_forward(const Node &, TrainIns in, TrainOuts out, TrainContext &) {
 
 void backward(const Node &, TrainIns, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
   if (din[0])
-    *din[0] = *dout[0];
+    ops::train::add_to(grad_target(*din[0], dout[0]->shape).data(), dout[0]->data(),
+                       dout[0]->numel());
 }
 
 constexpr OpDef make_dropout() {

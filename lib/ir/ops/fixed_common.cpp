@@ -385,7 +385,7 @@ void copy_backward(EvalFn eval, int n_data, const Node &n, TrainIns in, TrainIns
   const CopyMap &m = train_copy_map(eval, n_data, n, in, ctx);
   for (size_t j = 0; j < din.size(); ++j)
     if (din[j])
-      din[j]->assign(in[j]->shape, 0.0f);
+      grad_target(*din[j], in[j]->shape);
   const TrainTensor &dy = *dout[0];
   for (size_t k = 0; k < m.input.size(); ++k)
     if (TrainTensor *d = din[static_cast<size_t>(m.input[k])])

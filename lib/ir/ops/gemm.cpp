@@ -257,7 +257,7 @@ void train_forward(const Node &nd, TrainIns in, TrainOuts out, TrainContext &) {
   tk::gemm(false, tb, s.m, s.n, s.k, alpha, a.data(), b.data(), keep, y.data());
 }
 
-// dA = alpha dY B'^T, dB' = alpha A^T dY, dC = beta * dY summed over broadcast dimensions.
+// dA += alpha dY B'^T, dB' += alpha A^T dY, dC += beta * dY summed over broadcast dimensions.
 void backward(const Node &nd, TrainIns in, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
   const TrainTensor &a = *in[0], &b = *in[1], &dy = *dout[0];
   MNK s = dims_of(nd, a.shape, b.shape);
@@ -265,20 +265,22 @@ void backward(const Node &nd, TrainIns in, TrainIns, TrainIns dout, TrainOuts di
   auto alpha = static_cast<float>(attr_float(nd, "alpha", 1.0));
   auto beta = static_cast<float>(attr_float(nd, "beta", 1.0));
   if (din[0]) {
-    din[0]->resize(a.shape);
-    tk::gemm(false, !tb, s.m, s.k, s.n, alpha, dy.data(), b.data(), 0.0f, din[0]->data());
+    grad_target(*din[0], a.shape);
+    tk::gemm(false, !tb, s.m, s.k, s.n, alpha, dy.data(), b.data(), 1.0f, din[0]->data());
   }
   if (din[1]) {
-    din[1]->resize(b.shape);
+    grad_target(*din[1], b.shape);
     if (tb) // B is [N, K]: dB = alpha dY^T A
-      tk::gemm(true, false, s.n, s.k, s.m, alpha, dy.data(), a.data(), 0.0f, din[1]->data());
+      tk::gemm(true, false, s.n, s.k, s.m, alpha, dy.data(), a.data(), 1.0f, din[1]->data());
     else // B is [K, N]: dB = alpha A^T dY
-      tk::gemm(true, false, s.k, s.n, s.m, alpha, a.data(), dy.data(), 0.0f, din[1]->data());
+      tk::gemm(true, false, s.k, s.n, s.m, alpha, a.data(), dy.data(), 1.0f, din[1]->data());
   }
   if (din.size() > 2 && din[2]) {
-    ops::reduce_broadcast(dy.v, dy.shape, in[2]->shape, *din[2]);
-    for (float &g : din[2]->v)
+    TrainTensor dc; // beta times the sums, then added as one contribution
+    ops::reduce_broadcast(dy.v, dy.shape, in[2]->shape, dc);
+    for (float &g : dc.v)
       g *= beta;
+    tk::add_to(grad_target(*din[2], in[2]->shape).data(), dc.data(), dc.numel());
   }
 }
 

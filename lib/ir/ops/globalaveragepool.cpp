@@ -117,13 +117,13 @@ void backward(const Node &, TrainIns in, TrainIns, TrainIns dout, TrainOuts din,
   if (!din[0])
     return;
   const TrainTensor &x = *in[0], &dy = *dout[0];
-  din[0]->resize(x.shape);
+  grad_target(*din[0], x.shape);
   int64_t planes = x.shape[0] * x.shape[1];
   int64_t sz = planes > 0 ? static_cast<int64_t>(x.v.size()) / planes : 0;
   for (int64_t p = 0; p < planes; ++p) {
     float gr = dy.v[p] / static_cast<float>(sz);
     for (int64_t i = 0; i < sz; ++i)
-      din[0]->v[p * sz + i] = gr;
+      din[0]->v[p * sz + i] += gr;
   }
 }
 

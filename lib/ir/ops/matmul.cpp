@@ -259,21 +259,21 @@ void train_forward(const Node &, TrainIns in, TrainOuts out, TrainContext &) {
              b.data() + t * g.k * g.n, 0.0f, out[0]->data() + t * g.rows * g.n);
 }
 
-// dA = dY B^T, dB = A^T dY (for a weight B, summed over all rows).
+// dA += dY B^T, dB += A^T dY (for a weight B, summed over all rows).
 void backward(const Node &, TrainIns in, TrainIns, TrainIns dout, TrainOuts din, TrainContext &) {
   const TrainTensor &a = *in[0], &b = *in[1], &dy = *dout[0];
   TrainGeom g = train_geom(a, b);
   const int64_t sa = g.rows * g.k, sb = g.k * g.n, sy = g.rows * g.n;
   if (din[0]) {
-    din[0]->resize(a.shape);
+    grad_target(*din[0], a.shape);
     for (int64_t t = 0; t < g.batches; ++t)
-      tk::gemm(false, true, g.rows, g.k, g.n, 1.0f, dy.data() + t * sy, b.data() + t * sb, 0.0f,
+      tk::gemm(false, true, g.rows, g.k, g.n, 1.0f, dy.data() + t * sy, b.data() + t * sb, 1.0f,
                din[0]->data() + t * sa);
   }
   if (din[1]) {
-    din[1]->resize(b.shape);
+    grad_target(*din[1], b.shape);
     for (int64_t t = 0; t < g.batches; ++t)
-      tk::gemm(true, false, g.k, g.n, g.rows, 1.0f, a.data() + t * sa, dy.data() + t * sy, 0.0f,
+      tk::gemm(true, false, g.k, g.n, g.rows, 1.0f, a.data() + t * sa, dy.data() + t * sy, 1.0f,
                din[1]->data() + t * sb);
   }
 }

@@ -121,7 +121,7 @@ void backward(const Node &, TrainIns in, TrainIns out, TrainIns dout, TrainOuts 
     return;
   const TrainTensor &x = *in[0], &dy = *dout[0];
   const auto &c = *std::any_cast<TrainCache>(ctx.cache);
-  din[0]->assign(x.shape, 0.0f);
+  grad_target(*din[0], x.shape);
   int64_t planes = x.shape[0] * x.shape[1], isz = x.numel() / std::max<int64_t>(planes, 1),
           osz = out[0]->numel() / std::max<int64_t>(planes, 1);
   for (int64_t pl = 0; pl < planes; ++pl)

@@ -149,10 +149,10 @@ void reduce_sum_backward(bool mean, const Node &n, TrainIns in, TrainIns dout, T
     return;
   const TrainTensor &x = *in[0], &dy = *dout[0];
   const ReduceGeom &g = reduce_train_geom(n, x.shape, *ctx.cache);
-  din[0]->resize(x.shape);
+  grad_target(*din[0], x.shape);
   for (int64_t e = 0; e < g.size(); ++e) {
     float d = mean ? dy.v[e] / static_cast<float>(g.count(e)) : dy.v[e];
-    g.for_taps(e, [&](int64_t o) { din[0]->v[o] = d; });
+    g.for_taps(e, [&](int64_t o) { din[0]->v[o] += d; });
   }
 }
 

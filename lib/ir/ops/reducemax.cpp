@@ -94,7 +94,7 @@ void backward(const Node &, TrainIns in, TrainIns, TrainIns dout, TrainOuts din,
   if (!din[0])
     return;
   const auto &c = *std::any_cast<TrainCache>(ctx.cache);
-  din[0]->assign(in[0]->shape, 0.0f);
+  grad_target(*din[0], in[0]->shape);
   for (size_t e = 0; e < c.arg.size(); ++e)
     din[0]->v[c.arg[e]] += dout[0]->v[e];
 }

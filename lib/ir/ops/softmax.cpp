@@ -119,13 +119,13 @@ void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &) {
     }
 }
 
-// dx = y * (dy - sum(dy * y)) along the normalised axis.
+// dx += y * (dy - sum(dy * y)) along the normalised axis.
 void backward(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
               TrainContext &) {
   if (!din[0])
     return;
   const TrainTensor &y = *out[0], &dy = *dout[0];
-  din[0]->resize(in[0]->shape);
+  grad_target(*din[0], in[0]->shape);
   View v = view_of(n, y.shape);
   for (int64_t o = 0; o < v.outer; ++o)
     for (int64_t k = 0; k < v.inner; ++k) {
@@ -135,7 +135,7 @@ void backward(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts
         dot += static_cast<double>(dy.v[base + j * v.inner]) * y.v[base + j * v.inner];
       for (int64_t j = 0; j < v.len; ++j) {
         int64_t e = base + j * v.inner;
-        din[0]->v[e] = static_cast<float>(y.v[e] * (dy.v[e] - dot));
+        din[0]->v[e] += static_cast<float>(y.v[e] * (dy.v[e] - dot));
       }
     }
 }

@@ -33,7 +33,8 @@ Dims with_batch(Dims d, int64_t b) {
 } // namespace
 
 // Checks node `ni` of `g`: random inputs (batch 2), L = sum(out * R); backward(dout = R)
-// against (L(x + h) - L(x - h)) / 2h for every element of every float input.
+// against (L(x + h) - L(x - h)) / 2h for every element of every float input, then backward
+// into gradients holding random values P: P + the gradient.
 void check_node(const Graph &g, size_t ni, std::vector<int> skip) {
   const Node &n = g.nodes[ni];
   const OpDef &d = op_def(n.op);
@@ -118,6 +119,27 @@ void check_node(const Graph &g, size_t ni, std::vector<int> skip) {
       double fd = (lp - lm) / (2 * h);
       INFO(n.name << " input " << j << " element " << k);
       CHECK(din[j].v[k] == doctest::Approx(fd).epsilon(2e-2).scale(1.0));
+    }
+  }
+  // Backward adds into the gradients it is given (a value read twice sums both readers'
+  // contributions): from earlier contents P, the result is P + the gradient above.
+  std::vector<TrainTensor> acc(n.inputs.size());
+  std::vector<TrainTensor *> ap;
+  for (size_t j = 0; j < n.inputs.size(); ++j) {
+    if (dp[j])
+      acc[j] = random_tensor(in[j].shape, rng);
+    ap.push_back(dp[j] ? &acc[j] : nullptr);
+  }
+  std::vector<TrainTensor> prior = acc;
+  d.train_forward(n, ip, op, ctx);
+  d.backward(n, ip, yo, ro, ap, ctx);
+  for (size_t j = 0; j < n.inputs.size(); ++j) {
+    if (!dp[j])
+      continue;
+    REQUIRE(acc[j].shape == in[j].shape);
+    for (size_t k = 0; k < acc[j].v.size(); ++k) {
+      INFO(n.name << " input " << j << " element " << k << ": backward must add, not overwrite");
+      CHECK(acc[j].v[k] == doctest::Approx(prior[j].v[k] + din[j].v[k]).epsilon(1e-5).scale(1.0));
     }
   }
 }

@@ -15,7 +15,8 @@ TrainTensor random_tensor(const Dims &d, std::mt19937 &rng);
 
 /// Checks node `ni` of `g`: random inputs (batch 2), L = sum(out * R); backward (dout = R)
 /// against the central difference (L(x + h) - L(x - h)) / 2h for every element of every
-/// float input except those numbered in `skip`.
+/// float input except those numbered in `skip`; then that backward adds into gradients that
+/// already hold values (micrograd's `+=`) instead of overwriting them.
 void check_node(const Graph &g, size_t ni, std::vector<int> skip = {});
 
 /// A one-node model through the importer (canonical attributes), not normalised.

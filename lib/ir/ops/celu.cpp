@@ -13,7 +13,8 @@ struct CeluImpl {
     check_known_attrs(n, {"alpha"});
     double a = attr_float(n, "alpha", 1.0);
     if (!(a > 0) || !std::isfinite(a))
-      throw UserError("attribute 'alpha' must be a positive number, got " + std::to_string(a));
+      throw UserError("attribute 'alpha' must be a positive number, got " +
+                      attr_str(n.attrs.at("alpha"))); // the default 1 is positive
     n.attrs["alpha"] = a;
   }
   static P params(const Node &n) { return {attr_float(n, "alpha", 1.0)}; }

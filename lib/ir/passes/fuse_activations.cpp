@@ -26,13 +26,14 @@ struct Matcher {
   std::set<int> consumed; // nodes of the matches of this round
   std::vector<int> members;
 
-  // The node defining `v` when it has op `op` and is not taken by another match; nullptr
-  // otherwise. `inner`: v must have no use but the pattern's one (and not be a graph output).
-  Node *def(ValueId v, OpKind op, bool inner = true) {
-    if (v == kNoValue || prod[v] < 0 || (inner && uses[v] != 1))
+  // The node defining `v` when it has op `op`, v has no use but the pattern's one (and is not a
+  // graph output), and the node is not taken by another match; nullptr otherwise.
+  Node *def(ValueId v, OpKind op) {
+    if (v == kNoValue || prod[v] < 0 || uses[v] != 1)
       return nullptr;
     Node &n = g.nodes[static_cast<size_t>(prod[v])];
-    if (n.op != op || consumed.count(prod[v]))
+    // A table function that carries its output quantizer (fuse_table_quant) is not f(x).
+    if (n.op != op || consumed.count(prod[v]) || (op_def(op).table && n.inputs.size() != 1))
       return nullptr;
     members.push_back(prod[v]);
     return &n;

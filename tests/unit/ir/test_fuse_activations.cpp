@@ -10,6 +10,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -202,6 +203,22 @@ TEST_CASE("fuse_activations: near misses are left alone") {
     Graph g = b.import();
     normalize(g);
     CHECK(ops_of(g) == std::vector<K>{K::Softplus, K::Tanh, K::Mul});
+  }
+  // A Sigmoid that carries its output quantizer (fixed-point form) is not sigmoid(x).
+  {
+    ModelBuilder b(13);
+    b.input("x_in", {-1, 5}).output("y");
+    quant(b, "x_in", "x", {}, {1}, {2}, {3});
+    b.node("Sigmoid", {"x"}, {"t"});
+    quant(b, "t", "s", {}, {0}, {1}, {6});
+    b.node("Mul", {"x", "s"}, {"y"});
+    Graph g = b.import();
+    normalize(g);
+    to_fixed(g);
+    std::vector<K> fixed = ops_of(g);
+    REQUIRE(std::count(fixed.begin(), fixed.end(), K::Sigmoid) == 1);
+    normalize(g);
+    CHECK(ops_of(g) == fixed);
   }
   // A constant of higher rank would broadcast x: no rewrite.
   {

@@ -76,6 +76,8 @@ def errors():
     save(model([helper.make_node("Relu", ["x"], ["y"], name="relu0")],
                [vi("x", [1, 4], TensorProto.FLOAT16)], [vi("y", [1, 4], TensorProto.FLOAT16)]),
          "errors", "float16_input.onnx")
+    save(model([helper.make_node("Celu", ["x"], ["y"], name="celu0", alpha=0.0)], [x], [y]),
+         "errors", "celu_bad_alpha.onnx")
     good = model([helper.make_node("Relu", ["x"], ["h"], name="relu0"),
                   helper.make_node("MatMul", ["h", "w"], ["y"], name="mm0")],
                  [x], [vi("y", [1, 3])], inits=[init("w", np.arange(12, dtype=np.float32).reshape(4, 3))])

@@ -16,6 +16,7 @@ long double tanh(long double x) { return tanhl(x); }
 long double erf(long double x) { return erfl(x); }
 long double erfc(long double x) { return erfcl(x); }
 long double fma(long double a, long double b, long double c) { return fmal(a, b, c); }
+long double sqrt(long double x) { return sqrtl(x); }
 Quad exp(Quad x) { return expq(x); }
 Quad expm1(Quad x) { return expm1q(x); }
 Quad log1p(Quad x) { return log1pq(x); }
@@ -23,6 +24,11 @@ Quad tanh(Quad x) { return tanhq(x); }
 Quad erf(Quad x) { return erfq(x); }
 Quad erfc(Quad x) { return erfcq(x); }
 Quad fma(Quad a, Quad b, Quad c) { return fmaq(a, b, c); }
+Quad sqrt(Quad x) { return sqrtq(x); }
+template <> long double from_decimal<long double>(const char *s) {
+  return std::strtold(s, nullptr);
+}
+template <> Quad from_decimal<Quad>(const char *s) { return strtoflt128(s, nullptr); }
 } // namespace tmath
 
 namespace {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -43,6 +44,7 @@ long double tanh(long double x);
 long double erf(long double x);
 long double erfc(long double x);
 long double fma(long double a, long double b, long double c);
+long double sqrt(long double x);
 Quad exp(Quad x);
 Quad expm1(Quad x);
 Quad log1p(Quad x);
@@ -50,6 +52,12 @@ Quad tanh(Quad x);
 Quad erf(Quad x);
 Quad erfc(Quad x);
 Quad fma(Quad a, Quad b, Quad c);
+Quad sqrt(Quad x);
+/// The decimal number `s` rounded to precision T (strtod, strtold, strtoflt128).
+template <class T> T from_decimal(const char *s);
+template <> long double from_decimal<long double>(const char *s);
+template <> Quad from_decimal<Quad>(const char *s);
+template <> inline double from_decimal<double>(const char *s) { return std::strtod(s, nullptr); }
 // double: the float evaluator and training (no table entry is decided from these).
 inline double exp(double x) { return std::exp(x); }
 inline double expm1(double x) { return std::expm1(x); }
@@ -58,6 +66,7 @@ inline double tanh(double x) { return std::tanh(x); }
 inline double erf(double x) { return std::erf(x); }
 inline double erfc(double x) { return std::erfc(x); }
 inline double fma(double a, double b, double c) { return std::fma(a, b, c); }
+inline double sqrt(double x) { return std::sqrt(x); }
 /// |x|.
 template <class T> T abs(T x) { return x < 0 ? -x : x; }
 /// The value `v` of a function whose true values lie strictly between `lo` and `hi`: when `v`

@@ -16,6 +16,8 @@ void normalize(Graph &g, const NormalizeOptions &opt) {
   }
   if (opt.decompose_softmax)
     decompose_softmax(g);
+  if (opt.fuse_activations)
+    fuse_activations(g);
   g.remove_dead();
   verify(g);
 }

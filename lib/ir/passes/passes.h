@@ -38,12 +38,22 @@ int cancel_squeeze_unsqueeze(Graph &g);
 /// how many.
 int decompose_softmax(Graph &g);
 
+/// Rewrites the float-graph forms that PyTorch 1.13 writes for activation layers into one
+/// table function each (docs/fixed-point.md, "Activation rewrites"): nn.GELU's
+/// x * (Erf(x / sqrt 2) + 1) * 0.5 and its tanh form into Gelu, x * Sigmoid(x) into Silu,
+/// x * Tanh(Softplus(x)) into Mish, x * HardSigmoid(x) (alpha 1/6, beta 1/2) into HardSwish,
+/// x / (Abs(x) + 1) into Softsign, and Log(Sigmoid(x)) into Neg(Softplus(Neg(x))). Constants
+/// must equal theirs up to float32 rounding, and intermediate values have no other use. The
+/// same values up to float rounding. Returns how many.
+int fuse_activations(Graph &g);
+
 /// Options of the import normalisation pipeline.
 struct NormalizeOptions {
   bool fold_constants = true;
   bool remove_identities = true;
   bool fold_batchnorm = true;
   bool decompose_softmax = true;
+  bool fuse_activations = true;
 };
 
 /// Runs the passes above, removes dead nodes and values, and verifies the graph.

@@ -1,7 +1,8 @@
 // Unit tests of the table functions (Sigmoid, Tanh, Exp, Softplus, Softsign, Elu, Selu,
-// HardSigmoid, HardSwish, Erf) in fixed point: entries on rounding boundaries, every entry
-// against an independent float64 reference, the emulator against the float evaluator, the
-// netlist's ROMs against the emulator, one ROM per distinct table, and the refusals.
+// HardSigmoid, HardSwish, Erf, Celu, and hgqc's Gelu, Silu, Mish) in fixed point: entries on
+// rounding boundaries, every entry against an independent float64 reference, the emulator against
+// the float evaluator, the netlist's ROMs against the emulator, one ROM per distinct table, and the
+// refusals.
 #include "backend/cmvm_lower.h"
 #include "backend/passes.h"
 #include "backend/verilog.h"
@@ -22,12 +23,16 @@ using namespace hgqc;
 using namespace hgqc::test;
 
 namespace {
-// Every table op with its ONNX attributes, its opset and an independent float64 reference.
+// Every table op with its opset, an independent float64 reference, and its domain and one
+// string attribute where it has them.
 struct TableCase {
   const char *op;
   int opset;
   double (*ref)(double);
+  const char *domain = nullptr;
+  const char *attr = nullptr, *attr_value = nullptr;
 };
+double phi(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 const TableCase kCases[] = {
     {"Sigmoid", 13, [](double x) { return 1 / (1 + std::exp(-x)); }},
     {"Tanh", 13, [](double x) { return std::tanh(x); }},
@@ -44,7 +49,25 @@ const TableCase kCases[] = {
      [](double x) { return std::clamp(double(0.2f) * x + double(0.5f), 0.0, 1.0); }},
     {"HardSwish", 14, [](double x) { return x * std::clamp(x + 3, 0.0, 6.0) / 6; }},
     {"Erf", 13, [](double x) { return std::erf(x); }},
+    {"Celu", 13, [](double x) { return x > 0 ? x : std::expm1(x); }},
+    {"Gelu", 13, [](double x) { return x * phi(x); }, "hgqc"},
+    {"Gelu", 13,
+     [](double x) {
+       return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+     },
+     "hgqc", "approximate", "tanh"},
+    {"Silu", 13, [](double x) { return x / (1 + std::exp(-x)); }, "hgqc"},
+    {"Mish", 13, [](double x) { return x * std::tanh(std::log1p(std::exp(x))); }, "hgqc"},
 };
+
+// The node of table case `c` from x to y.
+void table_node(ModelBuilder &b, const TableCase &c, const std::string &x, const std::string &y) {
+  auto &n = b.node(c.op, {x}, {y}, "fn");
+  if (c.domain)
+    n.set_domain(c.domain);
+  if (c.attr)
+    attr_s(n, c.attr, c.attr_value);
+}
 
 // y = FixedQuant(x) with scalar format (k, i, f) and the given modes.
 void quant_mode(ModelBuilder &b, const std::string &x, const std::string &y, FixedFormat f,
@@ -64,7 +87,7 @@ Graph table_model(const TableCase &c, int n, FixedFormat in, FixedFormat out, co
   ModelBuilder b(c.opset);
   b.input("x_in", {-1, n});
   quant_mode(b, "x_in", "x", in, "RND", "SAT");
-  b.node(c.op, {"x"}, {"t"}, "fn");
+  table_node(b, c, "x", "t");
   quant_mode(b, "t", "y", out, rnd, ovf);
   b.output("y");
   Graph g = b.import();
@@ -179,7 +202,7 @@ TEST_CASE("table ops: the netlist's ROMs equal the emulator, one ROM per distinc
     ModelBuilder b(c.opset);
     b.input("x_in", {-1, 4});
     quant(b, "x_in", "x", {4}, {1, 1, 1, 0}, {2, 2, 2, 1}, {3, 3, 3, 2});
-    b.node(c.op, {"x"}, {"t"}, "fn");
+    table_node(b, c, "x", "t");
     quant(b, "t", "y", {4}, {1, 1, 1, 0}, {2, 1, 2, 0}, {6, 4, 6, 0});
     b.output("y");
     Graph g = b.import();

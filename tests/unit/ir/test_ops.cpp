@@ -241,3 +241,54 @@ TEST_CASE("table functions: Exp, Softplus, Softsign, Elu, Selu, HardSigmoid, Har
         [](double v) { return std::max(0.0, std::min(1.0, 0.2 * v + 0.5)); });
   check(run("HardSwish", 14), [](double v) { return v * std::max(0.0, std::min(6.0, v + 3)) / 6; });
 }
+
+TEST_CASE("table functions: Celu, Log, and hgqc's Gelu (both forms), Silu, Mish and refusals") {
+  Tensor x(DType::Float32, {1, 5}, {-4, -1, 0.25, 0.5, 3.5});
+  // op(x) in `domain` with an optional float or string attribute.
+  auto model = [&](const char *op, const char *domain, const char *attr, float f, const char *s) {
+    ModelBuilder b(13);
+    b.input("x", {1, 5});
+    auto &n = b.node(op, {"x"}, {"y"}, "fn");
+    n.set_domain(domain);
+    if (attr) {
+      auto *a = n.add_attribute();
+      a->set_name(attr);
+      a->set_type(s ? onnx::AttributeProto::STRING : onnx::AttributeProto::FLOAT);
+      s ? a->set_s(s) : a->set_f(f);
+    }
+    b.output("y");
+    return b;
+  };
+  auto run = [&](const char *op, const char *domain = "", const char *attr = nullptr, float f = 0,
+                 const char *s = nullptr) {
+    return run1(model(op, domain, attr, f, s).import(), x);
+  };
+  auto check = [&](const Tensor &y, auto fn) {
+    for (int64_t j = 0; j < 5; ++j)
+      CHECK(y[j] == doctest::Approx(fn(x[j])).epsilon(1e-9));
+  };
+  check(run("Celu"), [](double v) { return v > 0 ? v : std::expm1(v); });
+  check(run("Celu", "", "alpha", 2.0f), [](double v) { return v > 0 ? v : 2 * std::expm1(v / 2); });
+  Tensor lg = run("Log");
+  for (int64_t j = 2; j < 5; ++j) // the positive inputs
+    CHECK(lg[j] == doctest::Approx(std::log(x[j])).epsilon(1e-12));
+  CHECK(std::isnan(lg[0]));
+  check(run("Gelu", "hgqc"), [](double v) { return v * 0.5 * std::erfc(-v / std::sqrt(2.0)); });
+  check(run("Gelu", "hgqc", "approximate", 0, "tanh"), [](double v) {
+    return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+  });
+  check(run("Silu", "hgqc"), [](double v) { return v / (1 + std::exp(-v)); });
+  check(run("Mish", "hgqc"), [](double v) { return v * std::tanh(std::log1p(std::exp(v))); });
+  auto error = [&](ModelBuilder b) {
+    try {
+      b.import();
+    } catch (const UserError &e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(error(model("Celu", "", "alpha", 0.0f, nullptr)).find("'alpha' must be a positive") !=
+        std::string::npos);
+  CHECK(error(model("Gelu", "hgqc", "approximate", 0, "erf")).find("must be \"none\" or") !=
+        std::string::npos);
+}

@@ -1,6 +1,8 @@
 // Finite-difference checks of the backward hooks of GlobalAveragePool, Div, Clip, Dropout,
-// Identity, Squeeze, Unsqueeze, ReduceSum, ReduceMean and ReduceMax (grad_check.h); the op
+// Identity, Squeeze, Unsqueeze, ReduceSum, ReduceMean, ReduceMax, Reciprocal, Celu, Gelu, Silu
+// and Mish (grad_check.h); the op
 // registry test requires one per op with a fixed-point form.
+#include "fixed_test_util.h"
 #include "grad_check.h"
 
 #include <doctest/doctest.h>
@@ -94,4 +96,25 @@ TEST_CASE("Reciprocal backward matches finite differences") {
   b.input("x", {-1, 7}).output("y");
   b.node("Reciprocal", {"x"}, {"y"});
   check_node(one_node(b), 0); // inputs kept in [1.05, 2] and [-2, -1.05] (grad_check.cpp)
+}
+
+TEST_CASE("Celu, Gelu (both forms), Silu and Mish backward match finite differences") {
+  struct Case {
+    const char *op, *domain, *attr, *value;
+  };
+  for (Case c : {Case{"Celu", "", "", ""}, Case{"Celu", "", "alpha", "0.5"},
+                 Case{"Gelu", "hgqc", "", ""}, Case{"Gelu", "hgqc", "approximate", "tanh"},
+                 Case{"Silu", "hgqc", "", ""}, Case{"Mish", "hgqc", "", ""}}) {
+    CAPTURE(c.op);
+    CAPTURE(c.value);
+    ModelBuilder b(13);
+    b.input("x", {-1, 7}).output("y");
+    auto &n = b.node(c.op, {"x"}, {"y"});
+    n.set_domain(c.domain);
+    if (std::string(c.attr) == "alpha")
+      hgqc::test::attr_f(n, c.attr, std::stof(c.value));
+    else if (*c.attr)
+      hgqc::test::attr_s(n, c.attr, c.value);
+    check_node(one_node(b), 0);
+  }
 }

@@ -1,0 +1,77 @@
+# Generates the activation zoo model (GELU, SiLU, Mish, CELU hidden layers) into testdata/torch/.
+"""Regenerate the activation zoo model in testdata/torch/.
+
+Usage (from the repository root; needs Debian's python3-torch, python3-onnx, numpy):
+
+    /usr/bin/python3 scripts/gen_zoo_acts.py [OUTDIR]
+
+Model (torch.onnx.export, opset 13, dynamic batch, briefly trained so that the tables see
+realistic ranges):
+
+    zoo_act_mlp   16 -> 12 GELU -> 12 SiLU -> 12 Mish -> 12 CELU(alpha=1.5) -> 5:
+                  a classifier of 5 Gaussian blobs
+
+torch 1.13 writes nn.GELU as Div, Erf, Add, Mul, Mul, nn.SiLU as Sigmoid and Mul, nn.Mish as
+Softplus, Tanh and Mul, and nn.CELU as Celu; hgqc's fuse_activations pass makes each of the
+first three one table function (Gelu, Silu, Mish).
+
+Writes zoo_act_mlp.onnx, zoo_act_mlp_calib.npy (1024 samples, float32) and
+zoo_act_mlp_calib_targets.npy (class labels, int64), the data of `hgqc quantize`, `hgqc train`
+and the co-simulation tests. Everything is seeded and single-threaded, so a rerun reproduces
+the same files.
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+
+SEED = 2027
+N = 1024
+
+
+def blobs(rng):
+    centres = rng.normal(0, 1.5, size=(5, 16))
+    y = rng.integers(0, 5, size=N)
+    x = centres[y] + rng.normal(0, 2.5, size=(N, 16))
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+def main():
+    outdir = sys.argv[1] if len(sys.argv) > 1 else "testdata/torch"
+    torch.manual_seed(SEED)
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(SEED)
+
+    x, y = blobs(rng)
+    model = nn.Sequential(nn.Linear(16, 12), nn.GELU(), nn.Linear(12, 12), nn.SiLU(),
+                          nn.Linear(12, 12), nn.Mish(), nn.Linear(12, 12), nn.CELU(alpha=1.5),
+                          nn.Linear(12, 5))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(200):
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+    model.eval()
+    acc = (model(xt).argmax(1).numpy() == y).mean()
+    print("zoo_act_mlp: loss %.4f accuracy %.4f" % (float(loss), acc))
+
+    name = "zoo_act_mlp"
+    path = os.path.join(outdir, name + ".onnx")
+    torch.onnx.export(model, xt[:1], path, opset_version=13, input_names=["x"],
+                      output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    np.save(os.path.join(outdir, name + "_calib.npy"), x)
+    np.save(os.path.join(outdir, name + "_calib_targets.npy"), y)
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    print(name, "opset", m.opset_import[0].version, [n.op_type for n in m.graph.node])
+
+
+if __name__ == "__main__":
+    main()

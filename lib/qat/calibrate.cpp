@@ -137,6 +137,7 @@ int calibrate_in_passes(const std::string &file, const Dataset &data, double cov
   calibrate_checkpoint(file, data, cover, threads);
   Graph g = load(file);
   Formats fmts = act_formats(g);
+  const Graph first = g;
   const std::string probe = file + ".calib.onnx";
   int passes = 1;
   // Pass p makes the quantizers p levels deep final; there are at most as many levels as
@@ -148,16 +149,24 @@ int calibrate_in_passes(const std::string &file, const Dataset &data, double cov
       break;
     export_onnx(c, probe);
     Graph r;
+    bool ok = true;
     try {
       calibrate_checkpoint(probe, data, cover, threads);
       r = load(probe);
-    } catch (...) {
-      std::error_code ec;
-      std::filesystem::remove(probe, ec);
-      throw;
+    } catch (const UserError &) {
+      // The clamps widen the probe by a bit; where that no longer fits, the file gets the first
+      // pass's formats back: they cover the data (a pass between, traced behind clamps that
+      // were not final yet, might not).
+      ok = false;
     }
     std::error_code ec;
     std::filesystem::remove(probe, ec);
+    if (!ok) {
+      if (passes > 1)
+        export_onnx(first, file);
+      passes = 1;
+      break;
+    }
     ++passes;
     Formats next = act_formats(r);
     if (next == fmts)

@@ -13,7 +13,9 @@ namespace hgqc {
 /// a clamp at that format's largest value, so that an element downstream of a saturated
 /// rounded-up maximum sees the saturated value, as the calibrated model computes it, instead of
 /// the unsaturated one. A quantizer whose inputs depend on no other quantizer is final after
-/// the first pass, its readers after the second, and so on. Returns the number of passes.
+/// the first pass, its readers after the second, and so on. When a later pass cannot trace (a
+/// format would exceed the width limits), the file gets the first pass's formats back and the
+/// result is 1. Returns the number of passes whose formats the file holds.
 int calibrate_in_passes(const std::string &file, const Dataset &data, double cover, int threads);
 
 } // namespace hgqc

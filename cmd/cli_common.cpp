@@ -108,6 +108,16 @@ Graph load_fixed_model(const std::string &path, const ToFixedOptions &opt) {
   return g;
 }
 
+Graph load_fixed_design(const std::string &path, const ToFixedOptions &opt) {
+  Graph g = load_fixed_model(path, opt);
+  try {
+    hoist_quant_over_max(g);
+  } catch (const UserError &e) {
+    throw e.with_location(Location{path});
+  }
+  return g;
+}
+
 RangeAnalysis analyze_model_ranges(const Graph &g, const std::string &path) {
   try {
     return analyze_ranges(g);

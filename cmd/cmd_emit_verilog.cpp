@@ -66,7 +66,7 @@ void emit(const EmitCliOptions &o) {
                            : o.stages  ? "--stages " + std::to_string(o.stages)
                                        : "one stage") +
                           (o.no_reset ? ", no reset" : "") + (o.no_share ? ", plain CSD" : "")};
-  Graph g = load_fixed_model(o.model, o.fixed);
+  Graph g = load_fixed_design(o.model, o.fixed);
   RangeAnalysis ra = analyze_model_ranges(g, o.model);
   backend::EmittedDesign d;
   try {

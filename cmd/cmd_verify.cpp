@@ -23,7 +23,7 @@ struct VerifyCliOptions {
 };
 
 void verify(const VerifyCliOptions &o) {
-  Graph g = load_fixed_model(o.model, o.fixed);
+  Graph g = load_fixed_design(o.model, o.fixed);
   RangeAnalysis ra = analyze_model_ranges(g, o.model);
   backend::VerifyOptions v;
   v.vectors = o.vectors;

@@ -7,6 +7,7 @@
 #include "frontend/onnx_import.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
+#include "qat/calibrate.h"
 
 #include <algorithm>
 #include <chrono>
@@ -398,7 +399,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
         " model(s) on the training data (cover factor " + fmt("%g", opt.cover) + ")");
     std::vector<Checkpoint> old = front, fresh;
     for (Checkpoint c : old) {
-      calibrate_checkpoint(c.file, tr, opt.cover, opt.threads);
+      calibrate_in_passes(c.file, tr, opt.cover, opt.threads);
       evaluate_checkpoint(c, val, *task, opt.threads);
       update_front(fresh, c, *task);
     }

@@ -100,6 +100,14 @@ int snap_quantized_constants(Graph &g);
 /// many.
 int fuse_table_quant(Graph &g);
 
+/// Moves each saturating FixedQuant (SAT, SAT_SYM) that alone reads a MaxPool or ReduceMax in
+/// front of it when that is exact: every input element read by several windows gets one format
+/// from all of them (elements no window reads are pruned). The quantizer then reads the max's
+/// input, the max defines the quantizer's output, and the comparators work on the quantized
+/// values. Repeats through chains of pools. Not for a max that reads a graph input. Returns how
+/// many moves it made (docs/fixed-point.md, "Quantizers before a maximum").
+int hoist_quant_over_max(Graph &g);
+
 /// Options of to_fixed().
 struct ToFixedOptions {
   InputQuantizer input;

@@ -41,6 +41,10 @@ void verify(const VerifyCliOptions &o) {
               "output after %lld cycle(s) (report.json: %d)\n",
               static_cast<long long>(r.vectors), kinds.c_str(), r.build_seconds, r.sim_seconds,
               static_cast<long long>(r.first_valid_cycle), r.latency);
+  if (r.lint_warnings >= 0)
+    std::printf("Verilator lint (-Wall): %lld warning(s)%s\n",
+                static_cast<long long>(r.lint_warnings),
+                r.lint_warnings ? " (not fatal; see verify/verilator.log)" : "");
   for (const backend::Mismatch &m : r.first)
     std::printf("  mismatch: vector %lld (%s) output '%s' element %lld: expected %lld, got %lld "
                 "(input bus 0x%s)\n",

@@ -38,6 +38,9 @@ struct VerifyResult {
   int latency = 0;                      ///< from report.json
   int64_t first_valid_cycle = 0;        ///< seen in simulation (must equal latency)
   double build_seconds = 0, sim_seconds = 0;
+  /// Verilator's -Wall lint warnings of the design, counted in its build log (the lines
+  /// starting "%Warning-"); -1 under Icarus Verilog.
+  int64_t lint_warnings = -1;
 };
 
 /// Builds the design in `rtl_dir` (its report.json names the top file) with a generated

@@ -1,4 +1,4 @@
-# One co-simulation case: (optionally quantize, or train,) emit Verilog, lint it, verify it.
+# One co-simulation case: (optionally quantize, or train,) emit Verilog, verify it (with the lint).
 #   cmake -DHGQC=... -DMODEL=... [-DQUANT_DATA=... -DBITS=W,A] -DOUTDIR=... [-DEMIT_ARGS=a|b]
 #         [-DDATA=...] [-DVECTORS=N] [-DSIMULATOR=verilator|iverilog] [-DYOSYS=ON] -P cosim.cmake
 # TRAIN mode: -DTRAIN_DATA=X [-DTRAIN_TARGETS=Y] [-DTRAIN_ARGS=a|b] runs `hgqc train MODEL
@@ -44,19 +44,28 @@ find_program(VERILATOR verilator)
 if(NOT VERILATOR)
   message(FATAL_ERROR "verilator is not installed (scripts/install-deps.sh installs it)")
 endif()
-step(${VERILATOR} --lint-only -Wall ${OUTDIR}/rtl/dut.v)
 if(NOT VECTORS)
   set(VECTORS 100000)
 endif()
 if(NOT SIMULATOR)
   set(SIMULATOR verilator)
 endif()
+# The lint (Verilator -Wall, no warning allowed): under Verilator, verify's own build of the
+# design runs it (one parse of the design instead of two) and prints the count; otherwise a
+# separate --lint-only run.
+if(NOT SIMULATOR STREQUAL "verilator")
+  step(${VERILATOR} --lint-only -Wall ${OUTDIR}/rtl/dut.v)
+endif()
 set(data_args)
 if(DATA)
   set(data_args --data ${DATA})
 endif()
-step(${HGQC} verify ${OUTDIR}/rtl --model ${model} --vectors ${VECTORS} --simulator ${SIMULATOR}
-     ${data_args})
+step_out(out ${HGQC} verify ${OUTDIR}/rtl --model ${model} --vectors ${VECTORS}
+         --simulator ${SIMULATOR} ${data_args})
+if(SIMULATOR STREQUAL "verilator" AND NOT out MATCHES "Verilator lint \\(-Wall\\): 0 warning")
+  message(FATAL_ERROR "Verilator's -Wall lint of the design is not clean: see "
+                      "${OUTDIR}/rtl/verify/verilator.log")
+endif()
 if(YOSYS)
   # hgqc synth: Yosys synth_xilinx, flattened, out of context; no latch of any kind may appear.
   step(${HGQC} synth ${OUTDIR}/rtl)

@@ -21,23 +21,16 @@ and the co-simulation tests. Everything is seeded and single-threaded, so a reru
 the same files.
 """
 
-import os
 import sys
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 
+from zoo_common import accuracy, blobs, export, fit
+
 SEED = 2027
 N = 1024
-
-
-def blobs(rng):
-    centres = rng.normal(0, 1.5, size=(5, 16))
-    y = rng.integers(0, 5, size=N)
-    x = centres[y] + rng.normal(0, 2.5, size=(N, 16))
-    return x.astype(np.float32), y.astype(np.int64)
 
 
 def main():
@@ -46,31 +39,14 @@ def main():
     torch.set_num_threads(1)
     rng = np.random.default_rng(SEED)
 
-    x, y = blobs(rng)
+    x, y = blobs(rng, N, classes=5, features=16, spread=2.5)
     model = nn.Sequential(nn.Linear(16, 12), nn.GELU(), nn.Linear(12, 12), nn.SiLU(),
                           nn.Linear(12, 12), nn.Mish(), nn.Linear(12, 12), nn.CELU(alpha=1.5),
                           nn.Linear(12, 5))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    loss_fn = nn.CrossEntropyLoss()
-    for _ in range(200):
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
+    loss = fit(model, x, y, nn.CrossEntropyLoss())
     model.eval()
-    acc = (model(xt).argmax(1).numpy() == y).mean()
-    print("zoo_act_mlp: loss %.4f accuracy %.4f" % (float(loss), acc))
-
-    name = "zoo_act_mlp"
-    path = os.path.join(outdir, name + ".onnx")
-    torch.onnx.export(model, xt[:1], path, opset_version=13, input_names=["x"],
-                      output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
-    np.save(os.path.join(outdir, name + "_calib.npy"), x)
-    np.save(os.path.join(outdir, name + "_calib_targets.npy"), y)
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
-    print(name, "opset", m.opset_import[0].version, [n.op_type for n in m.graph.node])
+    print("zoo_act_mlp: loss %.4f accuracy %.4f" % (loss, accuracy(model, x, y)))
+    export(model, "zoo_act_mlp", outdir, x, y)
 
 
 if __name__ == "__main__":

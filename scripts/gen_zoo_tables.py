@@ -17,23 +17,16 @@ autoencoder), the data of `hgqc quantize`, `hgqc train` and the co-simulation te
 Everything is seeded and single-threaded, so a rerun reproduces the same files.
 """
 
-import os
 import sys
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 
+from zoo_common import accuracy, blobs, export, fit
+
 SEED = 2026
 N = 1024
-
-
-def blobs(rng):
-    centres = rng.normal(0, 1.5, size=(5, 16))
-    y = rng.integers(0, 5, size=N)
-    x = centres[y] + rng.normal(0, 2.5, size=(N, 16))
-    return x.astype(np.float32), y.astype(np.int64)
 
 
 def ae_data(rng):
@@ -44,42 +37,17 @@ def ae_data(rng):
     return x.astype(np.float32), x.astype(np.float32)
 
 
-def fit(model, x, y, loss_fn, epochs=200):
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-    return float(loss)
-
-
-def export(model, name, outdir, x, y):
-    model.eval()
-    path = os.path.join(outdir, name + ".onnx")
-    torch.onnx.export(model, torch.from_numpy(x[:1]), path, opset_version=13,
-                      input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
-    np.save(os.path.join(outdir, name + "_calib.npy"), x)
-    np.save(os.path.join(outdir, name + "_calib_targets.npy"), y)
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
-    print(name, "opset", m.opset_import[0].version, sorted({n.op_type for n in m.graph.node}))
-
-
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else "testdata/torch"
     torch.manual_seed(SEED)
     torch.set_num_threads(1)
     rng = np.random.default_rng(SEED)
 
-    x, y = blobs(rng)
+    x, y = blobs(rng, N, classes=5, features=16, spread=2.5)
     mlp = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 16), nn.Tanh(),
                         nn.Linear(16, 5))
     loss = fit(mlp, x, y, nn.CrossEntropyLoss())
-    acc = (mlp(torch.from_numpy(x)).argmax(1).numpy() == y).mean()
-    print("zoo_tanh_mlp: loss %.4f accuracy %.4f" % (loss, acc))
+    print("zoo_tanh_mlp: loss %.4f accuracy %.4f" % (loss, accuracy(mlp, x, y)))
     export(mlp, "zoo_tanh_mlp", outdir, x, y)
 
     x, t = ae_data(rng)

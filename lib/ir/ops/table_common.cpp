@@ -12,6 +12,7 @@ namespace tmath {
 long double exp(long double x) { return expl(x); }
 long double expm1(long double x) { return expm1l(x); }
 long double log1p(long double x) { return log1pl(x); }
+long double log(long double x) { return logl(x); }
 long double tanh(long double x) { return tanhl(x); }
 long double erf(long double x) { return erfl(x); }
 long double erfc(long double x) { return erfcl(x); }
@@ -20,6 +21,7 @@ long double sqrt(long double x) { return sqrtl(x); }
 Quad exp(Quad x) { return expq(x); }
 Quad expm1(Quad x) { return expm1q(x); }
 Quad log1p(Quad x) { return log1pq(x); }
+Quad log(Quad x) { return logq(x); }
 Quad tanh(Quad x) { return tanhq(x); }
 Quad erf(Quad x) { return erfq(x); }
 Quad erfc(Quad x) { return erfcq(x); }

@@ -40,6 +40,7 @@ namespace tmath {
 long double exp(long double x);
 long double expm1(long double x);
 long double log1p(long double x);
+long double log(long double x);
 long double tanh(long double x);
 long double erf(long double x);
 long double erfc(long double x);
@@ -48,6 +49,7 @@ long double sqrt(long double x);
 Quad exp(Quad x);
 Quad expm1(Quad x);
 Quad log1p(Quad x);
+Quad log(Quad x);
 Quad tanh(Quad x);
 Quad erf(Quad x);
 Quad erfc(Quad x);
@@ -62,6 +64,7 @@ template <> inline double from_decimal<double>(const char *s) { return std::strt
 inline double exp(double x) { return std::exp(x); }
 inline double expm1(double x) { return std::expm1(x); }
 inline double log1p(double x) { return std::log1p(x); }
+inline double log(double x) { return std::log(x); }
 inline double tanh(double x) { return std::tanh(x); }
 inline double erf(double x) { return std::erf(x); }
 inline double erfc(double x) { return std::erfc(x); }

@@ -4,6 +4,7 @@
 // the float evaluator, the netlist's ROMs against the emulator, one ROM per distinct table, and the
 // refusals.
 #include "backend/cmvm_lower.h"
+#include "backend/emit.h"
 #include "backend/passes.h"
 #include "backend/verilog.h"
 #include "fixed_test_util.h"
@@ -316,4 +317,57 @@ TEST_CASE("table ops: an entry no precision decides is refused, an exact one dec
   REQUIRE(t);
   CHECK(t->q == 2);
   CHECK_THROWS_AS(ops::table_undecidable(1, 2, fmt), UserError);
+}
+
+TEST_CASE("table ops: Log over every code of a non-negative input, -infinity saturated") {
+  // Log's domain is x >= 0, so it is checked here rather than in kCases (signed inputs).
+  const TableCase c{"Log", 13, [](double x) { return std::log(x); }};
+  std::vector<int64_t> codes;
+  for (int64_t q = 0; q < 256; ++q)
+    codes.push_back(q);
+  const FixedFormat out{1, 3, 8};
+  int64_t checked = 0;
+  for (int m = 0; m < 3; ++m) {
+    Graph g = table_model(c, static_cast<int>(codes.size()), {0, 4, 4}, out, kRnd[m], "SAT");
+    RangeAnalysis ra = analyze_ranges(g);
+    std::vector<int64_t> got = run_codes(g, ra, codes, 4);
+    CAPTURE(kRnd[m]);
+    CHECK(got[0] == -(int64_t{1} << (out.i + out.f))); // log 0 = -inf: the lowest code
+    for (size_t j = 1; j < codes.size(); ++j) {
+      double s = std::ldexp(std::log(std::ldexp(double(codes[j]), -4)), out.f);
+      int64_t r = static_cast<int64_t>(m == 0 ? std::floor(s) : std::floor(s + 0.5));
+      if (codes[j] != 16) // log 1 = 0 exactly; the others are transcendental, no tie
+        REQUIRE(std::fabs(s - (m == 0 ? std::round(s) : std::floor(s) + 0.5)) > 1e-9);
+      CAPTURE(codes[j]);
+      REQUIRE(got[j] == quantize_int(r, out.f, out, RoundMode::TRN, OverflowMode::SAT).q);
+      ++checked;
+    }
+    // The float evaluator of the same graph, on positive inputs, and the netlist's ROM.
+    check_matches_float(g, MatchOptions{.trials = 4, .lo = 0.0625, .hi = 15, .seed = 3});
+    Netlist net = backend::remove_dead_nodes(lower_graph(g, ra, backend::make_cmvm_builder()));
+    std::vector<Tensor> xs = backend::random_inputs(g, ra, 64, 11);
+    Tensor all(DType::Float32, {1, static_cast<int64_t>(codes.size())});
+    for (size_t j = 0; j < codes.size(); ++j)
+      all[static_cast<int64_t>(j)] = std::ldexp(double(codes[j]), -4);
+    backend::check_netlist(net, g, ra, {all});
+    backend::check_netlist(net, g, ra, xs);
+  }
+  CHECK(checked == 3 * 255);
+}
+
+TEST_CASE("table ops: Log refuses a negative input range and a wrapped -infinity") {
+  const TableCase c{"Log", 13, [](double x) { return std::log(x); }};
+  auto error = [&](FixedFormat in, const char *ovf) {
+    try {
+      Graph g = table_model(c, 2, in, {1, 3, 8}, "RND", ovf);
+      RangeAnalysis ra = analyze_ranges(g);
+      run_codes(g, ra, {1, 2}, in.f);
+    } catch (const UserError &e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(error({1, 3, 4}, "SAT").find("negative value") != std::string::npos);
+  CHECK(error({0, 3, 4}, "WRAP").find("saturating quantizer") != std::string::npos);
+  CHECK(error({0, 3, 4}, "SAT").empty());
 }

@@ -41,7 +41,8 @@ const std::set<std::string_view> kFdChecked = {"Add",         "Sub",         "Mu
                                                "Pad",         "Resize",      "Slice",
                                                "Reciprocal",  "Sum",         "Mean",
                                                "Max",         "Min",         "Celu",
-                                               "Gelu",        "Silu",        "Mish"};
+                                               "Gelu",        "Silu",        "Mish",
+                                               "Log"};
 
 // The quantizers: the HGQ engine trains FixedQuant itself (lib/qat/hgq.cpp, checked by the
 // "HGQ activation quantizer" and "HGQ weight quantizer" tests) and refuses models that are

@@ -1,5 +1,5 @@
 // Finite-difference checks of the backward hooks of GlobalAveragePool, Div, Clip, Dropout,
-// Identity, Squeeze, Unsqueeze, ReduceSum, ReduceMean, ReduceMax, Reciprocal, Celu, Gelu, Silu
+// Identity, Squeeze, Unsqueeze, ReduceSum, ReduceMean, ReduceMax, Reciprocal, Log, Celu, Gelu, Silu
 // and Mish (grad_check.h); the op
 // registry test requires one per op with a fixed-point form.
 #include "fixed_test_util.h"
@@ -96,6 +96,13 @@ TEST_CASE("Reciprocal backward matches finite differences") {
   b.input("x", {-1, 7}).output("y");
   b.node("Reciprocal", {"x"}, {"y"});
   check_node(one_node(b), 0); // inputs kept in [1.05, 2] and [-2, -1.05] (grad_check.cpp)
+}
+
+TEST_CASE("Log backward matches finite differences") {
+  ModelBuilder b;
+  b.input("x", {-1, 7}).output("y");
+  b.node("Log", {"x"}, {"y"});
+  check_node(one_node(b), 0); // inputs kept in [0.5, 1.5] (grad_check.cpp)
 }
 
 TEST_CASE("Celu, Gelu (both forms), Silu and Mish backward match finite differences") {

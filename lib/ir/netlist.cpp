@@ -49,6 +49,29 @@ Int128 wrap_bits(Int128 v, int bits, bool is_signed) {
   return r;
 }
 
+// Two signals aligned on the finer grid F for a two-operand node `op`: the node with its operands
+// and shifts set, and each operand's range on that grid.
+struct Aligned {
+  NetNode n;
+  int F;
+  Int128 la, ha, lb, hb;
+};
+Aligned align_pair(const Netlist &net, NetOp op, NetRef a, NetRef b) {
+  Aligned p;
+  p.F = std::max(a.f, b.f);
+  const NetNode &na = net.node(a), &nb = net.node(b);
+  p.n.op = op;
+  p.n.a = a.node;
+  p.n.b = b.node;
+  p.n.sa = p.F - a.f;
+  p.n.sb = p.F - b.f;
+  p.la = shl(na.lo, p.n.sa);
+  p.ha = shl(na.hi, p.n.sa);
+  p.lb = shl(nb.lo, p.n.sb);
+  p.hb = shl(nb.hi, p.n.sb);
+  return p;
+}
+
 } // namespace
 
 const char *net_op_name(NetOp op) {
@@ -139,18 +162,10 @@ NetRef Netlist::add(NetRef a, NetRef b, bool sub) {
     return a;
   if (a.zero())
     return sub ? neg(b) : b;
-  int F = std::max(a.f, b.f);
-  const NetNode &na = node(a), &nb = node(b);
-  NetNode n;
-  n.op = sub ? NetOp::Sub : NetOp::Add;
-  n.a = a.node;
-  n.b = b.node;
-  n.sa = F - a.f;
-  n.sb = F - b.f;
-  Int128 la = shl(na.lo, n.sa), ha = shl(na.hi, n.sa), lb = shl(nb.lo, n.sb), hb = shl(nb.hi, n.sb);
-  n.lo = sub ? la - hb : la + lb;
-  n.hi = sub ? ha - lb : ha + hb;
-  return fold_or_push(n, F);
+  Aligned p = align_pair(*this, sub ? NetOp::Sub : NetOp::Add, a, b);
+  p.n.lo = sub ? p.la - p.hb : p.la + p.lb;
+  p.n.hi = sub ? p.ha - p.lb : p.ha + p.hb;
+  return fold_or_push(p.n, p.F);
 }
 
 NetRef Netlist::neg(NetRef a) {
@@ -186,22 +201,14 @@ NetRef Netlist::max(NetRef a, NetRef b) {
     return relu(b);
   if (b.zero())
     return relu(a);
-  int F = std::max(a.f, b.f);
-  const NetNode &na = node(a), &nb = node(b);
-  NetNode n;
-  n.op = NetOp::Max;
-  n.a = a.node;
-  n.b = b.node;
-  n.sa = F - a.f;
-  n.sb = F - b.f;
-  Int128 la = shl(na.lo, n.sa), ha = shl(na.hi, n.sa), lb = shl(nb.lo, n.sb), hb = shl(nb.hi, n.sb);
-  if (la >= hb)
+  Aligned p = align_pair(*this, NetOp::Max, a, b);
+  if (p.la >= p.hb)
     return a;
-  if (lb >= ha)
+  if (p.lb >= p.ha)
     return b;
-  n.lo = std::max(la, lb);
-  n.hi = std::max(ha, hb);
-  return fold_or_push(n, F);
+  p.n.lo = std::max(p.la, p.lb);
+  p.n.hi = std::max(p.ha, p.hb);
+  return fold_or_push(p.n, p.F);
 }
 
 NetRef Netlist::min(NetRef a, NetRef b) {
@@ -213,22 +220,14 @@ NetRef Netlist::min(NetRef a, NetRef b) {
     const NetNode &na = node(a);
     return na.hi <= 0 ? a : clamp(a, std::min<Int128>(na.lo, 0), 0, a.f);
   }
-  int F = std::max(a.f, b.f);
-  const NetNode &na = node(a), &nb = node(b);
-  NetNode n;
-  n.op = NetOp::Min;
-  n.a = a.node;
-  n.b = b.node;
-  n.sa = F - a.f;
-  n.sb = F - b.f;
-  Int128 la = shl(na.lo, n.sa), ha = shl(na.hi, n.sa), lb = shl(nb.lo, n.sb), hb = shl(nb.hi, n.sb);
-  if (ha <= lb)
+  Aligned p = align_pair(*this, NetOp::Min, a, b);
+  if (p.ha <= p.lb)
     return a;
-  if (hb <= la)
+  if (p.hb <= p.la)
     return b;
-  n.lo = std::min(la, lb);
-  n.hi = std::min(ha, hb);
-  return fold_or_push(n, F);
+  p.n.lo = std::min(p.la, p.lb);
+  p.n.hi = std::min(p.ha, p.hb);
+  return fold_or_push(p.n, p.F);
 }
 
 NetRef Netlist::clamp(NetRef a, Int128 lo, Int128 hi, int f) {

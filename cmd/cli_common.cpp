@@ -110,11 +110,7 @@ Graph load_fixed_model(const std::string &path, const ToFixedOptions &opt) {
 
 Graph load_fixed_design(const std::string &path, const ToFixedOptions &opt) {
   Graph g = load_fixed_model(path, opt);
-  try {
-    hoist_quant_over_max(g);
-  } catch (const UserError &e) {
-    throw e.with_location(Location{path});
-  }
+  prepare_fixed_design(g, path);
   return g;
 }
 

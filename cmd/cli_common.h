@@ -27,8 +27,8 @@ void print_accuracy(const Tensor &out, const std::string &labels_file);
 /// with no quantizer. Notes of the lowering are logged at info level.
 Graph load_fixed_model(const std::string &path, const ToFixedOptions &opt);
 
-/// load_fixed_model, then the exact rewrites that make the circuit cheaper without changing an
-/// output bit (hoist_quant_over_max): the graph that emit-verilog builds and verify checks.
+/// load_fixed_model, then prepare_fixed_design (frontend/fixed_model.h): the graph that
+/// emit-verilog builds and verify checks.
 Graph load_fixed_design(const std::string &path, const ToFixedOptions &opt);
 
 /// analyze_ranges(g) with errors located in the model file `path`.

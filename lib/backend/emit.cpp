@@ -140,37 +140,30 @@ void check_netlist(const Netlist &net, const Graph &g, const RangeAnalysis &ra,
   }
 }
 
-EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOptions &options) {
-  EmittedDesign d;
-  auto stats = std::make_shared<CmvmStats>();
-  {
-    Netlist full = lower_graph(g, ra, make_cmvm_builder(options.cmvm, stats));
-    d.net = remove_dead_nodes(full);
-  }
-  d.cmvm = *stats;
+namespace {
+// The netlist of `g`: CMVM lowering, then dead-node removal.
+Netlist lower_design(const Graph &g, const RangeAnalysis &ra, const CmvmLowerOptions &cmvm,
+                     CmvmStats &stats) {
+  auto st = std::make_shared<CmvmStats>();
+  Netlist full = lower_graph(g, ra, make_cmvm_builder(cmvm, st));
+  stats = *st;
+  return remove_dead_nodes(full);
+}
 
-  // The netlist's own interpreter against the graph emulator.
-  if (options.check_vectors > 0) {
-    check_netlist(d.net, g, ra, random_inputs(g, ra, options.check_vectors, options.seed));
-    d.checked_vectors = options.check_vectors;
-  }
-
-  d.sched = schedule_pipeline(d.net, options.pipeline);
-  d.layout = bus_layout(d.net);
-  d.verilog = write_verilog(d.net, d.sched, options.verilog);
-
-  // Figures per layer.
+// Figures per layer of `net` (lowered from `g`) and their total.
+void count_figures(const Netlist &net, const Graph &g, const RangeAnalysis &ra,
+                   std::vector<LayerFigures> &layers, LayerFigures &total) {
   std::map<std::string, double> ebops;
   std::vector<double> ne = node_ebops(g, ra);
   for (size_t k = 0; k < g.nodes.size(); ++k)
     ebops[g.nodes[k].name] += ne[k];
-  std::vector<LayerFigures> per(d.net.layers.size());
+  std::vector<LayerFigures> per(net.layers.size());
   for (size_t l = 0; l < per.size(); ++l) {
-    per[l].name = d.net.layers[l];
+    per[l].name = net.layers[l];
     per[l].ebops = ebops.count(per[l].name) ? ebops[per[l].name] : 0;
   }
-  for (size_t k = 0; k < d.net.nodes.size(); ++k) {
-    const NetNode &n = d.net.nodes[k];
+  for (size_t k = 0; k < net.nodes.size(); ++k) {
+    const NetNode &n = net.nodes[k];
     if (n.layer < 0)
       continue;
     LayerFigures &l = per[static_cast<size_t>(n.layer)];
@@ -202,28 +195,58 @@ EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOpt
     default:
       break;
     }
-    LutBits nb = node_lut_bits(d.net, k);
+    LutBits nb = node_lut_bits(net, k);
     for (size_t c = 0; c < nb.size(); ++c)
       l.bits[c] += nb[c];
+  }
+  total = LayerFigures{};
+  total.name = "total";
+  layers.clear();
+  for (LayerFigures &l : per) {
+    l.luts = lut_estimate(l.bits);
+    total.adders += l.adders;
+    total.other += l.other;
+    total.multipliers += l.multipliers;
+    total.output_bits += l.output_bits;
+    for (size_t c = 0; c < l.bits.size(); ++c)
+      total.bits[c] += l.bits[c];
+    total.ebops += l.ebops;
+    if (l.adders || l.other || l.multipliers || l.ebops)
+      layers.push_back(l);
+  }
+  total.luts = lut_estimate(total.bits);
+}
+} // namespace
+
+DesignFigures estimate_design(const Graph &g, const RangeAnalysis &ra,
+                              const CmvmLowerOptions &cmvm) {
+  DesignFigures f;
+  Netlist net = lower_design(g, ra, cmvm, f.cmvm);
+  count_figures(net, g, ra, f.layers, f.total);
+  return f;
+}
+
+EmittedDesign emit_design(const Graph &g, const RangeAnalysis &ra, const EmitOptions &options) {
+  EmittedDesign d;
+  d.net = lower_design(g, ra, options.cmvm, d.cmvm);
+
+  // The netlist's own interpreter against the graph emulator.
+  if (options.check_vectors > 0) {
+    check_netlist(d.net, g, ra, random_inputs(g, ra, options.check_vectors, options.seed));
+    d.checked_vectors = options.check_vectors;
+  }
+
+  d.sched = schedule_pipeline(d.net, options.pipeline);
+  d.layout = bus_layout(d.net);
+  d.verilog = write_verilog(d.net, d.sched, options.verilog);
+  count_figures(d.net, g, ra, d.layers, d.total);
+  for (size_t k = 0; k < d.net.nodes.size(); ++k) {
+    const NetNode &n = d.net.nodes[k];
     int copies = d.sched.need[k] - d.sched.stage[k];
-    if (n.op != NetOp::Const && copies > 0)
+    if (n.layer >= 0 && n.op != NetOp::Const && copies > 0)
       d.registers += int64_t{copies} * n.width();
   }
   d.registers += d.sched.stages; // the valid chain
-  d.total.name = "total";
-  for (LayerFigures &l : per) {
-    l.luts = lut_estimate(l.bits);
-    d.total.adders += l.adders;
-    d.total.other += l.other;
-    d.total.multipliers += l.multipliers;
-    d.total.output_bits += l.output_bits;
-    for (size_t c = 0; c < l.bits.size(); ++c)
-      d.total.bits[c] += l.bits[c];
-    d.total.ebops += l.ebops;
-    if (l.adders || l.other || l.multipliers || l.ebops)
-      d.layers.push_back(l);
-  }
-  d.total.luts = lut_estimate(d.total.bits);
   return d;
 }
 

@@ -47,6 +47,20 @@ struct EmittedDesign {
   int64_t checked_vectors = 0;
 };
 
+/// The figures of a design without its pipeline or Verilog.
+struct DesignFigures {
+  std::vector<LayerFigures> layers; ///< layers with logic or EBOPs, in graph order
+  LayerFigures total;
+  CmvmStats cmvm;
+};
+
+/// Lowers `g` (ranges `ra`) as emit_design does (CMVM adder graphs with `cmvm`, dead nodes
+/// removed) and counts its figures per layer, the calibrated LUT estimate included; no check
+/// vectors, schedule or Verilog. The layers and total equal emit_design's for the same graph and
+/// CMVM options. Throws UserError naming the node for ops that cannot be built.
+DesignFigures estimate_design(const Graph &g, const RangeAnalysis &ra,
+                              const CmvmLowerOptions &cmvm = {});
+
 /// Lowers, checks and writes the design of the quantized graph `g` (ranges `ra`). Throws
 /// UserError naming the node for ops that cannot be built, and CheckFailed when the netlist
 /// disagrees with the emulator on a check vector (a bug).

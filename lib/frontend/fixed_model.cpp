@@ -1,4 +1,5 @@
-// Reading a quantized model file into its fixed-point form, as `hgqc run --fixed` does.
+// Reading a quantized model file into its fixed-point form, as `hgqc run --fixed` does, and
+// into the design that emit-verilog builds.
 #include "frontend/fixed_model.h"
 
 #include "frontend/onnx_import.h"
@@ -23,6 +24,21 @@ Graph read_fixed_model(const std::string &path, const ToFixedOptions &opt,
   }
   if (notes)
     notes->insert(notes->end(), lowered.begin(), lowered.end());
+  return g;
+}
+
+void prepare_fixed_design(Graph &g, const std::string &path) {
+  try {
+    hoist_quant_over_max(g);
+  } catch (const UserError &e) {
+    throw e.with_location(Location{path});
+  }
+}
+
+Graph read_fixed_design(const std::string &path, const ToFixedOptions &opt,
+                        std::vector<std::string> *notes) {
+  Graph g = read_fixed_model(path, opt, notes);
+  prepare_fixed_design(g, path);
   return g;
 }
 

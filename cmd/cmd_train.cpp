@@ -21,6 +21,8 @@ struct TrainArgs {
   std::string targets, val_targets, task = "auto", optimizer = "adam", beta = "const",
                                     normalize = "none", init_f = "auto,8", share;
   bool no_calibrate = false;
+  double target_luts = 0;
+  CLI::Option *target_luts_opt = nullptr;
 };
 
 extern "C" void on_sigint(int) {
@@ -107,6 +109,8 @@ void run_train(TrainArgs &a) {
   }
   if (!a.share.empty())
     o.act_share_axes = parse_axes(a.share);
+  if (a.target_luts_opt->count() > 0)
+    o.target_luts = a.target_luts;
   o.calibrate = !a.no_calibrate;
   o.progress_tty = isatty(STDERR_FILENO) != 0;
 
@@ -139,7 +143,7 @@ void run_train(TrainArgs &a) {
 void add_train(CLI::App &app, Action &action) {
   auto *cmd = app.add_subcommand(
       "train", "HGQ training: learn per-element bit-widths; writes a Pareto front of quantized "
-               "models (accuracy against EBOPs)");
+               "models (accuracy against estimated LUTs)");
   auto a = std::make_shared<TrainArgs>();
   TrainOptions &o = a->o;
   cmd->add_option("model", o.model, "Float ONNX model (pretrained or freshly initialised)")
@@ -170,12 +174,16 @@ void add_train(CLI::App &app, Action &action) {
                   "Threads over the batch (results depend on seed and thread count only)")
       ->capture_default_str();
   cmd->add_option("--beta-schedule", a->beta,
-                  "const (beta0), log (beta0 to beta1, log-linear) or pid (to --target-ebops)")
+                  "const (beta0), log (beta0 to beta1, log-linear) or pid (to --target-ebops or "
+                  "--target-luts)")
       ->capture_default_str();
   cmd->add_option("--beta0", o.beta0, "Initial (or constant) beta, the weight of EBOPs")
       ->capture_default_str();
   cmd->add_option("--beta1", o.beta1, "Final beta of the log schedule")->capture_default_str();
   cmd->add_option("--target-ebops", o.target_ebops, "EBOPs the pid schedule steers to");
+  a->target_luts_opt = cmd->add_option(
+      "--target-luts", a->target_luts,
+      "Estimated LUTs the pid schedule steers to instead (the latest evaluated checkpoint's)");
   cmd->add_option("--gamma", o.gamma, "Weight of the sum of all widths in the loss")
       ->capture_default_str();
   cmd->add_option("--cover-factor", o.cover,

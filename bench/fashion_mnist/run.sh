@@ -45,7 +45,7 @@ echo "Fashion-MNIST, 784-${hidden//,/-}-10 ReLU MLP, accuracy on the 10k test im
 printf '%-46s %10s %12s\n' "model" "accuracy" "EBOPs"
 printf '%-46s %10s %12s\n' "float (PyTorch, 30 epochs)" "$float_acc" "-"
 printf '%-46s %10s %12s\n' "hgqc quantize --bits 8,8" "$q8_acc" "$q8_ebops"
-tail -n +2 "$work/hgq/front.csv" | sort -t, -k7 -n | while IFS=, read -r f ep c t acc mse e o; do
+tail -n +2 "$work/hgq/front.csv" | sort -t, -k7 -n | while IFS=, read -r f ep c t acc mse e o luts adders; do
   printf '%-46s %10s %12s\n' "hgqc train front: $f" "$acc" "$e"
 done
 echo "(hgqc train: 80 epochs, ${secs} s wall on this machine; front files in $work/hgq)"

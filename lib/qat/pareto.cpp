@@ -1,6 +1,9 @@
 // The Pareto front of `hgqc train`: exact evaluation of saved quantized models (the integer
-// emulator, as `hgqc run --fixed` runs it), the calibration pass, the front and its plot.
+// emulator, as `hgqc run --fixed` runs it; the LUT estimate of emit-verilog's design), the
+// calibration pass, the front and its plot.
 #include "qat/pareto.h"
+
+#include "backend/emit.h"
 
 #include "frontend/data_io.h"
 #include "frontend/fixed_model.h"
@@ -35,7 +38,33 @@ Tensor rows_of(const Tensor &x, int64_t r0, int64_t r1) {
 bool act_quant(const Graph &g, const Node &n) {
   return n.op == OpKind::FixedQuant && !g.values[n.inputs[0]].constant;
 }
+
+// The LUT estimate of `c` from its fixed-point graph `g` (read_fixed_model of c.file).
+void estimate_luts(Checkpoint &c, Graph g) {
+  c.luts_estimate = -1;
+  c.adders = 0;
+  c.layers.clear();
+  c.lut_error.clear();
+  try {
+    prepare_fixed_design(g, c.file);
+    RangeAnalysis ra = analyze_ranges(g);
+    backend::DesignFigures f = backend::estimate_design(g, ra);
+    c.luts_estimate = f.total.luts;
+    c.adders = f.total.adders;
+    for (const backend::LayerFigures &l : f.layers)
+      c.layers.push_back({l.name, l.luts, l.adders});
+  } catch (const UserError &e) {
+    c.lut_error = e.with_location(Location{c.file}).what();
+  }
+}
+
+// Estimated LUTs when both have them, else EBOPs: the cost the front ranks on.
+bool lut_ranked(const Checkpoint &a, const Checkpoint &b) {
+  return a.luts_estimate >= 0 && b.luts_estimate >= 0;
+}
 } // namespace
+
+void estimate_checkpoint_luts(Checkpoint &c) { estimate_luts(c, read_fixed_model(c.file)); }
 
 void evaluate_checkpoint(Checkpoint &c, const Dataset &val, TaskKind task, int threads) {
   Graph g = read_fixed_model(c.file);
@@ -89,11 +118,13 @@ void evaluate_checkpoint(Checkpoint &c, const Dataset &val, TaskKind task, int t
   c.accuracy = static_cast<double>(c.correct) / static_cast<double>(val.n);
   int64_t outs = val.targets.empty() ? 1 : static_cast<int64_t>(val.targets.size()) / val.n;
   c.mse = s / static_cast<double>(val.n * outs);
+  estimate_luts(c, std::move(g));
 }
 
 bool covers(const Checkpoint &a, const Checkpoint &b, TaskKind task) {
   bool better = task == TaskKind::Classify ? a.correct >= b.correct : a.mse <= b.mse;
-  return better && a.ebops <= b.ebops;
+  bool cheaper = lut_ranked(a, b) ? a.luts_estimate <= b.luts_estimate : a.ebops <= b.ebops;
+  return better && cheaper;
 }
 
 bool update_front(std::vector<Checkpoint> &front, const Checkpoint &c, TaskKind task) {
@@ -113,8 +144,16 @@ bool update_front(std::vector<Checkpoint> &front, const Checkpoint &c, TaskKind 
     }
   }
   keep.push_back(c);
-  std::sort(keep.begin(), keep.end(),
-            [](const Checkpoint &a, const Checkpoint &b) { return a.ebops < b.ebops; });
+  bool luts = true;
+  for (const Checkpoint &m : keep)
+    luts &= m.luts_estimate >= 0;
+  std::sort(keep.begin(), keep.end(), [luts](const Checkpoint &a, const Checkpoint &b) {
+    if (luts && a.luts_estimate != b.luts_estimate)
+      return a.luts_estimate < b.luts_estimate;
+    if (a.ebops != b.ebops)
+      return a.ebops < b.ebops;
+    return a.epoch < b.epoch;
+  });
   front = std::move(keep);
   return true;
 }
@@ -319,10 +358,19 @@ std::string front_svg(const std::vector<Checkpoint> &front, const std::vector<Ch
                       TaskKind task) {
   const double W = 640, H = 420, L = 70, R = 20, T = 30, B = 50;
   auto score = [&](const Checkpoint &c) { return task == TaskKind::Classify ? c.accuracy : c.mse; };
+  // The x axis: estimated LUTs, or EBOPs when a checkpoint has no LUT estimate.
+  bool luts = true;
+  for (const auto *v : {&front, &all})
+    for (const Checkpoint &c : *v)
+      luts &= c.luts_estimate >= 0;
+  auto cost = [&](const Checkpoint &c) {
+    return luts ? static_cast<double>(c.luts_estimate) : c.ebops;
+  };
+  const char *what = luts ? "estimated LUTs" : "EBOPs";
   double xmin = std::numeric_limits<double>::infinity(), xmax = 0, ymin = xmin, ymax = -xmin;
   for (const auto *v : {&front, &all})
     for (const Checkpoint &c : *v) {
-      double e = std::max(c.ebops, 1.0);
+      double e = std::max(cost(c), 1.0);
       xmin = std::min(xmin, e);
       xmax = std::max(xmax, e);
       ymin = std::min(ymin, score(c));
@@ -357,8 +405,8 @@ std::string front_svg(const std::vector<Checkpoint> &front, const std::vector<Ch
       W, H);
   add("<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
   add("<text x=\"%g\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">hgqc train: %s vs "
-      "EBOPs (Pareto front in blue)</text>\n",
-      W / 2, task == TaskKind::Classify ? "validation accuracy" : "validation MSE");
+      "%s (Pareto front in blue)</text>\n",
+      W / 2, task == TaskKind::Classify ? "validation accuracy" : "validation MSE", what);
   add("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
   add("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\"/>\n", L, T, L, H - B);
   for (double d = lx0; d <= lx1; d += 1) {
@@ -371,22 +419,23 @@ std::string front_svg(const std::vector<Checkpoint> &front, const std::vector<Ch
     double v = ymin + (ymax - ymin) * k / 4;
     add("<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.4g</text>\n", L - 6, py(v) + 4, v);
   }
-  add("<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">EBOPs (exact, log scale)</text>\n",
-      (L + W - R) / 2, H - 12);
+  add("<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s</text>\n", (L + W - R) / 2, H - 12,
+      luts ? "estimated LUTs (emit-verilog's LUT model, log scale)" : "EBOPs (exact, log scale)");
   for (const Checkpoint &c : all)
-    add("<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"#aaa\"/>\n", px(c.ebops), py(score(c)));
+    add("<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"#aaa\"/>\n", px(cost(c)), py(score(c)));
   std::string path;
   for (const Checkpoint &c : front) {
-    std::snprintf(buf, sizeof buf, "%s%.2f,%.2f", path.empty() ? "" : " ", px(c.ebops),
+    std::snprintf(buf, sizeof buf, "%s%.2f,%.2f", path.empty() ? "" : " ", px(cost(c)),
                   py(score(c)));
     path += buf;
   }
   if (!path.empty())
     s += "<polyline fill=\"none\" stroke=\"#36c\" points=\"" + path + "\"/>\n";
   for (const Checkpoint &c : front) {
-    add("<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"#36c\"><title>", px(c.ebops), py(score(c)));
+    add("<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"#36c\"><title>", px(cost(c)), py(score(c)));
     s += std::filesystem::path(c.file).filename().string();
-    add(": %.4f, %.0f EBOPs</title></circle>\n", score(c), c.ebops);
+    add(": %.4f, %lld LUTs (est.), %.0f EBOPs</title></circle>\n", score(c),
+        static_cast<long long>(c.luts_estimate), c.ebops);
   }
   s += "</svg>\n";
   return s;

@@ -104,13 +104,18 @@ void add_normalization(Graph &g, Normalize mode, const Dataset &d) {
 
 std::string history_csv(const std::vector<std::vector<std::string>> &rows) {
   std::string s = "epoch,train_loss,train_accuracy,val_score,ebops,surrogate_ebops,beta,lr,"
-                  "train_seconds,samples_per_second,kept,surrogate_tables\n";
+                  "train_seconds,samples_per_second,kept,surrogate_tables,luts_estimate\n";
   for (const auto &r : rows) {
     for (size_t k = 0; k < r.size(); ++k)
       s += (k ? "," : "") + r[k];
     s += "\n";
   }
   return s;
+}
+
+// A figure of the LUT estimate, or "" (in the table "-") when the design cannot be built.
+std::string lut_field(int64_t v, const Checkpoint &c, const char *none = "-") {
+  return c.luts_estimate >= 0 ? std::to_string(v) : none;
 }
 
 std::string summary_table(const std::vector<Checkpoint> &front, TaskKind task,
@@ -120,28 +125,30 @@ std::string summary_table(const std::vector<Checkpoint> &front, TaskKind task,
                   "; validation " + (task == TaskKind::Classify ? "accuracy" : "MSE") +
                   " from the integer emulator, as `hgqc run --fixed` computes it\n";
   char b[512];
-  std::snprintf(b, sizeof b, "  %-40s %6s  %-26s %14s\n", "model", "epoch",
-                task == TaskKind::Classify ? "accuracy" : "mse", "EBOPs");
+  std::snprintf(b, sizeof b, "  %-40s %6s  %-26s %14s %10s %8s\n", "model", "epoch",
+                task == TaskKind::Classify ? "accuracy" : "mse", "EBOPs", "LUTs(est)", "adders");
   s += b;
   for (const Checkpoint &c : front) {
     std::string score = task == TaskKind::Classify
                             ? fmt("%.4f", c.accuracy) + " (" + std::to_string(c.correct) + " of " +
                                   std::to_string(c.total) + ")"
                             : fmt("%.6g", c.mse);
-    std::snprintf(b, sizeof b, "  %-40s %6d  %-26s %14.0f\n", c.file.c_str(), c.epoch,
-                  score.c_str(), c.ebops);
+    std::snprintf(b, sizeof b, "  %-40s %6d  %-26s %14.0f %10s %8s\n", c.file.c_str(), c.epoch,
+                  score.c_str(), c.ebops, lut_field(c.luts_estimate, c).c_str(),
+                  lut_field(c.adders, c).c_str());
     s += b;
   }
   return s;
 }
 
 std::string front_csv(const std::vector<Checkpoint> &front) {
-  std::string s = "file,epoch,correct,total,accuracy,mse,ebops,val_overflows\n";
+  std::string s =
+      "file,epoch,correct,total,accuracy,mse,ebops,val_overflows,luts_estimate,adders\n";
   for (const Checkpoint &c : front)
     s += fs::path(c.file).filename().string() + "," + std::to_string(c.epoch) + "," +
          std::to_string(c.correct) + "," + std::to_string(c.total) + "," + fmt("%.6f", c.accuracy) +
          "," + fmt("%.9g", c.mse) + "," + fmt("%.0f", c.ebops) + "," + std::to_string(c.overflows) +
-         "\n";
+         "," + lut_field(c.luts_estimate, c, "") + "," + lut_field(c.adders, c, "") + "\n";
   return s;
 }
 } // namespace
@@ -160,8 +167,16 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
     throw UserError("--beta0, --beta1 and --gamma must be >= 0");
   if (opt.beta_schedule == BetaSchedule::Log && !(opt.beta0 > 0 && opt.beta1 > 0))
     throw UserError("--beta-schedule log needs --beta0 and --beta1 > 0");
-  if (opt.beta_schedule == BetaSchedule::Pid && !(opt.target_ebops > 0 && opt.beta0 > 0))
-    throw UserError("--beta-schedule pid needs --target-ebops > 0 and --beta0 > 0");
+  if (opt.target_luts && opt.beta_schedule != BetaSchedule::Pid)
+    throw UserError("--target-luts needs --beta-schedule pid");
+  if (opt.target_luts && !(*opt.target_luts > 0))
+    throw UserError("--target-luts must be positive");
+  if (opt.beta_schedule == BetaSchedule::Pid && opt.target_luts && opt.target_ebops > 0)
+    throw UserError("--beta-schedule pid takes one target: --target-ebops or --target-luts");
+  if (opt.beta_schedule == BetaSchedule::Pid &&
+      !((opt.target_ebops > 0 || opt.target_luts) && opt.beta0 > 0))
+    throw UserError(
+        "--beta-schedule pid needs --target-ebops or --target-luts > 0, and --beta0 > 0");
   if (!(opt.cover >= 1))
     throw UserError("--cover-factor must be >= 1");
   if (opt.val.files.empty() && !(opt.val_split > 0 && opt.val_split < 1))
@@ -340,13 +355,15 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       break;
     }
     double mean_ebops = ebops_sum / static_cast<double>(std::max<int64_t>(steps_done, 1));
-    if (opt.beta_schedule == BetaSchedule::Pid && mean_ebops > 0) {
-      // Velocity-form PI on the log error: beta rises while EBOPs are above the target.
-      double err = std::log(mean_ebops / opt.target_ebops);
+    // Velocity-form PI on the log error: beta rises while the cost is above the target.
+    auto pid_step = [&](double cost, double target) {
+      double err = std::log(cost / target);
       log_beta += 0.5 * (err - pid_prev) + 0.3 * err;
       log_beta = std::clamp(log_beta, std::log(1e-12), std::log(1.0));
       pid_prev = err;
-    }
+    };
+    if (opt.beta_schedule == BetaSchedule::Pid && !opt.target_luts && mean_ebops > 0)
+      pid_step(mean_ebops, opt.target_ebops);
     std::string line = "epoch " + std::to_string(epoch) + "/" + std::to_string(opt.epochs) +
                        ": loss " + fmt("%.4f", loss_sum / static_cast<double>(seen));
     if (*task == TaskKind::Classify)
@@ -366,7 +383,8 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
         fmt("%.3f", secs),
         fmt("%.0f", static_cast<double>(seen) / std::max(secs, 1e-9)),
         "",
-        fmt("%.6g", tables_sum / static_cast<double>(std::max<int64_t>(steps_done, 1)))};
+        fmt("%.6g", tables_sum / static_cast<double>(std::max<int64_t>(steps_done, 1))),
+        ""};
     if (epoch % opt.eval_every == 0 || epoch == opt.epochs || g_train_stop.load()) {
       char name[32];
       std::snprintf(name, sizeof name, "epoch_%04d.onnx", epoch);
@@ -380,11 +398,21 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       row[3] = *task == TaskKind::Classify ? fmt("%.6f", c.accuracy) : fmt("%.9g", c.mse);
       row[4] = fmt("%.0f", c.ebops);
       row[10] = kept ? "1" : "0";
+      row[12] = lut_field(c.luts_estimate, c, "");
       line += "; val " +
               (*task == TaskKind::Classify ? "acc " + fmt("%.4f", c.accuracy)
                                            : "mse " + fmt("%.6g", c.mse)) +
-              ", EBOPs " + fmt("%.0f", c.ebops) + (kept ? ", on the front (" : ", dominated (") +
-              std::to_string(front.size()) + " model(s))";
+              ", EBOPs " + fmt("%.0f", c.ebops) + ", LUTs " + lut_field(c.luts_estimate, c) +
+              (kept ? ", on the front (" : ", dominated (") + std::to_string(front.size()) +
+              " model(s))";
+      if (opt.beta_schedule == BetaSchedule::Pid && opt.target_luts) {
+        // The LUT target is steered on the checkpoint just evaluated: beta changes once per
+        // evaluation, for the epochs up to the next one.
+        if (c.luts_estimate < 0)
+          throw UserError("--target-luts needs the LUT estimate, but the design cannot be built (" +
+                          c.lut_error + ")");
+        pid_step(std::max<double>(static_cast<double>(c.luts_estimate), 1), *opt.target_luts);
+      }
     }
     hist.push_back(row);
     write_file_atomic((dir / "history.csv").string(), history_csv(hist));

@@ -19,7 +19,9 @@ namespace hgqc {
 enum class BetaSchedule {
   Const, ///< beta0 throughout
   Log,   ///< log-linear from beta0 at the first step to beta1 at the last
-  Pid    ///< per epoch, a PI controller on log(EBOPs / target) starting from beta0
+  Pid    ///< a PI controller on log(cost / target) starting from beta0: per epoch on the mean
+         ///< surrogate EBOPs (target_ebops), or per evaluation on the latest checkpoint's
+         ///< estimated LUTs (target_luts)
 };
 
 /// Input normalisation put into the model in front of the network (after the input
@@ -44,6 +46,8 @@ struct TrainOptions {
   int threads = 1;
   BetaSchedule beta_schedule = BetaSchedule::Const;
   double beta0 = 1e-6, beta1 = 1e-3, target_ebops = 0;
+  /// The pid schedule's target in estimated LUTs instead of target_ebops (unset: not used).
+  std::optional<double> target_luts;
   double gamma = 0;
   double cover = 1.0;
   float init_f_weight = std::numeric_limits<float>::quiet_NaN(); ///< NaN: see EngineOptions
@@ -57,7 +61,7 @@ struct TrainOptions {
 
 /// What train() did.
 struct TrainResult {
-  std::vector<Checkpoint> front; ///< final front, by EBOPs
+  std::vector<Checkpoint> front; ///< final front, by estimated LUTs
   std::vector<Checkpoint> history;
   TaskKind task = TaskKind::Classify;
   bool interrupted = false;

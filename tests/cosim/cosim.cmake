@@ -30,7 +30,7 @@ elseif(TRAIN_DATA)
   string(REPLACE "|" ";" TRAIN_ARGS "${TRAIN_ARGS}")
   step_out(out ${HGQC} train ${MODEL} --data ${TRAIN_DATA} ${targets} -o ${OUTDIR}/train
            ${TRAIN_ARGS})
-  # The front's rows: "FILE.onnx  EPOCH  SCORE (...)  EBOPS".
+  # The front's rows, by estimated LUTs: "FILE.onnx  EPOCH  SCORE (...)  EBOPS  LUTS  ADDERS".
   string(REGEX MATCH "[^ \n]+\\.onnx +[0-9]+ +[0-9.]+" row "${out}")
   string(REGEX MATCH "^[^ ]+\\.onnx" model "${row}")
   if(NOT model OR NOT EXISTS ${model})

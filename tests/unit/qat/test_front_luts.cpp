@@ -77,7 +77,8 @@ TEST_CASE("qat: a checkpoint's LUT estimate is emit-verilog's design, per layer 
   REQUIRE(c.lut_error.empty());
   // What `hgqc emit-verilog` builds with default options.
   Graph g = read_fixed_design(m.path);
-  backend::EmittedDesign d = backend::emit_design(g, analyze_ranges(g), backend::EmitOptions{});
+  backend::EmitOptions eo;
+  backend::EmittedDesign d = backend::emit_design(g, analyze_ranges(g), eo);
   CHECK(c.luts_estimate == d.total.luts);
   CHECK(c.adders == d.total.adders);
   REQUIRE(c.layers.size() == d.layers.size());
@@ -131,4 +132,18 @@ TEST_CASE("qat: the front is ranked on estimated LUTs, on EBOPs without an estim
   update_front(mixed, point(9, 80, 100, -1), TaskKind::Classify);
   REQUIRE(mixed.size() == 2);
   CHECK(mixed[0].epoch == 9);
+}
+
+TEST_CASE("qat: front.svg plots the score against estimated LUTs, EBOPs without an estimate") {
+  std::vector<Checkpoint> all{point(1, 80, 1000, 500), point(2, 90, 100, 50000)};
+  std::string s = front_svg({all[0]}, all, TaskKind::Classify);
+  CHECK(s.find("vs estimated LUTs") != std::string::npos);
+  CHECK(s.find("estimated LUTs (emit-verilog's LUT model, log scale)") != std::string::npos);
+  // LUTs from 500 to 50000: decades 1e2 to 1e5 on the axis (EBOPs would give 1e2 to 1e3).
+  CHECK(s.find(">1e5<") != std::string::npos);
+  CHECK(s.find("500 LUTs (est.), 1000 EBOPs") != std::string::npos);
+  all.push_back(point(3, 70, 10, -1));
+  std::string e = front_svg({all[0]}, all, TaskKind::Classify);
+  CHECK(e.find("EBOPs (exact, log scale)") != std::string::npos);
+  CHECK(e.find(">1e5<") == std::string::npos);
 }

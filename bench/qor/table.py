@@ -1,22 +1,37 @@
 #!/usr/bin/python3
 """Table, plot and acceptance checks of bench/qor (python3 standard library only).
 
-    table.py WORK_DIR WALL_SECONDS CPU_SECONDS QUICK UPTIME
+    table.py WORK_DIR --wall S --cpu S --quick 0|1 --uptime TEXT --title DATA_SET
+             [--need NET=RATIO ...] [--wall-limit S]
 
-Reads WORK_DIR/rows.tsv (written by run.sh: name, network, data set, accuracy, model, rtl dir,
-verify data) and, per row, RTL_DIR/report.json (emit-verilog's totals and latency, hgqc synth's
-"synth" object), RTL_DIR/mismatches.json and RTL_DIR.verify.rc (hgqc verify). Writes
-WORK_DIR/qor.md, qor.csv and qor.svg and prints the markdown to stdout.
+Reads WORK_DIR/rows.tsv (written by bench/qor/common.sh: name, network, data set, accuracy, model,
+rtl dir, verify data, kind: w8a8, luts or ebops) and, per row, RTL_DIR/report.json (emit-verilog's
+totals and latency, hgqc synth's "synth" object), RTL_DIR/mismatches.json and RTL_DIR.verify.rc
+(hgqc verify). Writes WORK_DIR/qor.md, qor.csv and qor.svg and prints the markdown to stdout.
+Criterion 2 compares, per network, the smallest HGQ row of each cost within 1 point of w8a8 with
+w8a8; `--need NET=RATIO` makes it a pass/fail check of the luts row (at least RATIO times fewer
+Yosys LUTs), without it the ratios are only printed. `--wall-limit` makes the wall time a check.
 """
+import argparse
 import csv
 import json
 import math
 import os
-import sys
 
-work, wall, cpu, quick, load = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
+ap = argparse.ArgumentParser()
+ap.add_argument("work")
+ap.add_argument("--wall", type=int, required=True)
+ap.add_argument("--cpu", type=float, required=True)
+ap.add_argument("--quick", default="0")
+ap.add_argument("--uptime", default="")
+ap.add_argument("--title", required=True)
+ap.add_argument("--need", action="append", default=[])
+ap.add_argument("--wall-limit", type=int)
+args = ap.parse_args()
+work, wall, cpu, quick, load = args.work, args.wall, args.cpu, args.quick == "1", args.uptime
+need = {n: float(r) for n, r in (x.split("=") for x in args.need)}
 FULL_VECTORS = 100000
-WALL_LIMIT = 45 * 60
+COSTS = ("luts", "ebops")
 
 
 def load_json(path):
@@ -30,7 +45,7 @@ def load_json(path):
 rows = []
 with open(os.path.join(work, "rows.tsv")) as f:
     for line in f:
-        name, net, ds, acc, model, rtl, data = line.rstrip("\n").split("\t")
+        name, net, ds, acc, model, rtl, data, kind = line.rstrip("\n").split("\t")
         rep = load_json(os.path.join(rtl, "report.json")) or {}
         syn = rep.get("synth") or {}
         mm = load_json(os.path.join(rtl, "mismatches.json")) or {}
@@ -41,7 +56,7 @@ with open(os.path.join(work, "rows.tsv")) as f:
             rc = None
         tot = rep.get("totals") or {}
         r = {
-            "model": name, "network": net, "data set": ds,
+            "model": name, "network": net, "data set": ds, "kind": kind,
             "accuracy": float(acc) if acc not in ("n/a", "") else None,
             "ebops": tot.get("ebops"), "luts_estimate": tot.get("luts_estimate"),
             "yosys_luts": syn.get("luts"), "ffs": syn.get("ffs"),
@@ -85,14 +100,14 @@ for r in rows:
 
 with open(os.path.join(work, "qor.csv"), "w", newline="") as f:
     w = csv.writer(f)
-    keys = ["model", "network", "data set", "accuracy", "ebops", "luts_estimate", "yosys_luts", "ratio", "ffs",
+    keys = ["model", "network", "kind", "data set", "accuracy", "ebops", "luts_estimate", "yosys_luts", "ratio", "ffs",
             "cycles", "logic_levels", "vectors", "mismatches", "verify_rc", "emit_s", "verify_s", "synth_s",
             "synth_wall_s"]
     w.writerow(keys)
     for r in rows:
         w.writerow(["" if r[k] is None else r[k] for k in keys])
 
-# Criteria (issue 6).
+# Criteria (issue 14).
 out = []
 ratios = [r["ratio"] for r in rows]
 bad1 = [r["model"] for r in rows if r["ratio"] is None or abs(r["ratio"] - 1) > 0.25]
@@ -100,41 +115,54 @@ got = [x for x in ratios if x is not None]
 spread = f"est./Yosys from {min(got):.3f} to {max(got):.3f}" if got else "no synthesis result"
 out.append(f"1. estimated LUTs within 25 % of Yosys LUTs on every row ({spread}): "
            + ("ok" if not bad1 else "NOT MET (" + "; ".join(bad1) + ")"))
-c2 = []
-any2 = False
-for net in sorted({r["network"] for r in rows if r["data set"] == "Fashion-MNIST"}):
-    q8 = next((r for r in rows if r["network"] == net and "w8a8" in r["model"]), None)
-    hgq = [r for r in rows if r["network"] == net and " HGQ " in r["model"]]
-    if not q8 or q8["yosys_luts"] is None:
-        c2.append(f"{net}: no synthesized 8-bit baseline")
+
+
+def smallest_within(net, cost, q8):
+    """The HGQ row of net and cost with the fewest Yosys LUTs no more than 1 point below q8."""
+    near = [r for r in rows if r["network"] == net and r["kind"] == cost and r["accuracy"] is not None
+            and r["yosys_luts"] and r["accuracy"] >= q8["accuracy"] - 0.01]
+    return min(near, key=lambda r: r["yosys_luts"]) if near else None
+
+
+c2, met2 = [], True
+for net in sorted({r["network"] for r in rows}):
+    q8 = next((r for r in rows if r["network"] == net and r["kind"] == "w8a8"), None)
+    if not q8 or not q8["yosys_luts"] or q8["accuracy"] is None:
+        c2.append(f"{net}: no synthesized w8a8 baseline")
+        met2 = met2 and net not in need
         continue
-    ok = [r for r in hgq if r["accuracy"] is not None and r["yosys_luts"] is not None
-          and r["accuracy"] >= q8["accuracy"] - 0.01 and r["yosys_luts"] * 10 <= q8["yosys_luts"]]
-    near = [r for r in hgq if r["accuracy"] is not None and r["yosys_luts"] is not None
-            and r["accuracy"] >= q8["accuracy"] - 0.01]
-    if ok:
-        b = min(ok, key=lambda r: r["yosys_luts"])
-        any2 = True
-        c2.append(f"{net}: {b['model']} at {b['accuracy']:.4f} ({100 * (q8['accuracy'] - b['accuracy']):.2f} "
-                  f"points below w8a8's {q8['accuracy']:.4f}) uses {b['yosys_luts']} Yosys LUTs, "
-                  f"{q8['yosys_luts'] / b['yosys_luts']:.1f}x fewer than w8a8's {q8['yosys_luts']}")
-    elif near:
-        b = min(near, key=lambda r: r["yosys_luts"])
-        c2.append(f"{net}: the smallest HGQ row within 1 point of w8a8 ({q8['accuracy']:.4f}), {b['model']} "
-                  f"at {b['accuracy']:.4f}, uses {b['yosys_luts']} Yosys LUTs, only "
-                  f"{q8['yosys_luts'] / b['yosys_luts']:.1f}x fewer than w8a8's {q8['yosys_luts']}")
-    else:
-        c2.append(f"{net}: no HGQ row within 1 point of w8a8 ({q8['accuracy']:.4f})")
-out.append("2. Fashion-MNIST: an HGQ model no more than 1 point below w8a8 with at most 1/10 of its Yosys LUTs: "
-           + ("ok" if any2 else "NOT MET") + "\n   - " + "\n   - ".join(c2))
+    parts = []
+    for cost in COSTS:
+        b = smallest_within(net, cost, q8)
+        if b is None:
+            parts.append(f"{cost}: no HGQ row within 1 point" + (": NOT MET" if cost == "luts" and net in need else ""))
+            met2 = met2 and not (cost == "luts" and net in need)
+            continue
+        x = q8["yosys_luts"] / b["yosys_luts"]
+        verdict = ""
+        if cost == "luts" and net in need:
+            verdict = f" (need {need[net]:g}x): " + ("ok" if x >= need[net] else "NOT MET")
+            met2 = met2 and x >= need[net]
+        d = 100 * (q8["accuracy"] - b["accuracy"])
+        parts.append(f"{cost}: {b['model']} at {b['accuracy']:.4f} ({abs(d):.2f} points {'below' if d >= 0 else 'above'}), "
+                     f"{b['yosys_luts']} Yosys LUTs, {x:.1f}x fewer{verdict}")
+    c2.append(f"{net} (w8a8 {q8['accuracy']:.4f}, {q8['yosys_luts']} Yosys LUTs):\n     - " + "\n     - ".join(parts))
+goal = ", ".join(f"{r:g}x ({n})" for n, r in sorted(need.items()))
+out.append(f"2. {args.title}: the smallest HGQ model of each cost within 1 point of w8a8's accuracy, "
+           + (f"the luts one with at least {goal} fewer Yosys LUTs than w8a8: " + ("ok" if met2 else "NOT MET")
+              if need else "Yosys LUTs against w8a8 (no target)")
+           + "\n   - " + "\n   - ".join(c2))
 bad3 = [r["model"] for r in rows if not r["verify_ok"]]
 short = [r["model"] for r in rows if r["verify_ok"] and (r["vectors"] or 0) < FULL_VECTORS]
 out.append(f"3. every row passes hgqc verify with zero mismatches ({FULL_VECTORS} vectors): "
            + ("NOT MET (" + "; ".join(bad3) + ")" if bad3 else
               "NOT MET (fewer vectors: QUICK run)" if short else "ok"))
-out.append(f"4. the whole run within {WALL_LIMIT // 60} minutes: {wall} s wall ({wall / 60:.1f} min), "
-           f"{cpu:.0f} s CPU (user + sys, this script and its children): "
-           + ("ok" if wall <= WALL_LIMIT and not quick else "NOT MET (QUICK run)" if quick else "NOT MET"))
+if args.wall_limit:
+    out.append(f"4. the whole run within {args.wall_limit // 60} minutes: {wall} s wall ({wall / 60:.1f} min), "
+               f"{cpu:.0f} s CPU (user + sys, this script and its children): "
+               + ("NOT MET (QUICK run)" if quick else "ok" if wall <= args.wall_limit else "NOT MET"))
+else:
+    out.append(f"4. time: {wall} s wall ({wall / 60:.1f} min), {cpu:.0f} s CPU (user + sys, this script and its children)")
 out.append(f"load at the end (uptime): {load.strip()}")
 
 text = "\n".join(md) + "\n\n" + "\n".join(out) + "\n"
@@ -142,9 +170,9 @@ with open(os.path.join(work, "qor.md"), "w") as f:
     f.write(text)
 print(text, end="")
 
-# Plot: accuracy against Yosys LUTs (log x), per Fashion-MNIST network: the HGQ front rows joined
-# by a line, the uniform 8-bit and 4-bit baselines as separate markers.
-pts = [r for r in rows if r["data set"] == "Fashion-MNIST" and r["accuracy"] is not None and r["yosys_luts"]]
+# Plot: accuracy against Yosys LUTs (log x), per network: the HGQ rows of each cost joined by a line
+# (luts: filled circles, solid; ebops: open circles, dashed), the uniform 8-bit baseline a square.
+pts = [r for r in rows if r["accuracy"] is not None and r["yosys_luts"]]
 W, H, L, R, T, B = 720, 460, 70, 190, 30, 55
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
        f'<rect width="{W}" height="{H}" fill="white"/>']
@@ -176,36 +204,31 @@ if pts:
         svg.append(f'<text x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{a:.2f}</text>')
     svg.append(f'<text x="{(L + W - R) / 2}" y="{H - 12}" text-anchor="middle">Yosys LUTs (synth_xilinx, xc7; log scale)</text>')
     svg.append(f'<text x="16" y="{(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 {(T + H - B) / 2})">'
-               'accuracy, 10k test images (integer emulator)</text>')
-    svg.append(f'<text x="{L}" y="{T - 10}">Fashion-MNIST: HGQ front points against uniform 8- and 4-bit</text>')
+               'accuracy, test set (integer emulator)</text>')
+    svg.append(f'<text x="{L}" y="{T - 10}">{args.title}: HGQ (LUT cost, EBOPs) against uniform 8-bit</text>')
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
     legend_y = T + 10
+    lx0 = W - R + 15
     for k, net in enumerate(sorted({r["network"] for r in pts})):
         c = colours[k % len(colours)]
-        h = sorted((r for r in pts if r["network"] == net and " HGQ " in r["model"]), key=lambda r: r["yosys_luts"])
-        if h:
-            svg.append('<polyline fill="none" stroke="' + c + '" stroke-width="1.5" points="'
-                       + " ".join(f"{px(r['yosys_luts']):.1f},{py(r['accuracy']):.1f}" for r in h) + '"/>')
-        for r in h:
-            svg.append(f'<circle cx="{px(r["yosys_luts"]):.1f}" cy="{py(r["accuracy"]):.1f}" r="4.5" fill="{c}"/>')
+        for cost, fill, dash in (("luts", c, ""), ("ebops", "white", ' stroke-dasharray="5,3"')):
+            h = sorted((r for r in pts if r["network"] == net and r["kind"] == cost), key=lambda r: r["yosys_luts"])
+            if len(h) > 1:
+                svg.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.5"{dash} points="'
+                           + " ".join(f"{px(r['yosys_luts']):.1f},{py(r['accuracy']):.1f}" for r in h) + '"/>')
+            for r in h:
+                svg.append(f'<circle cx="{px(r["yosys_luts"]):.1f}" cy="{py(r["accuracy"]):.1f}" r="4.5" '
+                           f'fill="{fill}" stroke="{c}" stroke-width="1.5"/>')
+            svg.append(f'<circle cx="{lx0 + 5}" cy="{legend_y}" r="4.5" fill="{fill}" stroke="{c}" stroke-width="1.5"/>')
+            svg.append(f'<text x="{lx0 + 16}" y="{legend_y + 4}">{net} HGQ {cost}</text>')
+            legend_y += 18
         for r in pts:
-            if r["network"] != net or " HGQ " in r["model"]:
-                continue
-            x, y = px(r["yosys_luts"]), py(r["accuracy"])
-            if "w8a8" in r["model"]:
+            if r["network"] == net and r["kind"] == "w8a8":
+                x, y = px(r["yosys_luts"]), py(r["accuracy"])
                 svg.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="none" stroke="{c}" stroke-width="2"/>')
-            else:
-                svg.append(f'<polygon points="{x:.1f},{y - 6:.1f} {x - 6:.1f},{y + 5:.1f} {x + 6:.1f},{y + 5:.1f}" '
-                           f'fill="none" stroke="{c}" stroke-width="2"/>')
-        lx0 = W - R + 15
-        svg.append(f'<circle cx="{lx0 + 5}" cy="{legend_y}" r="4.5" fill="{c}"/>')
-        svg.append(f'<text x="{lx0 + 16}" y="{legend_y + 4}">{net} HGQ front</text>')
-        svg.append(f'<rect x="{lx0}" y="{legend_y + 13}" width="10" height="10" fill="none" stroke="{c}" stroke-width="2"/>')
-        svg.append(f'<text x="{lx0 + 16}" y="{legend_y + 22}">{net} w8a8</text>')
-        svg.append(f'<polygon points="{lx0 + 5},{legend_y + 30} {lx0 - 1},{legend_y + 41} {lx0 + 11},{legend_y + 41}" '
-                   f'fill="none" stroke="{c}" stroke-width="2"/>')
-        svg.append(f'<text x="{lx0 + 16}" y="{legend_y + 40}">{net} w4a4</text>')
-        legend_y += 62
+        svg.append(f'<rect x="{lx0}" y="{legend_y - 5}" width="10" height="10" fill="none" stroke="{c}" stroke-width="2"/>')
+        svg.append(f'<text x="{lx0 + 16}" y="{legend_y + 4}">{net} w8a8</text>')
+        legend_y += 26
 svg.append("</svg>")
 with open(os.path.join(work, "qor.svg"), "w") as f:
     f.write("\n".join(svg) + "\n")

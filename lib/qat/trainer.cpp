@@ -104,7 +104,7 @@ void add_normalization(Graph &g, Normalize mode, const Dataset &d) {
 
 std::string history_csv(const std::vector<std::vector<std::string>> &rows) {
   std::string s = "epoch,train_loss,train_accuracy,val_score,ebops,surrogate_ebops,beta,lr,"
-                  "train_seconds,samples_per_second,kept,surrogate_tables\n";
+                  "train_seconds,samples_per_second,kept,surrogate_tables,surrogate_luts\n";
   for (const auto &r : rows) {
     for (size_t k = 0; k < r.size(); ++k)
       s += (k ? "," : "") + r[k];
@@ -215,6 +215,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
   eo.init_f_input =
       static_cast<float>(data_frac_bits(tr, static_cast<int>(std::ceil(opt.init_f_act))));
   eo.act_share_axes = opt.act_share_axes;
+  eo.cost = opt.cost;
   std::unique_ptr<TrainEngine> engp;
   try {
     engp = std::make_unique<TrainEngine>(g, eo);
@@ -290,7 +291,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
 
   for (int epoch = 1; epoch <= opt.epochs && !res.interrupted; ++epoch) {
     std::shuffle(idx.begin(), idx.end(), rng);
-    double loss_sum = 0, ebops_sum = 0, tables_sum = 0, beta = 0, lr = 0;
+    double loss_sum = 0, ebops_sum = 0, tables_sum = 0, luts_sum = 0, beta = 0, lr = 0;
     int64_t correct = 0, seen = 0, steps_done = 0;
     auto t0 = Clock::now();
     for (int64_t s = 0; s < spe; ++s) {
@@ -310,6 +311,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       seen += b1 - b0;
       ebops_sum += st.ebops;
       tables_sum += st.tables;
+      luts_sum += st.luts;
       if (opt.progress_tty && Clock::now() - last_draw > std::chrono::milliseconds(250)) {
         last_draw = Clock::now();
         double el = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -352,6 +354,9 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
     if (*task == TaskKind::Classify)
       line +=
           ", train acc " + fmt("%.4f", static_cast<double>(correct) / static_cast<double>(seen));
+    const double mean_luts = luts_sum / static_cast<double>(std::max<int64_t>(steps_done, 1));
+    if (opt.cost == CostKind::Luts)
+      line += ", LUTs~" + fmt("%.4g", mean_luts);
     line += ", EBOPs~" + fmt("%.4g", mean_ebops) + ", beta " + fmt("%.3g", beta) + ", " +
             fmt("%.0f", static_cast<double>(seen) / std::max(secs, 1e-9)) + " samples/s";
     std::vector<std::string> row{
@@ -366,7 +371,8 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
         fmt("%.3f", secs),
         fmt("%.0f", static_cast<double>(seen) / std::max(secs, 1e-9)),
         "",
-        fmt("%.6g", tables_sum / static_cast<double>(std::max<int64_t>(steps_done, 1)))};
+        fmt("%.6g", tables_sum / static_cast<double>(std::max<int64_t>(steps_done, 1))),
+        fmt("%.6g", mean_luts)};
     if (epoch % opt.eval_every == 0 || epoch == opt.epochs || g_train_stop.load()) {
       char name[32];
       std::snprintf(name, sizeof name, "epoch_%04d.onnx", epoch);

@@ -2,6 +2,7 @@
 // quantized model files (method.md §2).
 #pragma once
 
+#include "qat/cost.h"
 #include "qat/dataset.h"
 #include "qat/optim.h"
 #include "qat/pareto.h"
@@ -45,6 +46,7 @@ struct TrainOptions {
   BetaSchedule beta_schedule = BetaSchedule::Const;
   double beta0 = 1e-6, beta1 = 1e-3, target_ebops = 0;
   double gamma = 0;
+  CostKind cost = CostKind::Luts; ///< the hardware cost beta weighs (see EngineOptions)
   double cover = 1.0;
   float init_f_weight = std::numeric_limits<float>::quiet_NaN(); ///< NaN: see EngineOptions
   float init_f_act = 8;

@@ -410,7 +410,7 @@ TEST_CASE("LUT cost: the surrogate against the exact estimate of emitted dense l
   // (39.8 against 39, 22.05 against 22, 58.8 against 49: the three-digit weight's adders add
   // shifted copies of one input, whose non-overlapping low bits are one-operand carry bits).
   for (const Case &c : cases) {
-    INFO(c.what);
+    INFO(std::string(c.what));
     auto eng = stepped(dense(4, 1, c.w), x4, 64, 3, 4);
     auto [sur, exact] = surrogate_and_exact(*eng);
     CHECK(exact > 0);
@@ -430,4 +430,56 @@ TEST_CASE("LUT cost: the surrogate against the exact estimate of emitted dense l
   // (1572 against 563); the layer's scale factor learns that ratio in training.
   CHECK(sur >= exact);
   CHECK(sur <= 3.5 * exact);
+}
+
+TEST_CASE("engine: --cost luts adds beta * d LUTs / d width to the f gradients, --cost ebops "
+          "beta * d (EBOPs + tables) / d width, and both costs are measured in either mode") {
+  std::vector<float> x(2 * 4);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
+  std::vector<int32_t> lab{0, 1};
+  BatchData b{x.data(), lab.data(), nullptr, 2};
+  // The f gradients of one step at beta (after a first step has seen the ranges).
+  auto f_grads = [&](CostKind kind, double beta, StepStats &st) {
+    EngineOptions eo;
+    eo.init_f_act = 3;
+    eo.range_decay = 0;
+    eo.cost = kind;
+    TrainEngine eng(gated_mlp(), eo);
+    eng.step(b, 0, 0);
+    st = eng.step(b, beta, 0);
+    std::vector<std::vector<float>> g;
+    for (ParamView p : eng.params())
+      if (p.frac_bits)
+        g.emplace_back(p.g, p.g + p.n);
+    return g;
+  };
+  StepStats s0, sl, se;
+  auto g0 = f_grads(CostKind::Luts, 0, s0);
+  auto gl = f_grads(CostKind::Luts, 0.5, sl);
+  auto ge = f_grads(CostKind::Ebops, 0.5, se);
+  CHECK(sl.luts == s0.luts);
+  CHECK(se.luts == sl.luts);
+  CHECK(se.ebops == sl.ebops);
+  CHECK(sl.luts > 0);
+  // The differences against beta = 0 are the cost models' egrad (one f per element here).
+  std::unique_ptr<TrainEngine> ep = stepped_classify(gated_mlp(), 4);
+  CostModel cm = cost_of(*ep);
+  std::vector<HgqQuantizer> qs = ep->quantizers();
+  std::vector<TrainTensor> wq = quantized_weights(ep->graph(), qs);
+  auto el = zero_grads(qs), ee = zero_grads(qs);
+  cm.add_luts(ep->graph(), qs, pointers(wq), 0.5, el);
+  cm.add_ebops(ep->graph(), qs, 0.5, ee);
+  cm.add_tables(qs, 0.5, ee);
+  REQUIRE(g0.size() == qs.size());
+  int differ = 0;
+  for (size_t q = 0; q < qs.size(); ++q)
+    for (int64_t e = 0; e < qs[q].n; ++e) {
+      size_t k = static_cast<size_t>(e);
+      INFO("quantizer " << q << " element " << e);
+      CHECK(gl[q][k] - g0[q][k] == doctest::Approx(el[q][k]).epsilon(1e-4).scale(1e-3));
+      CHECK(ge[q][k] - g0[q][k] == doctest::Approx(ee[q][k]).epsilon(1e-4).scale(1e-3));
+      differ += std::fabs(el[q][k] - ee[q][k]) > 1e-3f;
+    }
+  CHECK(differ > 0);
 }

@@ -137,19 +137,23 @@ Graph gated_mlp() {
   return g;
 }
 
-// Max and average pooling of the input (windows 2x2, stride 1), summed, then a Gemm.
+// Max and average pooling and a convolution (ReLU after it) of the input (windows 2x2, stride
+// 1), summed, then a Gemm.
 Graph pool_net() {
   ModelBuilder b;
   b.input("x", {-1, 1, 4, 4}).output("z");
   std::vector<double> w(2 * 9);
   for (size_t i = 0; i < w.size(); ++i)
     w[i] = 0.1 * static_cast<double>(i % 7) - 0.3;
-  b.init("w", {2, 9}, w).init("shape", {2}, {-1, 9});
+  b.init("w", {2, 9}, w).init("k", {1, 1, 2, 2}, {0.75, -0.3, 0.45, 1.1});
   auto &mp = b.node("MaxPool", {"x"}, {"mx"});
   ModelBuilder::attr_ints(mp, "kernel_shape", {2, 2});
   auto &ap = b.node("AveragePool", {"x"}, {"av"});
   ModelBuilder::attr_ints(ap, "kernel_shape", {2, 2});
-  b.node("Add", {"mx", "av"}, {"sm"});
+  b.node("Conv", {"x", "k"}, {"cv"});
+  b.node("Relu", {"cv"}, {"cr"});
+  b.node("Add", {"mx", "av"}, {"s1"});
+  b.node("Add", {"s1", "cr"}, {"sm"});
   b.node("Flatten", {"sm"}, {"f"});
   ModelBuilder::attr_int(b.node("Gemm", {"f", "w"}, {"z"}), "transB", 1);
   Graph g = b.import();
@@ -236,8 +240,8 @@ TEST_CASE("LUT cost: every activation width gradient matches finite differences 
   }
 }
 
-TEST_CASE("LUT cost: pooling (max comparators, average adders) and table gradients match "
-          "finite differences") {
+TEST_CASE("LUT cost: pooling (max comparators, average adders), convolution and table "
+          "gradients match finite differences") {
   std::unique_ptr<TrainEngine> pp = stepped_classify(pool_net(), 16);
   TrainEngine &pool = *pp;
   CostModel cm = cost_of(pool);
@@ -247,6 +251,7 @@ TEST_CASE("LUT cost: pooling (max comparators, average adders) and table gradien
       (t.max ? maxes : sums) += 1;
   CHECK(maxes == 1);
   CHECK(sums == 1);
+  CHECK(cm.lut_layers().size() == 2); // the Conv and the Gemm
   std::vector<HgqQuantizer> qs = pool.quantizers();
   spread_widths(qs, 7);
   check_activation_gradients(pool, qs);

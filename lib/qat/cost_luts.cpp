@@ -20,9 +20,11 @@ constexpr double kMux = kLutCoef[backend::kMux];      // a ReLU / max mux bit
 constexpr double kMulBit = kLutCoef[backend::kMulBits];
 
 // Nonzero CSD digits of an integer; magnitudes beyond csd_weight's range (never a trained
-// weight) count as one digit per two bits, the CSD maximum.
+// weight) count as one digit per two bits, the CSD maximum, and a non-finite value none.
 int digits_of(double v) {
   double a = std::fabs(std::nearbyint(v));
+  if (!std::isfinite(a))
+    return 0;
   if (a < 0x1p62)
     return backend::csd_weight(static_cast<int64_t>(std::nearbyint(v)));
   return static_cast<int>(std::ceil(std::log2(a) / 2));

@@ -19,7 +19,7 @@ struct TrainArgs {
   TrainOptions o;
   std::vector<std::string> data, val;
   std::string targets, val_targets, task = "auto", optimizer = "adam", beta = "const",
-                                    normalize = "none", init_f = "auto,8", share;
+                                    normalize = "none", cost = "luts", init_f = "auto,8", share;
   bool no_calibrate = false;
   double target_luts = 0;
   CLI::Option *target_luts_opt = nullptr;
@@ -78,6 +78,12 @@ void run_train(TrainArgs &a) {
     o.beta_schedule = BetaSchedule::Pid;
   else
     throw UserError("--beta-schedule '" + a.beta + "' is not const, log or pid");
+  if (a.cost == "luts")
+    o.cost = CostKind::Luts;
+  else if (a.cost == "ebops")
+    o.cost = CostKind::Ebops;
+  else
+    throw UserError("--cost '" + a.cost + "' is not luts or ebops");
   if (a.normalize == "none")
     o.normalize = Normalize::None;
   else if (a.normalize == "scale")
@@ -177,7 +183,11 @@ void add_train(CLI::App &app, Action &action) {
                   "const (beta0), log (beta0 to beta1, log-linear) or pid (to --target-ebops or "
                   "--target-luts)")
       ->capture_default_str();
-  cmd->add_option("--beta0", o.beta0, "Initial (or constant) beta, the weight of EBOPs")
+  cmd->add_option("--cost", a->cost,
+                  "Hardware cost in the loss: luts (the circuit's surrogate LUTs) or ebops "
+                  "(EBOPs + tables); beta for luts is about 2x that for ebops")
+      ->capture_default_str();
+  cmd->add_option("--beta0", o.beta0, "Initial (or constant) beta, the weight of the cost")
       ->capture_default_str();
   cmd->add_option("--beta1", o.beta1, "Final beta of the log schedule")->capture_default_str();
   cmd->add_option("--target-ebops", o.target_ebops, "EBOPs the pid schedule steers to");

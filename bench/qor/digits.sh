@@ -55,3 +55,5 @@ log "done"
 qor_cpu
 /usr/bin/python3 "$here/table.py" "$work" --wall "$((t_end - t_start))" --cpu "$cpu" --quick "$quick" \
   --uptime "$(uptime)" --title "UCI digits"
+echo
+/usr/bin/python3 "$here/surrogate.py" "$work"/hgq_mlp_{luts,ebops} | tee "$work/surrogate.md"

@@ -74,3 +74,6 @@ log "done"
 qor_cpu
 /usr/bin/python3 "$here/table.py" "$work" --wall "$((t_end - t_start))" --cpu "$cpu" --quick "$quick" \
   --uptime "$(uptime)" --title "Fashion-MNIST" --need mlp=20 --need cnn=12 --wall-limit 2700
+# 5. The LUT surrogate against the exact estimate on every front model (docs/training.md).
+echo
+/usr/bin/python3 "$here/surrogate.py" "$work"/hgq_{mlp,cnn}_{luts,ebops} | tee "$work/surrogate.md"

@@ -127,10 +127,9 @@ int64_t lut_estimate(const LutBits &bits) {
   // docs/hardware.md, "Multipliers").
   // ROM bits: 0.77, the fit of eight table designs (bench/lut_model/rom.sh; docs/hardware.md):
   // largest error 18 %; Yosys's logic minimisation needs fewer LUTs than a LUT6 tree per bit.
-  static const double coef[kLutClasses] = {1.05, 0.21, 0.03, 0.52, 0.77};
   double s = 0;
   for (int c = 0; c < kLutClasses; ++c)
-    s += coef[c] * static_cast<double>(bits[static_cast<size_t>(c)]);
+    s += kLutCoef[c] * static_cast<double>(bits[static_cast<size_t>(c)]);
   return static_cast<int64_t>(std::llround(s));
 }
 

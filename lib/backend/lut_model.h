@@ -22,6 +22,11 @@ enum LutClass : int {
   kLutClasses
 };
 
+/// LUTs per bit of each class: a least-squares fit (relative error, non-negative) to Yosys
+/// synth_xilinx LUT counts (docs/hardware.md, "The LUT model"). Training's LUT cost
+/// (qat/cost.h) prices its terms with these.
+inline constexpr double kLutCoef[kLutClasses] = {1.05, 0.21, 0.03, 0.52, 0.77};
+
 /// Bits of each class in one node.
 using LutBits = std::array<int64_t, kLutClasses>;
 

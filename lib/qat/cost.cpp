@@ -10,6 +10,18 @@
 
 namespace hgqc {
 
+namespace {
+EbopsTerm make_term(int node, int qa, int qw, int ia, int iw) {
+  EbopsTerm t;
+  t.node = node;
+  t.qa = qa;
+  t.qw = qw;
+  t.ia = ia;
+  t.iw = iw;
+  return t;
+}
+} // namespace
+
 double table_cost(double b_in, double b_out, double *d_in, double *d_out) {
   if (!(b_in > 0)) {
     *d_in = 0;
@@ -68,7 +80,7 @@ CostModel::CostModel(const Graph &g, const std::vector<HgqQuantizer> &quants,
       int qa = quant_through_shift(n.inputs[0]);
       if (qa < 0 || quants[qa].weight)
         continue;
-      EbopsTerm t{static_cast<int>(ni), qa, -1, 0, -1, {}, {}, {}};
+      EbopsTerm t = make_term(static_cast<int>(ni), qa, -1, 0, -1);
       op_def(n.op).addend_counts(n, quants[qa].dims, t.counts);
       HGQC_ASSERT(static_cast<int64_t>(t.counts.size()) == quants[qa].n,
                   "addend counts of the wrong size at " + n.name);
@@ -85,7 +97,7 @@ CostModel::CostModel(const Graph &g, const std::vector<HgqQuantizer> &quants,
       // A weight, or a second activation (a product of two run-time values: a multiplier
       // charged b_a * b_b per product, with gradients to both widths).
       if (qw >= 0 && ia == 0) {
-        terms_.push_back(EbopsTerm{static_cast<int>(ni), qa, qw, ia, iw, {}, {}, {}});
+        terms_.push_back(make_term(static_cast<int>(ni), qa, qw, ia, iw));
         break;
       }
       ValueId c = n.inputs[iw];
@@ -103,8 +115,11 @@ CostModel::CostModel(const Graph &g, const std::vector<HgqQuantizer> &quants,
       }
       if (exact) {
         // All shifts (e.g. a scale by 2^-8) cost nothing, and give no term.
-        if (std::any_of(cw.v.begin(), cw.v.end(), [](float w) { return w != 0.0f; }))
-          terms_.push_back(EbopsTerm{static_cast<int>(ni), qa, -1, ia, iw, std::move(cw), {}, {}});
+        if (std::any_of(cw.v.begin(), cw.v.end(), [](float w) { return w != 0.0f; })) {
+          EbopsTerm t = make_term(static_cast<int>(ni), qa, -1, ia, iw);
+          t.cw = std::move(cw);
+          terms_.push_back(std::move(t));
+        }
         break;
       }
     }
@@ -127,6 +142,7 @@ CostModel::CostModel(const Graph &g, const std::vector<HgqQuantizer> &quants,
     if (qin >= 0 && qout >= 0 && !quants[qin].weight && quants[qin].dims == quants[qout].dims)
       tables_.push_back(TableTerm{static_cast<int>(ni), qin, qout});
   }
+  find_lut_terms(g, quants);
 }
 
 double CostModel::add_tables(const std::vector<HgqQuantizer> &quants, double beta,
@@ -144,13 +160,51 @@ double CostModel::add_tables(const std::vector<HgqQuantizer> &quants, double bet
   return cost;
 }
 
+double CostModel::term_ebops(const Graph &g, EbopsTerm &t, const std::vector<HgqQuantizer> &quants,
+                             double beta, std::vector<std::vector<float>> &egrad, bool grad) {
+  // The linear node run on the widths (batch 1, no bias); its backward with a gradient of
+  // ones gives d EBOPs / d width.
+  const Node &n = g.nodes[static_cast<size_t>(t.node)];
+  const HgqQuantizer &qa = quants[t.qa];
+  const HgqQuantizer *qw = t.qw >= 0 ? &quants[t.qw] : nullptr;
+  TrainTensor ba, bw, y, ones, da, dw;
+  ba.shape = qa.dims;
+  ba.v = qa.width;
+  if (qw) {
+    bw.shape = qw->dims;
+    bw.v = qw->width;
+  }
+  std::vector<const TrainTensor *> ins(n.inputs.size(), nullptr);
+  ins[static_cast<size_t>(t.ia)] = &ba;
+  ins[static_cast<size_t>(t.iw)] = qw ? &bw : &t.cw;
+  std::vector<TrainTensor *> outs{&y};
+  std::vector<const Tensor *> noconsts(n.inputs.size(), nullptr);
+  TrainContext ctx{noconsts, &t.cache};
+  op_def(n.op).train_forward(n, ins, outs, ctx);
+  double e = 0;
+  for (float v : y.v)
+    e += v;
+  if (!grad)
+    return e;
+  ones.assign(y.shape, 1.0f);
+  std::vector<const TrainTensor *> douts{&ones}, youts{&y};
+  std::vector<TrainTensor *> dins(n.inputs.size(), nullptr);
+  dins[static_cast<size_t>(t.ia)] = &da;
+  if (qw)
+    dins[static_cast<size_t>(t.iw)] = &dw;
+  op_def(n.op).backward(n, ins, youts, douts, dins, ctx);
+  for (int64_t k = 0; k < qa.n; ++k)
+    egrad[t.qa][k] += static_cast<float>(beta) * da.v[k] * qa.live[k];
+  if (qw)
+    for (int64_t k = 0; k < qw->n; ++k)
+      egrad[t.qw][k] += static_cast<float>(beta) * dw.v[k] * qw->live[k];
+  return e;
+}
+
 double CostModel::add_ebops(const Graph &g, const std::vector<HgqQuantizer> &quants, double beta,
                             std::vector<std::vector<float>> &egrad) {
   double ebops = 0;
-  // EBOPs: each linear node run on the widths (batch 1, no bias); its backward with a
-  // gradient of ones gives d EBOPs / d width.
   for (EbopsTerm &t : terms_) {
-    const Node &n = g.nodes[static_cast<size_t>(t.node)];
     const HgqQuantizer &qa = quants[t.qa];
     if (!t.counts.empty()) {
       for (int64_t k = 0; k < qa.n; ++k) {
@@ -159,37 +213,7 @@ double CostModel::add_ebops(const Graph &g, const std::vector<HgqQuantizer> &qua
       }
       continue;
     }
-    const HgqQuantizer *qw = t.qw >= 0 ? &quants[t.qw] : nullptr;
-    TrainTensor ba, bw, y, ones, da, dw;
-    ba.shape = qa.dims;
-    ba.v = qa.width;
-    if (qw) {
-      bw.shape = qw->dims;
-      bw.v = qw->width;
-    }
-    std::vector<const TrainTensor *> ins(n.inputs.size(), nullptr);
-    ins[static_cast<size_t>(t.ia)] = &ba;
-    ins[static_cast<size_t>(t.iw)] = qw ? &bw : &t.cw;
-    std::vector<TrainTensor *> outs{&y};
-    std::vector<const Tensor *> noconsts(n.inputs.size(), nullptr);
-    TrainContext ctx{noconsts, &t.cache};
-    op_def(n.op).train_forward(n, ins, outs, ctx);
-    double e = 0;
-    for (float v : y.v)
-      e += v;
-    ebops += e;
-    ones.assign(y.shape, 1.0f);
-    std::vector<const TrainTensor *> douts{&ones}, youts{&y};
-    std::vector<TrainTensor *> dins(n.inputs.size(), nullptr);
-    dins[static_cast<size_t>(t.ia)] = &da;
-    if (qw)
-      dins[static_cast<size_t>(t.iw)] = &dw;
-    op_def(n.op).backward(n, ins, youts, douts, dins, ctx);
-    for (int64_t k = 0; k < qa.n; ++k)
-      egrad[t.qa][k] += static_cast<float>(beta) * da.v[k] * qa.live[k];
-    if (qw)
-      for (int64_t k = 0; k < qw->n; ++k)
-        egrad[t.qw][k] += static_cast<float>(beta) * dw.v[k] * qw->live[k];
+    ebops += term_ebops(g, t, quants, beta, egrad, true);
   }
   return ebops;
 }

@@ -1,27 +1,55 @@
 // The hardware cost surrogates of HGQ training (method.md §2): EBOPs of the linear and pooling
-// nodes, the ROMs of table functions and the width term, with their gradients with respect to
-// each element's width.
+// nodes, the surrogate LUTs of the circuit (docs/training.md "LUT cost"), the ROMs of table
+// functions and the width term, with their gradients with respect to each element's width.
 #pragma once
 
+#include "backend/lut_model.h"
 #include "ir/graph.h"
 #include "ir/train.h"
 #include "qat/hgq.h"
 
 #include <any>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace hgqc {
+
+/// The hardware cost that training's loss charges (hgqc train --cost).
+enum class CostKind {
+  Luts, ///< the surrogate LUTs of the circuit (CostModel::add_luts)
+  Ebops ///< EBOPs plus the table term (CostModel::add_ebops, add_tables)
+};
 
 /// A node whose EBOPs count: activation quantizer qa (input `ia` of the node) times input
 /// `iw`, which is weight quantizer qw or, when qw < 0, a constant of fixed widths `cw` (e.g.
 /// the scale of a Mul); or, when `counts` is not empty, a pooling node whose input element k
 /// enters counts[k] windows (OpDef::addend_counts): counts[k] * width(k).
 struct EbopsTerm {
-  int node, qa, qw, ia, iw;
+  int node = -1, qa = -1, qw = -1, ia = 0, iw = -1;
   TrainTensor cw;
   std::any cache;
   std::vector<float> counts;
+  // The LUT cost's view of the term (set by the constructor, see add_luts()).
+  /// The activation quantizer of the same shape that reads the node's output through
+  /// elementwise nodes (bias Add, Relu), or -1: its live flags gate the outputs' LUTs.
+  int out_q = -1;
+  /// Linear layers (a weight quantizer, or a constant of another op than Mul): index into
+  /// lut_layers(), else -1.
+  int layer = -1;
+  /// The nonzero CSD digits of an untrained constant's integers (a linear layer's fixed
+  /// weights), or those digits minus one (a Mul by a constant: its adders per element).
+  TrainTensor digits;
+  bool max = false; ///< a pooling term that takes maxima (MaxPool, ReduceMax, ReduceMin)
+};
+
+/// The surrogate LUTs of one linear layer at the last add_luts(), and its scale factor.
+struct LutLayer {
+  int node = -1;    ///< the layer's node in the training graph
+  std::string name; ///< its name
+  double raw = 0;   ///< surrogate LUTs before scaling
+  double scale = 1; ///< the factor the loss multiplies them by (set_lut_scale)
+  double scaled() const { return raw * scale; } ///< raw * scale
 };
 
 /// A table function (Sigmoid, Tanh, Exp, ...: OpDef::table) between two activation
@@ -32,7 +60,10 @@ struct TableTerm {
 
 /// LUTs per ROM output bit of a ROM of at most kRomFloorBits address bits: the `rom` class of
 /// the calibrated LUT model (lib/backend/lut_model.cpp, docs/hardware.md "ROMs").
-inline constexpr double kLutsPerRomBit = 0.77;
+inline constexpr double kLutsPerRomBit = backend::kLutCoef[backend::kRom];
+/// The mean density of nonzero CSD digits per bit of an integer: the LUT cost's derivative of
+/// a surviving weight's digit count with respect to its width.
+inline constexpr double kCsdDigitsPerBit = 1.0 / 3.0;
 /// Address bits up to which a ROM costs one LUT6 per output bit; each further bit doubles it.
 inline constexpr double kRomFloorBits = 6;
 /// EBOPs charged per LUT, to price tables in the units that beta multiplies: Yosys LUTs per
@@ -70,6 +101,25 @@ public:
   double add_tables(const std::vector<HgqQuantizer> &quants, double beta,
                     std::vector<std::vector<float>> &egrad) const;
 
+  /// The surrogate LUTs of the circuit at the quantizers' current widths (docs/training.md,
+  /// "LUT cost"): linear layers (CSD-digit adders of their surviving terms at the mean term
+  /// width plus the accumulator growth, times each layer's scale), products of two signals,
+  /// products by constants, pooling adders and comparators, the rounding of activation
+  /// quantizers, ReLU and the tables. `wq[q]`: the quantized values of weight quantizer q (its
+  /// digits; null for activations). Adds beta * d LUTs / d width(e) * live(e) to
+  /// egrad[quantizer][e] (nothing when beta is 0); sets each layer's LutLayer::raw.
+  double add_luts(const Graph &g, const std::vector<HgqQuantizer> &quants,
+                  const std::vector<const TrainTensor *> &wq, double beta,
+                  std::vector<std::vector<float>> &egrad);
+
+  /// Sets the scale factor of the linear layer of node `node` (index in the training graph);
+  /// returns false when no layer has that node.
+  bool set_lut_scale(int node, double factor);
+  /// Sets the scale factor of the linear layer named `name`; false when none has that name.
+  bool set_lut_scale(const std::string &name, double factor);
+  /// The linear layers of the LUT cost, in graph order, with their last surrogate values.
+  const std::vector<LutLayer> &lut_layers() const { return layers_; }
+
   /// The sum of all quantizers' widths; sets fgrad[quantizer] (by fractional-bit parameter)
   /// to the sum over the elements sharing it of egrad + gamma * live.
   static double fold_widths(const std::vector<HgqQuantizer> &quants, double gamma,
@@ -82,8 +132,21 @@ public:
   const std::vector<TableTerm> &tables() const { return tables_; }
 
 private:
+  /// Finds the LUT cost's view of the EBOPs terms and its own terms (constructor's second half).
+  void find_lut_terms(const Graph &g, const std::vector<HgqQuantizer> &quants);
+  /// EBOPs of one term (not a pooling one) at the current widths; when `grad`, adds beta * d
+  /// EBOPs / d width(e) * live(e) to egrad.
+  static double term_ebops(const Graph &g, EbopsTerm &t, const std::vector<HgqQuantizer> &quants,
+                           double beta, std::vector<std::vector<float>> &egrad, bool grad);
+  /// Surrogate LUTs of a linear layer (weight digits from `wq` or the term's constant digits).
+  double linear_luts(const Graph &g, EbopsTerm &t, const std::vector<HgqQuantizer> &quants,
+                     const TrainTensor *wq, double beta, std::vector<std::vector<float>> &egrad);
+
   std::vector<EbopsTerm> terms_;
   std::vector<TableTerm> tables_;
+  std::vector<LutLayer> layers_;
+  std::vector<int> requant_; ///< activation quantizers that round (all but the input's)
+  std::vector<int> relu_;    ///< activation quantizers whose values a ReLU gates
 };
 
 } // namespace hgqc

@@ -499,10 +499,27 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
     else
       std::fill(m.pgrad[p].v.begin(), m.pgrad[p].v.end(), 0.0f);
   }
-  st.ebops = m.cost->add_ebops(g_, quants_, beta, m.egrad);
-  st.tables = m.cost->add_tables(quants_, beta, m.egrad);
+  // Both costs are measured; only the chosen one's gradient goes into egrad.
+  const bool luts = m.opt.cost == CostKind::Luts;
+  st.ebops = m.cost->add_ebops(g_, quants_, luts ? 0.0 : beta, m.egrad);
+  st.tables = m.cost->add_tables(quants_, luts ? 0.0 : beta, m.egrad);
+  std::vector<const TrainTensor *> wq(quants_.size(), nullptr);
+  for (size_t qi = 0; qi < quants_.size(); ++qi)
+    if (quants_[qi].weight)
+      wq[qi] = &m.sval[g_.nodes[static_cast<size_t>(quants_[qi].node)].outputs[0]];
+  st.luts = m.cost->add_luts(g_, quants_, wq, luts ? beta : 0.0, m.egrad);
   st.widths = CostModel::fold_widths(quants_, gamma, m.egrad, m.fgrad);
   return st;
+}
+
+const std::vector<LutLayer> &TrainEngine::lut_layers() const { return impl_->cost->lut_layers(); }
+
+bool TrainEngine::set_lut_scale(int node, double factor) {
+  return impl_->cost->set_lut_scale(node, factor);
+}
+
+bool TrainEngine::set_lut_scale(const std::string &name, double factor) {
+  return impl_->cost->set_lut_scale(name, factor);
 }
 
 void TrainEngine::predict(const float *x, int64_t rows, std::vector<float> &out) {

@@ -5,6 +5,7 @@
 
 #include "ir/graph.h"
 #include "ir/train.h"
+#include "qat/cost.h"
 #include "qat/hgq.h"
 #include "qat/loss.h"
 
@@ -32,6 +33,8 @@ struct EngineOptions {
   /// Axes (of an activation's dims, batch 1) along which activation quantizers share f;
   /// empty: one f per element.
   std::vector<int64_t> act_share_axes;
+  /// The cost whose width gradient the loss adds (times beta); both are computed every step.
+  CostKind cost = CostKind::Luts;
 };
 
 /// One batch's data: `x` float32 rows [rows, per-sample size] of the model input, and either
@@ -52,6 +55,9 @@ struct StepStats {
   /// (qat/cost.h, table_cost()); the loss adds beta * (ebops + tables).
   double tables = 0;
   double widths = 0; ///< sum of all quantizers' widths (one sample's activations)
+  /// The surrogate LUTs (CostModel::add_luts, tables included) at this step's widths; with
+  /// CostKind::Luts the loss adds beta * luts instead of beta * (ebops + tables).
+  double luts = 0;
 };
 
 /// A trainable tensor and its gradient, for the optimiser.
@@ -81,7 +87,8 @@ public:
   int64_t output_size() const { return out_size_; }
 
   /// Forward, loss and backward on one batch; afterwards gradients() holds d(task loss +
-  /// beta * (EBOPs + tables) + gamma * widths)/d(parameter). Updates running activation ranges.
+  /// beta * cost + gamma * widths)/d(parameter), cost the surrogate LUTs or EBOPs + tables
+  /// (EngineOptions::cost). Updates running activation ranges.
   StepStats step(const BatchData &b, double beta, double gamma);
   /// Forward only (no gradients, ranges untouched): the model's outputs (the loss's input,
   /// i.e. logits for classification) for `rows` rows of x, written to `out`.
@@ -101,6 +108,14 @@ public:
   const std::vector<HgqQuantizer> &quantizers() const { return quants_; }
   /// Number of trainable weights (not counting fractional bits).
   int64_t weight_count() const;
+
+  /// The linear layers of the LUT cost with their surrogate LUTs at the last step.
+  const std::vector<LutLayer> &lut_layers() const;
+  /// Scales the LUT cost of the linear layer of node `node` (training graph index) by
+  /// `factor` from the next step on; false when there is no such layer.
+  bool set_lut_scale(int node, double factor);
+  /// Scales the LUT cost of the linear layer named `name`; false when there is none.
+  bool set_lut_scale(const std::string &name, double factor);
 
   /// Only for tests: the engine's graph.
   const Graph &graph() const { return g_; }

@@ -102,15 +102,48 @@ void add_normalization(Graph &g, Normalize mode, const Dataset &d) {
   verify(g);
 }
 
-std::string history_csv(const std::vector<std::vector<std::string>> &rows) {
+// history.csv; `layers`: the LUT cost's linear layers, two columns each (calibrate_luts()).
+std::string history_csv(const std::vector<std::vector<std::string>> &rows,
+                        const std::vector<LutLayer> &layers) {
   std::string s = "epoch,train_loss,train_accuracy,val_score,ebops,surrogate_ebops,beta,lr,"
-                  "train_seconds,samples_per_second,kept,surrogate_tables,luts_estimate\n";
+                  "train_seconds,samples_per_second,kept,surrogate_tables,luts_estimate,"
+                  "surrogate_luts,surrogate_luts_at_eval";
+  for (const LutLayer &l : layers) {
+    std::string name = l.name;
+    std::replace(name.begin(), name.end(), ',', '_');
+    s += ",exact_luts:" + name + ",surrogate_luts:" + name;
+  }
+  s += "\n";
+  const size_t cols = 15 + 2 * layers.size(); // epochs without an evaluation leave the rest empty
   for (const auto &r : rows) {
-    for (size_t k = 0; k < r.size(); ++k)
-      s += (k ? "," : "") + r[k];
+    for (size_t k = 0; k < std::max(cols, r.size()); ++k)
+      s += (k ? "," : "") + (k < r.size() ? r[k] : std::string());
     s += "\n";
   }
   return s;
+}
+
+// Calibration of the LUT surrogate against the exact estimate of checkpoint `c` (the design
+// emit-verilog builds, CMVM included): appends to `row` the surrogate total at the end of the
+// epoch (`at_eval`, the scales in force) and, per linear layer of the LUT cost, the exact
+// LUTs of the IR node of the same name and the scaled surrogate; then sets each layer's scale
+// to exact / raw surrogate, so that the sharing CSE finds is learned as a factor. A layer
+// without a surrogate or an exact figure (pruned away, or not built) keeps its scale.
+void calibrate_luts(TrainEngine &eng, const Checkpoint &c, double at_eval,
+                    std::vector<std::string> &row) {
+  row.push_back(fmt("%.6g", at_eval));
+  std::vector<std::pair<std::string, double>> scales;
+  for (const LutLayer &l : eng.lut_layers()) {
+    auto it = std::find_if(c.layers.begin(), c.layers.end(),
+                           [&](const LayerCost &x) { return x.node == l.name; });
+    bool have = c.luts_estimate >= 0 && it != c.layers.end();
+    row.push_back(have ? std::to_string(it->luts) : "");
+    row.push_back(fmt("%.6g", l.scaled()));
+    if (have && it->luts > 0 && l.raw > 0)
+      scales.emplace_back(l.name, std::clamp(static_cast<double>(it->luts) / l.raw, 0.05, 20.0));
+  }
+  for (const auto &[name, f] : scales)
+    eng.set_lut_scale(name, f);
 }
 
 // A figure of the LUT estimate, or "" (in the table "-") when the design cannot be built.
@@ -230,6 +263,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
   eo.init_f_input =
       static_cast<float>(data_frac_bits(tr, static_cast<int>(std::ceil(opt.init_f_act))));
   eo.act_share_axes = opt.act_share_axes;
+  eo.cost = opt.cost;
   std::unique_ptr<TrainEngine> engp;
   try {
     engp = std::make_unique<TrainEngine>(g, eo);
@@ -305,14 +339,15 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
 
   for (int epoch = 1; epoch <= opt.epochs && !res.interrupted; ++epoch) {
     std::shuffle(idx.begin(), idx.end(), rng);
-    double loss_sum = 0, ebops_sum = 0, tables_sum = 0, beta = 0, lr = 0;
+    double loss_sum = 0, ebops_sum = 0, tables_sum = 0, luts_sum = 0, beta = 0, lr = 0;
     int64_t correct = 0, seen = 0, steps_done = 0;
+    StepStats st;
     auto t0 = Clock::now();
     for (int64_t s = 0; s < spe; ++s) {
       int64_t b0 = s * opt.batch, b1 = std::min(tr.n, b0 + opt.batch);
       gather_rows(tr, idx, b0, b1, out_size, bx, bl, bt);
       beta = beta_at(step);
-      StepStats st = eng.step(
+      st = eng.step(
           {bx.data(), bl.empty() ? nullptr : bl.data(), bt.empty() ? nullptr : bt.data(), b1 - b0},
           beta, opt.gamma);
       lr = cosine_lr(opt.lr, step, total);
@@ -325,6 +360,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       seen += b1 - b0;
       ebops_sum += st.ebops;
       tables_sum += st.tables;
+      luts_sum += st.luts;
       if (opt.progress_tty && Clock::now() - last_draw > std::chrono::milliseconds(250)) {
         last_draw = Clock::now();
         double el = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -369,6 +405,9 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
     if (*task == TaskKind::Classify)
       line +=
           ", train acc " + fmt("%.4f", static_cast<double>(correct) / static_cast<double>(seen));
+    const double mean_luts = luts_sum / static_cast<double>(std::max<int64_t>(steps_done, 1));
+    if (opt.cost == CostKind::Luts)
+      line += ", LUTs~" + fmt("%.4g", mean_luts);
     line += ", EBOPs~" + fmt("%.4g", mean_ebops) + ", beta " + fmt("%.3g", beta) + ", " +
             fmt("%.0f", static_cast<double>(seen) / std::max(secs, 1e-9)) + " samples/s";
     std::vector<std::string> row{
@@ -384,7 +423,8 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
         fmt("%.0f", static_cast<double>(seen) / std::max(secs, 1e-9)),
         "",
         fmt("%.6g", tables_sum / static_cast<double>(std::max<int64_t>(steps_done, 1))),
-        ""};
+        "",
+        fmt("%.6g", mean_luts)};
     if (epoch % opt.eval_every == 0 || epoch == opt.epochs || g_train_stop.load()) {
       char name[32];
       std::snprintf(name, sizeof name, "epoch_%04d.onnx", epoch);
@@ -399,6 +439,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       row[4] = fmt("%.0f", c.ebops);
       row[10] = kept ? "1" : "0";
       row[12] = lut_field(c.luts_estimate, c, "");
+      calibrate_luts(eng, c, st.luts, row);
       line += "; val " +
               (*task == TaskKind::Classify ? "acc " + fmt("%.4f", c.accuracy)
                                            : "mse " + fmt("%.6g", c.mse)) +
@@ -415,7 +456,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       }
     }
     hist.push_back(row);
-    write_file_atomic((dir / "history.csv").string(), history_csv(hist));
+    write_file_atomic((dir / "history.csv").string(), history_csv(hist, eng.lut_layers()));
     log(line);
     if (g_train_stop.load())
       res.interrupted = true;

@@ -2,6 +2,7 @@
 // quantized model files (method.md §2).
 #pragma once
 
+#include "qat/cost.h"
 #include "qat/dataset.h"
 #include "qat/optim.h"
 #include "qat/pareto.h"
@@ -49,6 +50,7 @@ struct TrainOptions {
   /// The pid schedule's target in estimated LUTs instead of target_ebops (unset: not used).
   std::optional<double> target_luts;
   double gamma = 0;
+  CostKind cost = CostKind::Luts; ///< the hardware cost beta weighs (see EngineOptions)
   double cover = 1.0;
   float init_f_weight = std::numeric_limits<float>::quiet_NaN(); ///< NaN: see EngineOptions
   float init_f_act = 8;

@@ -341,6 +341,7 @@ TEST_CASE("engine: whole-model gradients match finite differences of the loss") 
 
 TEST_CASE("engine: EBOPs surrogate is sum b_a[k] * b_w[j,k] and its gradient reaches f") {
   EngineOptions eo;
+  eo.cost = CostKind::Ebops;
   TrainEngine eng(small_mlp(), eo);
   std::vector<float> x(4 * 6, 0.5f);
   x[3] = -0.7f;
@@ -396,6 +397,7 @@ TermCheck term_check(Graph g, float init_f, std::vector<float> x, OpKind part) {
   normalize(g);
   insert_hgq_quantizers(g);
   EngineOptions eo;
+  eo.cost = CostKind::Ebops;
   eo.init_f_act = init_f;
   // No decay: the second step's widths are those the saved model's ranges give (a decayed
   // maximum just below 2^k would already saturate there, one bit narrower).

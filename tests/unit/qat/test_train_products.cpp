@@ -55,6 +55,7 @@ TEST_CASE("Mul of two activations: both factors get a quantizer, and the EBOPs s
   Graph g = gated_mlp();
   insert_hgq_quantizers(g);
   EngineOptions eo;
+  eo.cost = CostKind::Ebops;
   eo.init_f_act = 3;
   eo.range_decay = 0;
   TrainEngine eng(g, eo);

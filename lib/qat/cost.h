@@ -119,6 +119,11 @@ public:
   bool set_lut_scale(const std::string &name, double factor);
   /// The linear layers of the LUT cost, in graph order, with their last surrogate values.
   const std::vector<LutLayer> &lut_layers() const { return layers_; }
+  /// Sets the scale factor of the rest of the LUT cost (pooling, products, rounding, ReLU,
+  /// tables: everything but the linear layers).
+  void set_lut_rest_scale(double factor) { rest_scale_ = factor; }
+  /// The rest of the LUT cost at the last add_luts(), as a LutLayer (node -1, name "rest").
+  LutLayer lut_rest() const { return LutLayer{-1, "rest", rest_raw_, rest_scale_}; }
 
   /// The sum of all quantizers' widths; sets fgrad[quantizer] (by fractional-bit parameter)
   /// to the sum over the elements sharing it of egrad + gamma * live.
@@ -145,8 +150,9 @@ private:
   std::vector<EbopsTerm> terms_;
   std::vector<TableTerm> tables_;
   std::vector<LutLayer> layers_;
-  std::vector<int> requant_; ///< activation quantizers that round (all but the input's)
-  std::vector<int> relu_;    ///< activation quantizers whose values a ReLU gates
+  double rest_raw_ = 0, rest_scale_ = 1; ///< the rest of the LUT cost (lut_rest())
+  std::vector<int> requant_;             ///< activation quantizers that round (all but the input's)
+  std::vector<int> relu_;                ///< activation quantizers whose values a ReLU gates
 };
 
 } // namespace hgqc

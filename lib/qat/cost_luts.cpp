@@ -220,8 +220,11 @@ double CostModel::linear_luts(const Graph &g, EbopsTerm &t, const std::vector<Hg
 double CostModel::add_luts(const Graph &g, const std::vector<HgqQuantizer> &quants,
                            const std::vector<const TrainTensor *> &wq, double beta,
                            std::vector<std::vector<float>> &egrad) {
-  double luts = 0;
-  const float fb = static_cast<float>(beta);
+  // Everything but the linear layers is scaled by rest_scale_ (calibrated like a layer's
+  // scale); `luts` collects it unscaled, `layers` the scaled linear layers.
+  double luts = 0, layers = 0;
+  const double rb = beta * rest_scale_;
+  const float fb = static_cast<float>(rb);
   for (EbopsTerm &t : terms_) {
     const Node &n = g.nodes[static_cast<size_t>(t.node)];
     const HgqQuantizer &qa = quants[t.qa];
@@ -241,13 +244,13 @@ double CostModel::add_luts(const Graph &g, const std::vector<HgqQuantizer> &quan
       for (int64_t k = 0; k < qa.n; ++k) {
         luts += per * t.counts[k] * qa.width[k];
         if (beta != 0)
-          egrad[t.qa][k] += static_cast<float>(beta * per * t.counts[k]) * qa.live[k];
+          egrad[t.qa][k] += static_cast<float>(rb * per * t.counts[k]) * qa.live[k];
       }
       continue;
     }
     if (t.layer >= 0) {
-      luts += linear_luts(g, t, quants, t.qw >= 0 ? wq[static_cast<size_t>(t.qw)] : nullptr, beta,
-                          egrad);
+      layers += linear_luts(g, t, quants, t.qw >= 0 ? wq[static_cast<size_t>(t.qw)] : nullptr, beta,
+                            egrad);
       continue;
     }
     if (t.qw < 0) {
@@ -284,8 +287,8 @@ double CostModel::add_luts(const Graph &g, const std::vector<HgqQuantizer> &quan
         luts += kMulBit * m * w * lv;
         if (beta == 0)
           continue;
-        const float dm = static_cast<float>(beta * kMulBit * w * lv);
-        const float dw = static_cast<float>(beta * kMulBit * m * lv);
+        const float dm = static_cast<float>(rb * kMulBit * w * lv);
+        const float dw = static_cast<float>(rb * kMulBit * m * lv);
         egrad[t.qa][k] += (a_small ? dm : dw) * qa.live[k];
         egrad[t.qw][k] += (a_small ? dw : dm) * qb.live[k];
       }
@@ -293,31 +296,32 @@ double CostModel::add_luts(const Graph &g, const std::vector<HgqQuantizer> &quan
     }
     // Other products of two signals (a broadcasting Mul, a MatMul of two activations): their
     // EBOPs priced in LUTs.
-    luts += term_ebops(g, t, quants, beta / kEbopsPerLut, egrad, beta != 0) / kEbopsPerLut;
+    luts += term_ebops(g, t, quants, rb / kEbopsPerLut, egrad, beta != 0) / kEbopsPerLut;
   }
   for (int q : requant_)
     for (int64_t k = 0; k < quants[q].n; ++k) {
       luts += kRound * quants[q].width[k];
       if (beta != 0)
-        egrad[q][k] += static_cast<float>(beta * kRound) * quants[q].live[k];
+        egrad[q][k] += static_cast<float>(rb * kRound) * quants[q].live[k];
     }
   for (int q : relu_)
     for (int64_t k = 0; k < quants[q].n; ++k) {
       luts += kMux * quants[q].width[k];
       if (beta != 0)
-        egrad[q][k] += static_cast<float>(beta * kMux) * quants[q].live[k];
+        egrad[q][k] += static_cast<float>(rb * kMux) * quants[q].live[k];
     }
   if (beta != 0) {
-    luts += add_tables(quants, beta / kEbopsPerLut, egrad) / kEbopsPerLut;
-    return luts;
+    luts += add_tables(quants, rb / kEbopsPerLut, egrad) / kEbopsPerLut;
+  } else {
+    for (const TableTerm &t : tables_)
+      for (int64_t k = 0; k < quants[t.qin].n; ++k) {
+        double d_in, d_out;
+        luts += table_cost(quants[t.qin].width[k], quants[t.qout].width[k], &d_in, &d_out) /
+                kEbopsPerLut;
+      }
   }
-  for (const TableTerm &t : tables_)
-    for (int64_t k = 0; k < quants[t.qin].n; ++k) {
-      double d_in, d_out;
-      luts +=
-          table_cost(quants[t.qin].width[k], quants[t.qout].width[k], &d_in, &d_out) / kEbopsPerLut;
-    }
-  return luts;
+  rest_raw_ = luts;
+  return layers + luts * rest_scale_;
 }
 
 bool CostModel::set_lut_scale(int node, double factor) {

@@ -522,6 +522,10 @@ bool TrainEngine::set_lut_scale(const std::string &name, double factor) {
   return impl_->cost->set_lut_scale(name, factor);
 }
 
+LutLayer TrainEngine::lut_rest() const { return impl_->cost->lut_rest(); }
+
+void TrainEngine::set_lut_rest_scale(double factor) { impl_->cost->set_lut_rest_scale(factor); }
+
 void TrainEngine::predict(const float *x, int64_t rows, std::vector<float> &out) {
   Impl &m = *impl_;
   run_static_nodes();

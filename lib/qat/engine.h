@@ -116,6 +116,10 @@ public:
   bool set_lut_scale(int node, double factor);
   /// Scales the LUT cost of the linear layer named `name`; false when there is none.
   bool set_lut_scale(const std::string &name, double factor);
+  /// The rest of the LUT cost (all but the linear layers) at the last step, and its scale.
+  LutLayer lut_rest() const;
+  /// Scales the rest of the LUT cost by `factor` from the next step on.
+  void set_lut_rest_scale(double factor);
 
   /// Only for tests: the engine's graph.
   const Graph &graph() const { return g_; }

@@ -107,14 +107,14 @@ std::string history_csv(const std::vector<std::vector<std::string>> &rows,
                         const std::vector<LutLayer> &layers) {
   std::string s = "epoch,train_loss,train_accuracy,val_score,ebops,surrogate_ebops,beta,lr,"
                   "train_seconds,samples_per_second,kept,surrogate_tables,luts_estimate,"
-                  "surrogate_luts,surrogate_luts_at_eval";
+                  "surrogate_luts,surrogate_luts_at_eval,exact_luts:rest,surrogate_luts:rest";
   for (const LutLayer &l : layers) {
     std::string name = l.name;
     std::replace(name.begin(), name.end(), ',', '_');
     s += ",exact_luts:" + name + ",surrogate_luts:" + name;
   }
   s += "\n";
-  const size_t cols = 15 + 2 * layers.size(); // epochs without an evaluation leave the rest empty
+  const size_t cols = 17 + 2 * layers.size(); // epochs without an evaluation leave the rest empty
   for (const auto &r : rows) {
     for (size_t k = 0; k < std::max(cols, r.size()); ++k)
       s += (k ? "," : "") + (k < r.size() ? r[k] : std::string());
@@ -125,25 +125,39 @@ std::string history_csv(const std::vector<std::vector<std::string>> &rows,
 
 // Calibration of the LUT surrogate against the exact estimate of checkpoint `c` (the design
 // emit-verilog builds, CMVM included): appends to `row` the surrogate total at the end of the
-// epoch (`at_eval`, the scales in force) and, per linear layer of the LUT cost, the exact
-// LUTs of the IR node of the same name and the scaled surrogate; then sets each layer's scale
-// to exact / raw surrogate, so that the sharing CSE finds is learned as a factor. A layer
-// without a surrogate or an exact figure (pruned away, or not built) keeps its scale.
+// epoch (`at_eval`, the scales in force), the exact and scaled surrogate LUTs of the rest of
+// the circuit (all but the linear layers) and, per linear layer of the LUT cost, the exact
+// LUTs of the IR node of the same name and the scaled surrogate; then sets each scale to
+// exact / raw surrogate, so that the sharing CSE finds is learned as a per-layer factor and
+// what the rest's terms miss (e.g. saturation logic) as one more. A layer without a surrogate
+// or an exact figure (pruned away, or not built) keeps its scale.
 void calibrate_luts(TrainEngine &eng, const Checkpoint &c, double at_eval,
                     std::vector<std::string> &row) {
-  row.push_back(fmt("%.6g", at_eval));
+  auto factor = [](double exact, double raw) { return std::clamp(exact / raw, 0.05, 20.0); };
   std::vector<std::pair<std::string, double>> scales;
+  std::vector<std::string> cols;
+  double linear_exact = 0;
   for (const LutLayer &l : eng.lut_layers()) {
     auto it = std::find_if(c.layers.begin(), c.layers.end(),
                            [&](const LayerCost &x) { return x.node == l.name; });
     bool have = c.luts_estimate >= 0 && it != c.layers.end();
-    row.push_back(have ? std::to_string(it->luts) : "");
-    row.push_back(fmt("%.6g", l.scaled()));
+    cols.push_back(have ? std::to_string(it->luts) : "");
+    cols.push_back(fmt("%.6g", l.scaled()));
+    if (have)
+      linear_exact += static_cast<double>(it->luts);
     if (have && it->luts > 0 && l.raw > 0)
-      scales.emplace_back(l.name, std::clamp(static_cast<double>(it->luts) / l.raw, 0.05, 20.0));
+      scales.emplace_back(l.name, factor(static_cast<double>(it->luts), l.raw));
   }
+  const LutLayer rest = eng.lut_rest();
+  const double rest_exact = static_cast<double>(c.luts_estimate) - linear_exact;
+  row.push_back(fmt("%.6g", at_eval));
+  row.push_back(c.luts_estimate >= 0 ? fmt("%.0f", rest_exact) : "");
+  row.push_back(fmt("%.6g", rest.scaled()));
+  row.insert(row.end(), cols.begin(), cols.end());
   for (const auto &[name, f] : scales)
     eng.set_lut_scale(name, f);
+  if (c.luts_estimate >= 0 && rest_exact > 0 && rest.raw > 0)
+    eng.set_lut_rest_scale(factor(rest_exact, rest.raw));
 }
 
 // A figure of the LUT estimate, or "" (in the table "-") when the design cannot be built.

@@ -256,6 +256,34 @@ TEST_CASE("LUT cost: pooling (max comparators, average adders), convolution and 
   spread_widths(qs, 7);
   check_activation_gradients(pool, qs);
 
+  // The rest's scale (pools, rounding, ReLU: all but the linear layers) multiplies its cost
+  // and its gradients, and leaves the layers alone.
+  std::vector<TrainTensor> wq = quantized_weights(pool.graph(), qs);
+  auto eg1 = zero_grads(qs), eg2 = zero_grads(qs);
+  double all1 = cm.add_luts(pool.graph(), qs, pointers(wq), 1.0, eg1);
+  const double rest1 = cm.lut_rest().raw;
+  CHECK(rest1 > 0);
+  CHECK(cm.lut_rest().scale == 1.0);
+  cm.set_lut_rest_scale(2.5);
+  double all2 = cm.add_luts(pool.graph(), qs, pointers(wq), 1.0, eg2);
+  CHECK(cm.lut_rest().raw == doctest::Approx(rest1));
+  CHECK(cm.lut_rest().scaled() == doctest::Approx(2.5 * rest1));
+  CHECK(all2 - all1 == doctest::Approx(1.5 * rest1));
+  for (const LutLayer &l : cm.lut_layers())
+    CHECK(cm.set_lut_scale(l.name, 0.0));
+  auto eg3 = zero_grads(qs), eg4 = zero_grads(qs);
+  cm.set_lut_rest_scale(1.0);
+  CHECK(cm.add_luts(pool.graph(), qs, pointers(wq), 1.0, eg3) == doctest::Approx(rest1));
+  cm.set_lut_rest_scale(2.5);
+  CHECK(cm.add_luts(pool.graph(), qs, pointers(wq), 1.0, eg4) == doctest::Approx(2.5 * rest1));
+  int nonzero = 0;
+  for (size_t q = 0; q < qs.size(); ++q)
+    for (size_t k = 0; k < eg3[q].size(); ++k) {
+      CHECK(eg4[q][k] == doctest::Approx(2.5 * eg3[q][k]));
+      nonzero += eg3[q][k] != 0;
+    }
+  CHECK(nonzero > 0);
+
   Graph g = import_onnx(std::string(HGQC_TESTDATA_DIR) + "/torch/zoo_tanh_mlp.onnx");
   normalize(g);
   insert_hgq_quantizers(g);

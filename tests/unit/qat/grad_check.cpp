@@ -149,4 +149,13 @@ void check_node(const Graph &g, size_t ni, std::vector<int> skip) {
 
 Graph one_node(ModelBuilder &b) { return b.import(); }
 
+CostModel cost_of(const TrainEngine &eng) {
+  const Graph &g = eng.graph();
+  std::vector<int> quant_of(g.nodes.size(), -1);
+  for (size_t q = 0; q < eng.quantizers().size(); ++q)
+    quant_of[static_cast<size_t>(eng.quantizers()[q].node)] = static_cast<int>(q);
+  auto is_const = [&](ValueId v) { return g.values[v].constant.has_value(); };
+  return CostModel(g, eng.quantizers(), quant_of, is_const, -1);
+}
+
 } // namespace hgqc::test

@@ -1,9 +1,12 @@
-// Finite-difference checks of op backward hooks, shared by the tests of tests/unit/qat/.
+// Helpers shared by the tests of tests/unit/qat/: finite-difference checks of op backward hooks,
+// and an engine's cost model.
 #pragma once
 
 #include "ir/graph.h"
 #include "ir/train.h"
 #include "onnx_builder.h"
+#include "qat/cost.h"
+#include "qat/engine.h"
 
 #include <random>
 #include <vector>
@@ -21,5 +24,8 @@ void check_node(const Graph &g, size_t ni, std::vector<int> skip = {});
 
 /// A one-node model through the importer (canonical attributes), not normalised.
 Graph one_node(ModelBuilder &b);
+
+/// The cost model of an engine's graph, as the engine builds it.
+CostModel cost_of(const TrainEngine &eng);
 
 } // namespace hgqc::test

@@ -4,6 +4,7 @@
 #include "backend/csd.h"
 #include "backend/emit.h"
 #include "frontend/onnx_import.h"
+#include "grad_check.h"
 #include "ir/fixed_eval.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
@@ -19,19 +20,10 @@
 #include <string>
 
 using namespace hgqc;
+using hgqc::test::cost_of;
 using hgqc::test::ModelBuilder;
 
 namespace {
-
-// The cost model of an engine's graph, as the engine builds it.
-CostModel cost_of(const TrainEngine &eng) {
-  const Graph &g = eng.graph();
-  std::vector<int> quant_of(g.nodes.size(), -1);
-  for (size_t q = 0; q < eng.quantizers().size(); ++q)
-    quant_of[static_cast<size_t>(eng.quantizers()[q].node)] = static_cast<int>(q);
-  auto is_const = [&](ValueId v) { return g.values[v].constant.has_value(); };
-  return CostModel(g, eng.quantizers(), quant_of, is_const, -1);
-}
 
 // The quantized weights round(w 2^f) 2^-f of each weight quantizer (empty for activations),
 // from the graph's constants (the engine's weights before any optimiser step).

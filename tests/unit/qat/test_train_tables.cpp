@@ -4,6 +4,7 @@
 #include "backend/lut_model.h"
 #include "frontend/data_io.h"
 #include "frontend/onnx_import.h"
+#include "grad_check.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 #include "qat/cost.h"
@@ -16,6 +17,7 @@
 #include <string>
 
 using namespace hgqc;
+using hgqc::test::cost_of;
 
 namespace {
 // zoo_tanh_mlp (Gemm, Tanh, Gemm, Tanh, Gemm) with HGQ quantizers.
@@ -24,16 +26,6 @@ Graph tanh_mlp() {
   normalize(g);
   insert_hgq_quantizers(g);
   return g;
-}
-
-// The cost model of an engine's graph, as the engine builds it.
-CostModel cost_of(const TrainEngine &eng) {
-  const Graph &g = eng.graph();
-  std::vector<int> quant_of(g.nodes.size(), -1);
-  for (size_t q = 0; q < eng.quantizers().size(); ++q)
-    quant_of[static_cast<size_t>(eng.quantizers()[q].node)] = static_cast<int>(q);
-  auto is_const = [&](ValueId v) { return g.values[v].constant.has_value(); };
-  return CostModel(g, eng.quantizers(), quant_of, is_const, -1);
 }
 
 // Mean width of the quantizers that feed a table function.

@@ -103,3 +103,18 @@ qor_cpu() {
   times >"$work/times.txt"
   cpu=$(tail -1 "$work/times.txt" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); s += p[1] * 60 + p[2] } print s }')
 }
+
+# qor_report TABLE_ARGS...: ends a bench in the main shell: the time and CPU of the run, the
+# table (bench/qor/table.py with TABLE_ARGS, e.g. --title) and the LUT surrogate against the
+# exact estimate on every front model of the run's trainings (bench/qor/surrogate.py, also
+# written to WORK/surrogate.md; docs/training.md).
+qor_report() {
+  local t_end
+  t_end=$(date +%s)
+  log "done"
+  qor_cpu
+  /usr/bin/python3 "$here/table.py" "$work" --wall "$((t_end - t_start))" --cpu "$cpu" --quick "$quick" \
+    --uptime "$(uptime)" "$@"
+  echo
+  /usr/bin/python3 "$here/surrogate.py" "$work"/hgq_*_*/ | tee "$work/surrogate.md"
+}

@@ -50,10 +50,4 @@ for cost in luts ebops; do
 done
 
 run_designs
-t_end=$(date +%s)
-log "done"
-qor_cpu
-/usr/bin/python3 "$here/table.py" "$work" --wall "$((t_end - t_start))" --cpu "$cpu" --quick "$quick" \
-  --uptime "$(uptime)" --title "UCI digits"
-echo
-/usr/bin/python3 "$here/surrogate.py" "$work"/hgq_mlp_{luts,ebops} | tee "$work/surrogate.md"
+qor_report --title "UCI digits"

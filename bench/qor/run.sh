@@ -69,11 +69,5 @@ done
 
 # 4. Emit, verify and synthesize every design, two at a time.
 run_designs
-t_end=$(date +%s)
-log "done"
-qor_cpu
-/usr/bin/python3 "$here/table.py" "$work" --wall "$((t_end - t_start))" --cpu "$cpu" --quick "$quick" \
-  --uptime "$(uptime)" --title "Fashion-MNIST" --need mlp=20 --need cnn=12 --wall-limit 2700
-# 5. The LUT surrogate against the exact estimate on every front model (docs/training.md).
-echo
-/usr/bin/python3 "$here/surrogate.py" "$work"/hgq_{mlp,cnn}_{luts,ebops} | tee "$work/surrogate.md"
+# 5. The table, and the LUT surrogate against the exact estimate on every front model.
+qor_report --title "Fashion-MNIST" --need mlp=20 --need cnn=12 --wall-limit 2700

@@ -2,12 +2,14 @@
 #include "grad_check.h"
 
 #include "ir/op.h"
+#include "ir/passes/passes.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <any>
 #include <cmath>
+#include <string>
 
 namespace hgqc::test {
 // Random values in [-1, 1] (distinct with probability 1, away from the kinks of max and relu
@@ -148,6 +150,33 @@ void check_node(const Graph &g, size_t ni, std::vector<int> skip) {
 }
 
 Graph one_node(ModelBuilder &b) { return b.import(); }
+
+Graph gated_mlp(bool scaled_input) {
+  ModelBuilder b;
+  b.input("x", {-1, 4}).output("p");
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(-0.9, 0.9);
+  std::vector<double> w1(12), w2(12), w3(6), b1(3), b2(3);
+  for (auto *v : {&w1, &w2, &w3, &b1, &b2})
+    for (double &x : *v)
+      x = u(rng);
+  const std::string s = scaled_input ? "s" : "x";
+  if (scaled_input)
+    b.init("c", {4}, {3, 0.75, 5, 1.25});
+  b.init("w1", {3, 4}, w1).init("b1", {3}, b1).init("w2", {3, 4}, w2).init("b2", {3}, b2);
+  b.init("w3", {2, 3}, w3);
+  if (scaled_input)
+    b.node("Mul", {"x", "c"}, {"s"});
+  ModelBuilder::attr_int(b.node("Gemm", {s, "w1", "b1"}, {"h"}), "transB", 1);
+  b.node("Relu", {"h"}, {"a"});
+  ModelBuilder::attr_int(b.node("Gemm", {s, "w2", "b2"}, {"k"}), "transB", 1);
+  b.node("Mul", {"a", "k"}, {"m"});
+  ModelBuilder::attr_int(b.node("Gemm", {"m", "w3"}, {"z"}), "transB", 1);
+  ModelBuilder::attr_int(b.node("Softmax", {"z"}, {"p"}), "axis", 1);
+  Graph g = b.import();
+  normalize(g);
+  return g;
+}
 
 CostModel cost_of(const TrainEngine &eng) {
   const Graph &g = eng.graph();

@@ -25,6 +25,12 @@ void check_node(const Graph &g, size_t ni, std::vector<int> skip = {});
 /// A one-node model through the importer (canonical attributes), not normalised.
 Graph one_node(ModelBuilder &b);
 
+/// A gated MLP z = W3 (relu(W1 s + b1) * (W2 s + b2)), softmax output, 4 -> 3 -> 2, normalised,
+/// without HGQ quantizers: s = x, or with `scaled_input` s = x * c (c a constant that is not a
+/// power of two). The gate is linear (the zoo model's is clip(W2 x, 0, 1)), so only ops with
+/// a backward take part.
+Graph gated_mlp(bool scaled_input);
+
 /// The cost model of an engine's graph, as the engine builds it.
 CostModel cost_of(const TrainEngine &eng);
 

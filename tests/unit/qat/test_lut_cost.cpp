@@ -103,28 +103,9 @@ void check_activation_gradients(const TrainEngine &eng, std::vector<HgqQuantizer
   CHECK(checked > 0);
 }
 
-// A gated MLP: s = x * c (constant, not a power of two), h = relu(W1 s + b1), k = W2 s + b2,
-// z = W3 (h * k); 4 -> 3 -> 2, softmax output.
+// The gated MLP with its input scaled by a constant (test::gated_mlp), with HGQ quantizers.
 Graph gated_mlp() {
-  ModelBuilder b;
-  b.input("x", {-1, 4}).output("p");
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<double> u(-0.9, 0.9);
-  std::vector<double> w1(12), w2(12), w3(6), b1(3), b2(3);
-  for (auto *v : {&w1, &w2, &w3, &b1, &b2})
-    for (double &x : *v)
-      x = u(rng);
-  b.init("c", {4}, {3, 0.75, 5, 1.25}).init("w1", {3, 4}, w1).init("b1", {3}, b1);
-  b.init("w2", {3, 4}, w2).init("b2", {3}, b2).init("w3", {2, 3}, w3);
-  b.node("Mul", {"x", "c"}, {"s"});
-  ModelBuilder::attr_int(b.node("Gemm", {"s", "w1", "b1"}, {"h"}), "transB", 1);
-  b.node("Relu", {"h"}, {"a"});
-  ModelBuilder::attr_int(b.node("Gemm", {"s", "w2", "b2"}, {"k"}), "transB", 1);
-  b.node("Mul", {"a", "k"}, {"m"});
-  ModelBuilder::attr_int(b.node("Gemm", {"m", "w3"}, {"z"}), "transB", 1);
-  ModelBuilder::attr_int(b.node("Softmax", {"z"}, {"p"}), "axis", 1);
-  Graph g = b.import();
-  normalize(g);
+  Graph g = test::gated_mlp(true);
   insert_hgq_quantizers(g);
   return g;
 }

@@ -1,6 +1,7 @@
 // Training with products of two run-time values (Mul, MatMul of two activations): quantizers on
 // both factors, the EBOPs surrogate b_a * b_b per product with a gradient to both widths, and
 // the backward of MatMul with a run-time B against central finite differences.
+#include "grad_check.h"
 #include "ir/fixed_eval.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
@@ -16,30 +17,6 @@ using namespace hgqc;
 using hgqc::test::ModelBuilder;
 
 namespace {
-// A gated MLP y = W3 (relu(W1 x) * (W2 x)), softmax output; 4 -> 3 -> 2. (The zoo model's gate
-// is clip(W2 x, 0, 1); here the gate is linear, so that only ops with a backward take part.)
-Graph gated_mlp() {
-  ModelBuilder b;
-  b.input("x", {-1, 4}).output("p");
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<double> u(-0.9, 0.9);
-  std::vector<double> w1(12), w2(12), w3(6), b1(3), b2(3);
-  for (auto *v : {&w1, &w2, &w3, &b1, &b2})
-    for (double &x : *v)
-      x = u(rng);
-  b.init("w1", {3, 4}, w1).init("b1", {3}, b1).init("w2", {3, 4}, w2).init("b2", {3}, b2);
-  b.init("w3", {2, 3}, w3);
-  ModelBuilder::attr_int(b.node("Gemm", {"x", "w1", "b1"}, {"h"}), "transB", 1);
-  b.node("Relu", {"h"}, {"a"});
-  ModelBuilder::attr_int(b.node("Gemm", {"x", "w2", "b2"}, {"k"}), "transB", 1);
-  b.node("Mul", {"a", "k"}, {"m"});
-  ModelBuilder::attr_int(b.node("Gemm", {"m", "w3"}, {"z"}), "transB", 1);
-  ModelBuilder::attr_int(b.node("Softmax", {"z"}, {"p"}), "axis", 1);
-  Graph g = b.import();
-  normalize(g);
-  return g;
-}
-
 // The index of the activation quantizer that quantizes the value named `name`.
 size_t quantizer_of(const Graph &g, const std::vector<HgqQuantizer> &qs, const std::string &name) {
   for (size_t k = 0; k < qs.size(); ++k)
@@ -52,7 +29,7 @@ size_t quantizer_of(const Graph &g, const std::vector<HgqQuantizer> &qs, const s
 
 TEST_CASE("Mul of two activations: both factors get a quantizer, and the EBOPs surrogate "
           "charges b_a * b_b with a gradient to both widths") {
-  Graph g = gated_mlp();
+  Graph g = test::gated_mlp(false);
   insert_hgq_quantizers(g);
   EngineOptions eo;
   eo.cost = CostKind::Ebops;

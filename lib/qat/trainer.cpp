@@ -113,8 +113,9 @@ std::string history_csv(const std::vector<std::vector<std::string>> &rows,
     std::replace(name.begin(), name.end(), ',', '_');
     s += ",exact_luts:" + name + ",surrogate_luts:" + name;
   }
+  // Epochs without an evaluation leave the columns after their own empty.
+  const size_t cols = static_cast<size_t>(std::count(s.begin(), s.end(), ',')) + 1;
   s += "\n";
-  const size_t cols = 17 + 2 * layers.size(); // epochs without an evaluation leave the rest empty
   for (const auto &r : rows) {
     for (size_t k = 0; k < std::max(cols, r.size()); ++k)
       s += (k ? "," : "") + (k < r.size() ? r[k] : std::string());

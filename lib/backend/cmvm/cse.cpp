@@ -116,8 +116,13 @@ bool CmvmBuilder::take(const Candidate &c, std::priority_queue<Candidate> &heap,
                        std::vector<Occurrence> &occ) {
   const int eff = effective_count(c.key);
   const int bonus = eff > 0 ? made_bonus(c.key) : 0;
-  if (eff + bonus != c.count || eff + bonus < 2)
+  if (eff + bonus != c.count || eff + bonus < 2) {
+    // A count that grew was queued again when it grew; one that dropped (its terms taken by
+    // other patterns) is queued again here, at its current count, when it comes up.
+    if (recipe_.requeue && eff + bonus < c.count && eff + bonus >= 2)
+      heap.push(candidate(c.key, eff + bonus));
     return false;
+  }
   if (recipe_.pool > 1) {
     const std::vector<Occurrence> &cached = cached_occurrences(c.key);
     occ.assign(cached.begin(), cached.end());

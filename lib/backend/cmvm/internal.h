@@ -93,6 +93,10 @@ struct Recipe {
   /// Under a depth limit, candidates of equal count are ordered by their depth plus this
   /// times the depth difference of their operands (0: the depth alone).
   int depth_gap_weight = 0;
+  /// Whether the greedy queues a pattern again at its current count when its count has
+  /// dropped (its terms taken by other patterns); without, such a pattern waits until its
+  /// count grows again.
+  bool requeue = true;
 };
 
 /// The unconstrained search over recipes for one matrix (recipes.cpp: the table of size
@@ -112,6 +116,11 @@ SearchPlan search_plan(int64_t entries);
 /// still fits the limit), no difference trees; at the minimum depth (`at_min`), tied
 /// candidates with operands of unequal depths go last.
 Recipe depth_limited_recipe(bool at_min);
+
+/// Whether a matrix of `entries` entries, under a depth limit, also builds the greedy without
+/// re-queuing (Recipe::requeue false), kept when it needs fewer adders or as many with a
+/// smaller sum of adder widths.
+bool depth_limited_without_requeue(int64_t entries);
 
 /// A value of the graph during optimisation: its exact linear form over the inputs.
 struct Value {
@@ -218,6 +227,10 @@ private:
   /// The value lo + g * (hi << d), made once (hash-consed when sharing).
   /// With `reverse` (a subtraction pattern only), the value (hi << d) - lo instead.
   int make_value(const Pattern &p, bool reverse = false);
+  /// When every term of `terms` is negative (the output would be negated), replaces one
+  /// term -v, v = a - (b << d) a subtraction adder, by +((b << d) - a): the other
+  /// orientation of the same adder, at the same depth, so the output comes out positive.
+  void positive_term(std::vector<Term> &terms);
   /// Sums the remaining terms of row `i`, always combining the two shallowest.
   OutputRef reduce_row(int i);
   /// Sums non-empty `terms`: the non-negative values added and those subtracted apart (so
@@ -253,9 +266,10 @@ private:
   /// Disjoint occurrences of `p`, keeping every row within the depth limit, into `out`.
   void occurrences(const Pattern &p, std::vector<Occurrence> &out);
 
-  /// Checks a popped heap entry: false when stale, or when fewer disjoint (depth-feasible)
-  /// occurrences exist than its count (the real count is then recorded and re-queued);
-  /// otherwise true with the occurrences in `occ`.
+  /// Checks a popped heap entry: false when stale (an entry above the pattern's current
+  /// count is re-queued at that count: counts that drop are not queued when they drop), or
+  /// when fewer disjoint (depth-feasible) occurrences exist than its count (the real count is
+  /// then recorded and re-queued); otherwise true with the occurrences in `occ`.
   bool take(const Candidate &c, std::priority_queue<Candidate> &heap, std::vector<Occurrence> &occ);
 
   /// Whether `e` was computed after the last change of every row it occurs in. Terms of

@@ -63,6 +63,11 @@ struct AlignedRerun {
 };
 constexpr AlignedRerun kAlignedReruns[] = {{1, 6}, {2, 5}, {3, 6}};
 
+/// Under a depth limit, matrices of at most this many entries also build the greedy without
+/// re-queuing dropped counts (a build there costs microseconds; the first convolution of
+/// the cnn_relu test design, 4 x 9, needs it not to grow: bench/cmvm/README.md).
+constexpr int64_t kNoRequeueEntries = 48;
+
 /// subtract_offsets() searches a row's offsets only when the row's entries span at most this.
 constexpr int64_t kOffsetSpan = 4096;
 
@@ -102,6 +107,8 @@ Recipe depth_limited_recipe(bool at_min) {
   r.depth_gap_weight = at_min ? 1 : 0;
   return r;
 }
+
+bool depth_limited_without_requeue(int64_t entries) { return entries <= kNoRequeueEntries; }
 
 SearchPlan search_plan(int64_t entries) {
   const SizeTier *t = kSizeTiers;

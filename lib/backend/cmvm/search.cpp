@@ -77,19 +77,30 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
   // fit the limit and, when some row took one, also the greedy alone; the fewer adders win
   // (the greedy alone on ties). Without offsets both builds are the same graph. At the
   // minimum depth, tied candidates with operands of unequal depths go last (they waste
-  // the rows' depth budget): 0.5 % fewer adders on da4ml's 16 x 16 matrices.
+  // the rows' depth budget): 0.5 % fewer adders on da4ml's 16 x 16 matrices. Tiny
+  // matrices also build the greedy alone without re-queuing dropped counts, kept when it
+  // has fewer adders, or as many and a smaller sum of widths.
   if (!options.share || m.rows == 0 || m.cols == 0)
     return CmvmBuilder(m, options).run(limit, Recipe{});
   if (limit) {
     const Recipe offsets = depth_limited_recipe(*limit <= need);
     CmvmBuilder offset_builder(m, options);
     AdderGraph d = offset_builder.run(limit, offsets);
-    if (!offset_builder.used_offsets())
-      return d;
     Recipe alone = offsets;
     alone.offset = false;
-    AdderGraph g = CmvmBuilder(m, options).run(limit, alone);
-    return d.adders.size() < g.adders.size() ? d : g;
+    if (offset_builder.used_offsets()) {
+      AdderGraph g = CmvmBuilder(m, options).run(limit, alone);
+      if (g.adders.size() <= d.adders.size())
+        d = std::move(g);
+    }
+    if (depth_limited_without_requeue(static_cast<int64_t>(m.rows) * m.cols)) {
+      alone.requeue = false;
+      AdderGraph g = CmvmBuilder(m, options).run(limit, alone);
+      if (g.adders.size() < d.adders.size() ||
+          (g.adders.size() == d.adders.size() && g.total_width() < d.total_width()))
+        d = std::move(g);
+    }
+    return d;
   }
   // Unconstrained depth: the recipes of the matrix's size tier, then the reruns of the
   // best one; the fewest adders wins, earlier on ties.

@@ -52,6 +52,7 @@ AdderGraph CmvmBuilder::run(std::optional<int> depth_limit, const Recipe &recipe
       const OutputRef &o = g.outputs[p];
       rows_[i].push_back(Term{o.value, o.shift, o.negate ? -1 : 1});
     }
+    positive_term(rows_[i]);
     g.outputs[i] = reduce_row(i);
   }
   g.adders = std::move(adders_);
@@ -99,6 +100,19 @@ int CmvmBuilder::make_value(const Pattern &p, bool reverse) {
   if (opt_.share)
     made[key] = id;
   return id;
+}
+
+void CmvmBuilder::positive_term(std::vector<Term> &terms) {
+  if (terms.empty() ||
+      std::any_of(terms.begin(), terms.end(), [](const Term &t) { return t.sign > 0; }))
+    return;
+  for (Term &t : terms) {
+    if (t.id < m_.cols || !adders_[t.id - m_.cols].subtract)
+      continue;
+    const AdderOp op = adders_[t.id - m_.cols]; // a copy: make_value() appends
+    t = Term{make_value(Pattern{op.a, op.b, op.shift, -1}, !op.reverse), t.shift, 1};
+    return;
+  }
 }
 
 OutputRef CmvmBuilder::reduce_row(int i) {

@@ -25,8 +25,7 @@ struct SizeTier {
 constexpr SizeTier kSizeTiers[] = {
     {100, 12, false, true, true},
     {300, 6, false, true, true},
-    {600, 4, false, true, true},
-    {1200, 4, false, false, true},
+    {1200, 4, false, true, true},
     {std::numeric_limits<int64_t>::max(), 3, true, false, false},
 };
 

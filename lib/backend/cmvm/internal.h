@@ -112,10 +112,11 @@ struct SearchPlan {
 /// The search plan for a matrix of `entries` entries.
 SearchPlan search_plan(int64_t entries);
 
-/// The recipe built first under a depth limit: per-row offsets (each chosen so that its row
-/// still fits the limit), no difference trees; at the minimum depth (`at_min`), tied
-/// candidates with operands of unequal depths go last.
-Recipe depth_limited_recipe(bool at_min);
+/// The recipe built first under a depth limit for a matrix of `entries` entries: per-row
+/// offsets (each chosen so that its row still fits the limit), no difference trees, one
+/// pass of aligned digit forms in the size tiers that align; at the minimum depth
+/// (`at_min`), tied candidates with operands of unequal depths go last.
+Recipe depth_limited_recipe(bool at_min, int64_t entries);
 
 /// Whether a matrix of `entries` entries, under a depth limit, also builds the greedy without
 /// re-queuing (Recipe::requeue false), kept when it needs fewer adders or as many with a

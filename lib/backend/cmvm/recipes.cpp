@@ -51,6 +51,8 @@ constexpr Recipe kLargeRecipes[] = {
 /// Passes of align_forms() and the exponent of the pattern counts it maximises the sum of.
 constexpr int kAlignPasses = 4;
 constexpr int kAlignPow = 3;
+/// Passes of align_forms() under a depth limit (in the tiers that align).
+constexpr int kLimitedAlignPasses = 1;
 
 /// Reruns of the best recipe without aligned digits: these created() weights.
 constexpr int64_t kRerunWeights[] = {6, 8, 5};
@@ -99,20 +101,30 @@ std::pair<std::vector<int>, std::vector<int>> spanning_tree(int n, RootCost root
   return {std::move(parent), std::move(order)};
 }
 
+/// The size tier of a matrix of `entries` entries.
+const SizeTier &tier_of(int64_t entries) {
+  const SizeTier *t = kSizeTiers;
+  while (entries > t->max_entries)
+    ++t;
+  return *t;
+}
+
 } // namespace
 
-Recipe depth_limited_recipe(bool at_min) {
+Recipe depth_limited_recipe(bool at_min, int64_t entries) {
   Recipe r{0, RowTree::none, true, 0, 1};
   r.depth_gap_weight = at_min ? 1 : 0;
+  if (tier_of(entries).align) {
+    r.align = kLimitedAlignPasses;
+    r.align_pow = kAlignPow;
+  }
   return r;
 }
 
 bool depth_limited_without_requeue(int64_t entries) { return entries <= kNoRequeueEntries; }
 
 SearchPlan search_plan(int64_t entries) {
-  const SizeTier *t = kSizeTiers;
-  while (entries > t->max_entries)
-    ++t;
+  const SizeTier *t = &tier_of(entries);
   SearchPlan plan;
   plan.rerun = t->rerun;
   for (size_t k = 0; k < t->tries; ++k) {

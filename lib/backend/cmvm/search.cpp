@@ -77,13 +77,15 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
   // fit the limit and, when some row took one, also the greedy alone; the fewer adders win
   // (the greedy alone on ties). Without offsets both builds are the same graph. At the
   // minimum depth, tied candidates with operands of unequal depths go last (they waste
-  // the rows' depth budget): 0.5 % fewer adders on da4ml's 16 x 16 matrices. Tiny
+  // the rows' depth budget): 0.5 % fewer adders on da4ml's 16 x 16 matrices. Both builds
+  // align their digit forms (one pass) in the size tiers that align. Tiny
   // matrices also build the greedy alone without re-queuing dropped counts, kept when it
   // has fewer adders, or as many and a smaller sum of widths.
   if (!options.share || m.rows == 0 || m.cols == 0)
     return CmvmBuilder(m, options).run(limit, Recipe{});
   if (limit) {
-    const Recipe offsets = depth_limited_recipe(*limit <= need);
+    const int64_t entries = static_cast<int64_t>(m.rows) * m.cols;
+    const Recipe offsets = depth_limited_recipe(*limit <= need, entries);
     CmvmBuilder offset_builder(m, options);
     AdderGraph d = offset_builder.run(limit, offsets);
     Recipe alone = offsets;
@@ -93,7 +95,7 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
       if (g.adders.size() <= d.adders.size())
         d = std::move(g);
     }
-    if (depth_limited_without_requeue(static_cast<int64_t>(m.rows) * m.cols)) {
+    if (depth_limited_without_requeue(entries)) {
       alone.requeue = false;
       AdderGraph g = CmvmBuilder(m, options).run(limit, alone);
       if (g.adders.size() < d.adders.size() ||

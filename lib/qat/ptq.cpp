@@ -58,6 +58,10 @@ std::vector<ValueId> activation_quant_points(const Graph &g) {
       add_act(n.inputs[0]);
       add_act(n.inputs[1]);
     }
+    // The input of a max pool (MaxPool, ReduceMax): its comparators and muxes work at the
+    // input's widths, so those are set (and, in training, charged and learned).
+    if ((n.op == OpKind::MaxPool || n.op == OpKind::ReduceMax) && !g.values[n.inputs[0]].constant)
+      add_act(n.inputs[0]);
     if (op_def(n.op).table) { // a table's input width sets its size, its output its format
       if (!g.values[n.inputs[0]].constant)
         add_act(n.inputs[0]);

@@ -482,9 +482,12 @@ TEST_CASE("engine: pooling windows charge each addend its width, exact and surro
   // x -> Pool(2x2, stride 1 on 4x4: overlapping windows) -> Flatten -> Gemm: the pool costs
   // sum_i counts[i] * width(x_i), counts[i] the windows element i enters (1, 2 or 4 here).
   // With `shift`, x is scaled by 2^-2 before the pool (as --normalize scale does): the shift
-  // keeps the widths, so the quantizer of x is charged through it.
+  // keeps the widths, so the quantizer of x is charged through it. (A MaxPool reading the
+  // shifted x has a quantizer of its own, which is then charged: test_quant_points.cpp.)
   for (bool shift : {false, true})
     for (OpKind op : {OpKind::AveragePool, OpKind::MaxPool}) {
+      if (shift && op == OpKind::MaxPool)
+        continue;
       const char *name = op == OpKind::AveragePool ? "AveragePool" : "MaxPool";
       CAPTURE(name);
       CAPTURE(shift);

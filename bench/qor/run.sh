@@ -2,8 +2,9 @@
 # Quality of results: from the float networks to synthesized circuits. Trains two Fashion-MNIST
 # networks in float (PyTorch), quantizes each uniformly to 8 bits (`hgqc quantize`), trains each
 # with HGQ twice from the same float model under identical settings, once against the LUT cost
-# (`hgqc train --cost luts`) and once against EBOPs (`--cost ebops`), and takes the smallest front
-# model within 1 point of w8a8 from each; then emits every model as pipelined Verilog, verifies it
+# (`hgqc train --cost luts`) and once against EBOPs (`--cost ebops`), both steered by the PID
+# schedule to the same LUT budget (w8a8's estimated LUTs / BUDGET_mlp or BUDGET_cnn), and takes
+# the smallest front model within 1 point of w8a8 from each; then emits every model as pipelined Verilog, verifies it
 # under Verilator (100000 vectors) and synthesizes it with Yosys (`hgqc synth`, xc7, out of
 # context). Prints a markdown table (model, data set, accuracy in the integer emulator, EBOPs,
 # estimated and Yosys LUTs, FFs, pipeline cycles, logic depth, verify result), writes
@@ -12,6 +13,7 @@
 #   bench/qor/run.sh [BUILD_DIR] [WORK_DIR]
 #   QUICK=1: few epochs and 10000 vectors, to try the flow (criteria 3 and 4 then say so)
 #   POINTS=3: three models of each front instead of one (best, within 1 pt, smaller; slower)
+#   BUDGET_mlp=16 BUDGET_cnn=12: the LUT budget of the HGQ trainings, as w8a8's estimate over it
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/common.sh"
@@ -43,31 +45,41 @@ for net in mlp cnn; do
   [ -s "$work/$net.onnx" ] || { echo "float training of $net failed: $work/${net}_float.log" >&2; exit 1; }
 done
 
-# 2. Four HGQ trainings (each network against each cost, identical settings otherwise), two at a
-#    time with one thread each, the slower cnn first; the w8a8 baselines meanwhile.
-hgq_args=(--data "$train_x" --targets "$train_y" --val "$test_x" --val-targets "$test_y"
-  --epochs $hgq_epochs --eval-every $eval_every --no-calibrate --batch 256 --lr 2e-3 --threads 1
-  --beta-schedule log --beta0 1e-6 --beta1 3e-4 --gamma 1e-6 --init-f auto,4)
-hgq_start cnn luts "$work/cnn.onnx" "${hgq_args[@]}"
-hgq_start cnn ebops "$work/cnn.onnx" "${hgq_args[@]}"
+# 2. The w8a8 baselines (uniform 8 bits), first: their estimated LUTs set the trainings' budget.
+declare -A budget=([mlp]=${BUDGET_mlp:-16} [cnn]=${BUDGET_cnn:-12}) target
 for net in mlp cnn; do
   "$hgqc" -q quantize "$work/$net.onnx" --data "$train_x" --bits 8,8 -o "$work/${net}_w8a8.onnx" >/dev/null
   add_row "$net w8a8 (hgqc quantize)" "$net" "Fashion-MNIST" "$(acc "$work/${net}_w8a8.onnx" "$test_x" "$test_y")" \
     "$work/${net}_w8a8.onnx" "$work/rtl/${net}_w8a8" "$test_x" w8a8
+  "$hgqc" -q emit-verilog "$work/${net}_w8a8.onnx" -o "$work/estimate_${net}_w8a8" >/dev/null
+  w8=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["luts_estimate"])' \
+    "$work/estimate_${net}_w8a8/report.json")
+  target[$net]=$((w8 / ${budget[$net]}))
+  log "$net w8a8: $w8 estimated LUTs; HGQ budget $w8 / ${budget[$net]} = ${target[$net]}"
 done
-hgq_start mlp luts "$work/mlp.onnx" "${hgq_args[@]}"
-hgq_start mlp ebops "$work/mlp.onnx" "${hgq_args[@]}"
+
+# 3. Four HGQ trainings (each network against each cost, identical settings otherwise), two at a
+#    time with one thread each, the slower cnn first. The PID schedule steers beta so that the
+#    exact LUT estimate of the evaluated checkpoints holds the network's budget; the front keeps
+#    the checkpoints on the way down and around it.
+hgq_args=(--data "$train_x" --targets "$train_y" --val "$test_x" --val-targets "$test_y"
+  --epochs $hgq_epochs --eval-every $eval_every --no-calibrate --batch 256 --lr 2e-3 --threads 1
+  --beta-schedule pid --beta0 1e-6 --gamma 1e-6 --init-f auto,4)
+hgq_start cnn luts "$work/cnn.onnx" "${hgq_args[@]}" --target-luts "${target[cnn]}"
+hgq_start cnn ebops "$work/cnn.onnx" "${hgq_args[@]}" --target-luts "${target[cnn]}"
+hgq_start mlp luts "$work/mlp.onnx" "${hgq_args[@]}" --target-luts "${target[mlp]}"
+hgq_start mlp ebops "$work/mlp.onnx" "${hgq_args[@]}" --target-luts "${target[mlp]}"
 hgq_wait cnn_luts cnn_ebops mlp_luts mlp_ebops
 log "trainings done"
 
-# 3. The chosen points of each front (bench/qor/front_points.py).
+# 4. The chosen points of each front (bench/qor/front_points.py).
 for net in mlp cnn; do
   for cost in luts ebops; do
     add_front_rows $net $cost "Fashion-MNIST" "$test_x" "$test_y" "$points"
   done
 done
 
-# 4. Emit, verify and synthesize every design, two at a time.
+# 5. Emit, verify and synthesize every design, two at a time.
 run_designs
-# 5. The table, and the LUT surrogate against the exact estimate on every front model.
+# 6. The table, and the LUT surrogate against the exact estimate on every front model.
 qor_report --title "Fashion-MNIST" --need mlp=20 --need cnn=12 --wall-limit 2700

@@ -328,6 +328,15 @@ std::vector<int64_t> range_index(const Dims &rd, const Dims &shape) {
   return idx;
 }
 
+void check_fixed_elements(const std::string &what, const Dims &per_sample) {
+  int64_t n = dims_numel(per_sample);
+  if (n > kMaxFixedElements)
+    throw UserError(what + " has " + std::to_string(n) +
+                    " elements per sample; a fixed-point design takes at most " +
+                    std::to_string(kMaxFixedElements) +
+                    " (each element is a signal of the unrolled circuit)");
+}
+
 std::vector<FixedFormat> broadcast_formats(const Tensor &k, const Tensor &i, const Tensor &f,
                                            const Dims &to) {
   auto ik = range_index(k.shape(), to), ii = range_index(i.shape(), to),

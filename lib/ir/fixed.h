@@ -147,6 +147,10 @@ private:
 /// Static dims of a range: `dims` with kDynamic replaced by 1.
 Dims range_dims(const Dims &dims);
 
+/// Throws UserError when a value (`what`, e.g. "value 'x'") with per-sample dims `per_sample`
+/// has more than kMaxFixedElements elements (checked before anything per element is built).
+void check_fixed_elements(const std::string &what, const Dims &per_sample);
+
 /// Per-element formats from integer tensors k, i, f broadcast to `to` (numpy rules;
 /// the caller has checked that they broadcast).
 std::vector<FixedFormat> broadcast_formats(const Tensor &k, const Tensor &i, const Tensor &f,

@@ -41,12 +41,7 @@ bool is_quant(const Node &n) { return n.op == OpKind::FixedQuant; }
 // UserError when value v has more than kMaxFixedElements per sample (checked before its
 // ranges are built, so that a huge tensor is refused at once).
 void check_fixed_size(const Graph &g, ValueId v) {
-  int64_t n = dims_numel(range_dims(g.values[v].type.dims));
-  if (n > kMaxFixedElements)
-    throw UserError("value '" + g.values[v].name + "' has " + std::to_string(n) +
-                    " elements per sample; a fixed-point design takes at most " +
-                    std::to_string(kMaxFixedElements) +
-                    " (each element is a signal of the unrolled circuit)");
+  check_fixed_elements("value '" + g.values[v].name + "'", range_dims(g.values[v].type.dims));
 }
 } // namespace
 

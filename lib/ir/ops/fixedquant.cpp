@@ -57,6 +57,7 @@ std::vector<ValueType> infer(const Node &, ops::Ins in, ops::Consts c) {
                                 : " must lie in [-" + std::to_string(kMaxFixedExp) + ", " +
                                       std::to_string(kMaxFixedExp) + "]"));
   Dims per = range_dims(in[0]->dims);
+  check_fixed_elements("input 'x'", per); // before its per-element formats are built
   auto fmts = broadcast_formats(*c[1], *c[2], *c[3], per);
   for (size_t e = 0; e < fmts.size(); ++e) {
     const FixedFormat &f = fmts[e];

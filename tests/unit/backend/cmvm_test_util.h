@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hgqc::backend::test {
@@ -22,6 +23,30 @@ inline IntMatrix random_matrix(int rows, int cols, int64_t lim, int zero_pct,
             ? 0
             : static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * lim + 1)) - lim;
   return m;
+}
+
+/// A random n x n matrix of da4ml's benchmark kind (../shared/bench/da4ml-cmvm): entries
+/// uniform in 129..255.
+inline IntMatrix bench_matrix(int n, std::mt19937_64 &rng) {
+  IntMatrix m{n, n, std::vector<int64_t>(static_cast<size_t>(n) * n)};
+  for (int64_t &e : m.data)
+    e = 129 + static_cast<int64_t>(rng() % 127);
+  return m;
+}
+
+/// The depth modes of bench/cmvm: unconstrained, minimum + 2 levels, minimum.
+enum class DepthMode { Free, MinPlus2, Min };
+
+/// Options for matrix m in depth mode `mode`, with input formats `inputs`.
+inline CmvmOptions depth_mode_options(const IntMatrix &m, std::vector<InputFormat> inputs,
+                                      DepthMode mode) {
+  CmvmOptions opt;
+  opt.inputs = std::move(inputs);
+  if (mode == DepthMode::MinPlus2)
+    opt.max_depth = cmvm_min_depth(m) + 2;
+  if (mode == DepthMode::Min)
+    opt.min_depth = true;
+  return opt;
 }
 
 /// The smallest value of an input of format `f`.

@@ -102,9 +102,7 @@ TEST_CASE("cmvm: unconstrained column-difference decomposition is exact and chea
   size_t total = 0;
   const int count = 20;
   for (int k = 0; k < count; ++k) {
-    IntMatrix m{8, 8, std::vector<int64_t>(64)};
-    for (int64_t &e : m.data)
-      e = 129 + static_cast<int64_t>(rng() % 127);
+    IntMatrix m = bench_matrix(8, rng);
     const AdderGraph g = optimise_cmvm(m, {});
     check_graph(g, m, formats_of({}, 8), rng, 20);
     total += g.adders.size();
@@ -175,9 +173,7 @@ TEST_CASE("cmvm: 16 x 16 greedy with created-pair tie-breaking is exact, determi
   size_t total = 0;
   for (uint64_t seed = 7000; seed < 7004; ++seed) {
     std::mt19937_64 gen(seed);
-    IntMatrix m{16, 16, std::vector<int64_t>(256)};
-    for (int64_t &e : m.data)
-      e = 129 + static_cast<int64_t>(gen() % 127);
+    IntMatrix m = bench_matrix(16, gen);
     const AdderGraph g = optimise_cmvm(m, {});
     check_graph(g, m, formats_of({}, 16), rng, 20);
     const AdderGraph h = optimise_cmvm(m, {});
@@ -364,16 +360,9 @@ TEST_CASE("cmvm: outputs are negated only when every term of the row is negative
   const std::vector<InputFormat> u8(8, InputFormat{8, false});
   int reversed = 0;
   for (int k = 0; k < 6; ++k) {
-    IntMatrix m{8, 8, std::vector<int64_t>(64)};
-    for (int64_t &e : m.data)
-      e = 129 + static_cast<int64_t>(rng() % 127);
-    for (int mode = 0; mode < 3; ++mode) {
-      CmvmOptions opt;
-      opt.inputs = u8;
-      if (mode == 1)
-        opt.min_depth = true;
-      if (mode == 2)
-        opt.max_depth = cmvm_min_depth(m) + 2;
+    IntMatrix m = bench_matrix(8, rng);
+    for (DepthMode mode : {DepthMode::Free, DepthMode::Min, DepthMode::MinPlus2}) {
+      const CmvmOptions opt = depth_mode_options(m, u8, mode);
       const AdderGraph g = optimise_cmvm(m, opt);
       check_graph(g, m, u8, rng, 20);
       for (const OutputRef &o : g.outputs)
@@ -406,9 +395,7 @@ TEST_CASE("cmvm: per-row offsets under a depth limit stay within it and save add
   const std::vector<InputFormat> u8(8, InputFormat{8, false});
   size_t adders = 0;
   for (int k = 0; k < 10; ++k) {
-    IntMatrix m{8, 8, std::vector<int64_t>(64)};
-    for (int64_t &e : m.data)
-      e = 129 + static_cast<int64_t>(rng() % 127);
+    IntMatrix m = bench_matrix(8, rng);
     CmvmOptions opt;
     opt.inputs = u8;
     opt.max_depth = cmvm_min_depth(m) + 2;
@@ -431,9 +418,7 @@ TEST_CASE("cmvm: at the minimum depth, per-row offsets are tried and kept when t
   const std::vector<InputFormat> u8(8, InputFormat{8, false});
   size_t adders = 0;
   for (int k = 0; k < 20; ++k) {
-    IntMatrix m{8, 8, std::vector<int64_t>(64)};
-    for (int64_t &e : m.data)
-      e = 129 + static_cast<int64_t>(rng() % 127);
+    IntMatrix m = bench_matrix(8, rng);
     CmvmOptions opt;
     opt.inputs = u8;
     opt.min_depth = true;
@@ -455,20 +440,15 @@ TEST_CASE("cmvm: patterns whose count dropped are queued again at their current 
   const std::vector<InputFormat> u8(8, InputFormat{8, false});
   size_t free_adders = 0, slack_adders = 0, min_adders = 0;
   for (int k = 0; k < 12; ++k) {
-    IntMatrix m{8, 8, std::vector<int64_t>(64)};
-    for (int64_t &e : m.data)
-      e = 129 + static_cast<int64_t>(rng() % 127);
-    for (int mode = 0; mode < 3; ++mode) {
-      CmvmOptions opt;
-      opt.inputs = u8;
-      if (mode == 1)
-        opt.max_depth = cmvm_min_depth(m) + 2;
-      if (mode == 2)
-        opt.min_depth = true;
+    IntMatrix m = bench_matrix(8, rng);
+    for (DepthMode mode : {DepthMode::Free, DepthMode::MinPlus2, DepthMode::Min}) {
+      const CmvmOptions opt = depth_mode_options(m, u8, mode);
       const AdderGraph g = optimise_cmvm(m, opt);
       check_graph(g, m, u8, rng, 10);
       CHECK(optimise_cmvm(m, opt).adders.size() == g.adders.size()); // deterministic
-      (mode == 0 ? free_adders : mode == 1 ? slack_adders : min_adders) += g.adders.size();
+      (mode == DepthMode::Free       ? free_adders
+       : mode == DepthMode::MinPlus2 ? slack_adders
+                                     : min_adders) += g.adders.size();
     }
   }
   CHECK(free_adders <= 1090);  // 1083 with
@@ -484,22 +464,15 @@ TEST_CASE("cmvm: under a depth limit, digit forms are aligned once and the limit
   const std::vector<InputFormat> u8(16, InputFormat{8, false});
   size_t slack_adders = 0, min_adders = 0;
   for (int k = 0; k < 6; ++k) {
-    IntMatrix m{16, 16, std::vector<int64_t>(256)};
-    for (int64_t &e : m.data)
-      e = 129 + static_cast<int64_t>(rng() % 127);
-    for (int mode = 0; mode < 2; ++mode) {
-      CmvmOptions opt;
-      opt.inputs = u8;
+    IntMatrix m = bench_matrix(16, rng);
+    for (DepthMode mode : {DepthMode::MinPlus2, DepthMode::Min}) {
+      const CmvmOptions opt = depth_mode_options(m, u8, mode);
       const int need = cmvm_min_depth(m);
-      if (mode == 0)
-        opt.max_depth = need + 2;
-      else
-        opt.min_depth = true;
       const AdderGraph g = optimise_cmvm(m, opt);
       check_graph(g, m, u8, rng, 5);
-      CHECK(g.depth() <= need + (mode == 0 ? 2 : 0));
+      CHECK(g.depth() <= need + (mode == DepthMode::MinPlus2 ? 2 : 0));
       CHECK(optimise_cmvm(m, opt).adders.size() == g.adders.size()); // deterministic
-      (mode == 0 ? slack_adders : min_adders) += g.adders.size();
+      (mode == DepthMode::MinPlus2 ? slack_adders : min_adders) += g.adders.size();
     }
   }
   CHECK(slack_adders <= 2050); // 2038; 2063 without the alignment

@@ -3,12 +3,14 @@
 # classes) that Debian's python3-sklearn ships. Trains a float MLP 64-16-10 (PyTorch, fixed
 # stratified split: bench/qor/train_digits.py), quantizes it uniformly to 8 bits (`hgqc quantize`),
 # trains it with HGQ twice under identical settings, against the LUT cost (`--cost luts`) and
-# against EBOPs (`--cost ebops`), takes three points of each front (best, the smallest within 1
-# point of w8a8, smaller), then emits, verifies (Verilator, 100000 vectors) and synthesizes (Yosys)
-# every model, and prints the table of bench/qor/table.py (docs/qor.md).
+# against EBOPs (`--cost ebops`), both steered by the PID schedule to one LUT budget (w8a8's
+# estimated LUTs / BUDGET_digits, default 7), takes three points of each front (best, the
+# smallest within 1 point of w8a8, smaller), then emits, verifies (Verilator, 100000 vectors) and
+# synthesizes (Yosys) every model, and prints the table of bench/qor/table.py (docs/qor.md).
 #   bench/qor/digits.sh [BUILD_DIR] [WORK_DIR]
 #   QUICK=1: few epochs and 10000 vectors, to try the flow
 #   POINTS=1: only the smallest front model within 1 point of w8a8
+#   BUDGET_digits=7: the LUT budget of the HGQ trainings, as w8a8's estimate over it
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/common.sh"
@@ -35,15 +37,24 @@ log "float training ($float_epochs epochs): mlp"
   >"$work/mlp_float.txt" 2>"$work/mlp_float.log" ||
   { echo "float training failed: $work/mlp_float.log" >&2; exit 1; }
 
-# Both trainings at once (one thread each); batch 64: 23 steps per epoch on 1442 images.
-hgq_args=(--data "$train_x" --targets "$train_y" --val "$test_x" --val-targets "$test_y"
-  --epochs $hgq_epochs --eval-every 2 --no-calibrate --batch 64 --lr 2e-3 --threads 1
-  --beta-schedule log --beta0 1e-6 --beta1 3e-4 --gamma 1e-6 --init-f auto,4)
-hgq_start mlp luts "$work/mlp.onnx" "${hgq_args[@]}"
-hgq_start mlp ebops "$work/mlp.onnx" "${hgq_args[@]}"
+# w8a8 first: its estimated LUTs set the trainings' budget (as bench/qor/run.sh does).
 "$hgqc" -q quantize "$work/mlp.onnx" --data "$train_x" --bits 8,8 -o "$work/mlp_w8a8.onnx" >/dev/null
 add_row "mlp w8a8 (hgqc quantize)" mlp "$ds" "$(acc "$work/mlp_w8a8.onnx" "$test_x" "$test_y")" \
   "$work/mlp_w8a8.onnx" "$work/rtl/mlp_w8a8" "$test_x" w8a8
+"$hgqc" -q emit-verilog "$work/mlp_w8a8.onnx" -o "$work/estimate_mlp_w8a8" >/dev/null
+w8=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["luts_estimate"])' \
+  "$work/estimate_mlp_w8a8/report.json")
+budget=${BUDGET_digits:-7}
+target=$((w8 / budget))
+log "mlp w8a8: $w8 estimated LUTs; HGQ budget $w8 / $budget = $target"
+
+# Both trainings at once (one thread each); batch 64: 23 steps per epoch on 1442 images. The
+# PID schedule steers both to the same LUT budget.
+hgq_args=(--data "$train_x" --targets "$train_y" --val "$test_x" --val-targets "$test_y"
+  --epochs $hgq_epochs --eval-every 2 --no-calibrate --batch 64 --lr 2e-3 --threads 1
+  --beta-schedule pid --beta0 1e-6 --gamma 1e-6 --init-f auto,4 --target-luts "$target")
+hgq_start mlp luts "$work/mlp.onnx" "${hgq_args[@]}"
+hgq_start mlp ebops "$work/mlp.onnx" "${hgq_args[@]}"
 hgq_wait mlp_luts mlp_ebops
 for cost in luts ebops; do
   add_front_rows mlp $cost "$ds" "$test_x" "$test_y" "$points"

@@ -465,8 +465,6 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
         "",
         fmt("%.6g", mean_luts)};
     const bool evaluate = epoch % opt.eval_every == 0 || epoch == opt.epochs || g_train_stop.load();
-    if (epoch == 1 && !evaluate)
-      calibrate_luts_early(eng, dir, st.luts, log);
     if (evaluate) {
       char name[32];
       std::snprintf(name, sizeof name, "epoch_%04d.onnx", epoch);
@@ -500,6 +498,8 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
     hist.push_back(row);
     write_file_atomic((dir / "history.csv").string(), history_csv(hist, eng.lut_layers()));
     log(line);
+    if (epoch == 1 && !evaluate)
+      calibrate_luts_early(eng, dir, st.luts, log);
     if (g_train_stop.load())
       res.interrupted = true;
   }

@@ -144,7 +144,8 @@ void CmvmBuilder::align_forms(std::vector<DigitEntry> &entries, std::vector<Term
       store[en.base + k].id = cid[en.id];
   const size_t s = static_cast<size_t>(max_shift) + 1;
   if (u * u * s * 2 <= (size_t{1} << 18)) {
-    std::vector<int> dense(u * u * s * 2, 0);
+    std::vector<int> &dense = align_counts_;
+    dense.assign(u * u * s * 2, 0);
     auto key = [&](const Term &t, const Term &w) {
       const Pattern p = pattern_of(t, w);
       return ((static_cast<size_t>(p.lo) * u + static_cast<size_t>(p.hi)) * s +
@@ -166,7 +167,7 @@ void CmvmBuilder::align_forms(std::vector<DigitEntry> &entries, std::vector<Term
 template <class Key, class Get, class Add>
 void CmvmBuilder::align_with(std::vector<DigitEntry> &entries, const std::vector<Term> &store,
                              Key key, Get get, Add add) {
-  std::vector<std::vector<Term>> cur(m_.rows); // per row: the chosen forms' terms
+  std::vector<std::vector<Term>> cur(m_->rows); // per row: the chosen forms' terms
   for (DigitEntry &en : entries) {
     std::vector<Term> &row = cur[en.row];
     en.pos = static_cast<uint32_t>(row.size());

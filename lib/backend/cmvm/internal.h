@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
-#include <queue>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -123,9 +122,9 @@ Recipe depth_limited_recipe(bool at_min, int64_t entries);
 /// smaller sum of adder widths.
 bool depth_limited_without_requeue(int64_t entries);
 
-/// A value of the graph during optimisation: its exact linear form over the inputs.
+/// A value of the graph during optimisation: its range and depth (its exact linear form
+/// over the inputs is in CmvmBuilder::coeffs_).
 struct Value {
-  std::vector<int64_t> coeffs;
   Int128 min = 0;
   Int128 max = 0;
   int depth = 0;
@@ -148,13 +147,15 @@ struct Candidate {
 /// The optimiser state: values, the sums still to build, pattern counts. Its members are
 /// defined by phase: recipes.cpp (decompositions, loading the terms), digits.cpp (aligning
 /// digit forms), cse.cpp (the greedy sharing), trees.cpp (values, reduction trees, run).
+/// One builder serves any number of builds, one after the other: each run() starts from a
+/// clean state but keeps the memory of its tables and buffers.
 class CmvmBuilder {
 public:
-  CmvmBuilder(const IntMatrix &m, const CmvmOptions &opt);
-
-  /// Builds the graph: `recipe` (its decompositions only without a depth limit), then the
-  /// greedy sharing (when enabled) and the reduction trees.
-  AdderGraph run(std::optional<int> depth_limit, const Recipe &recipe);
+  /// Builds the graph of `m`: `recipe` (its decompositions only without a depth limit),
+  /// then the greedy sharing (when enabled) and the reduction trees. `m` and `opt` are
+  /// used during the call only.
+  AdderGraph run(const IntMatrix &m, const CmvmOptions &opt, std::optional<int> depth_limit,
+                 const Recipe &recipe);
 
   /// Whether the last run() subtracted a per-row offset from some row; without one, a run
   /// with `offset` builds the same graph as the same recipe without it.
@@ -186,6 +187,9 @@ private:
     int score_count = 0; ///< the count the score was computed for (0: none yet)
     int64_t score = 0;
   };
+
+  /// Clears the state for a build of `m` (the inputs as values, no terms, empty tables).
+  void reset(const IntMatrix &m, const CmvmOptions &opt);
 
   // recipes.cpp: decompositions
   /// Fills the rows with the signed digits of the matrix after the recipe's decompositions.
@@ -271,7 +275,10 @@ private:
   /// count is re-queued at that count: counts that drop are not queued when they drop), or
   /// when fewer disjoint (depth-feasible) occurrences exist than its count (the real count is
   /// then recorded and re-queued); otherwise true with the occurrences in `occ`.
-  bool take(const Candidate &c, std::priority_queue<Candidate> &heap, std::vector<Occurrence> &occ);
+  bool take(const Candidate &c, std::vector<Occurrence> &occ);
+
+  /// Queues `c` in heap_.
+  void push(const Candidate &c);
 
   /// Whether `e` was computed after the last change of every row it occurs in. Terms of
   /// existing values are only ever removed, so its occurrences are then still exact.
@@ -298,11 +305,14 @@ private:
 
   void eliminate_common_subexpressions();
 
-  const IntMatrix &m_;
-  const CmvmOptions &opt_;
+  const IntMatrix *m_ = nullptr;     ///< the matrix of the build in progress
+  const CmvmOptions *opt_ = nullptr; ///< its options
   std::optional<int> limit_;
   std::vector<InputFormat> formats_;
   std::vector<Value> values_;
+  std::vector<int64_t> coeffs_;   ///< per value, m_->cols coefficients: its linear form
+  std::vector<Candidate> heap_;   ///< the greedy's candidates, a max-heap (std::push_heap)
+  std::vector<int> align_counts_; ///< align_forms()' dense pattern counts
   std::vector<AdderOp> adders_;
   std::vector<std::vector<Term>> rows_;
   Recipe recipe_;

@@ -159,8 +159,8 @@ std::vector<Recipe> SearchPlan::reruns(size_t best) const {
 }
 
 void CmvmBuilder::load_terms() {
-  const int n = m_.cols;
-  std::vector<int64_t> mat = m_.data;
+  const int n = m_->cols;
+  std::vector<int64_t> mat = m_->data;
   std::vector<int> ids(n);
   for (int j = 0; j < n; ++j)
     ids[j] = j;
@@ -171,7 +171,7 @@ void CmvmBuilder::load_terms() {
       break;
   if (recipe_.row_tree == RowTree::after_columns)
     decompose_rows(mat);
-  std::vector<int64_t> offsets(m_.rows, 0);
+  std::vector<int64_t> offsets(m_->rows, 0);
   const int sum_id = recipe_.offset ? subtract_offsets(mat, ids, offsets) : -1;
   used_offsets_ = sum_id >= 0;
   // Every non-zero entry in row order with its signed-digit forms (the recipe's own
@@ -180,7 +180,7 @@ void CmvmBuilder::load_terms() {
   std::vector<Term> store; // the forms' terms, ids to be set per entry
   std::unordered_map<int64_t, std::pair<uint32_t, uint32_t>> seen; // entry: forms, length
   std::vector<std::vector<CsdDigit>> forms;
-  for (int i = 0; i < m_.rows; ++i) {
+  for (int i = 0; i < m_->rows; ++i) {
     auto add = [&](int id, int64_t e) {
       if (e == 0)
         return;
@@ -224,7 +224,7 @@ void CmvmBuilder::load_terms() {
   }
   if (recipe_.align > 0)
     align_forms(entries, store);
-  for (int i = 0; i < m_.rows; ++i) {
+  for (int i = 0; i < m_->rows; ++i) {
     rows_[i].clear();
     load_[i] = 0;
   }
@@ -238,11 +238,11 @@ void CmvmBuilder::load_terms() {
 }
 
 bool CmvmBuilder::decompose_columns(std::vector<int64_t> &mat, std::vector<int> &ids) {
-  const int n = m_.cols;
+  const int n = m_->cols;
   auto at = [&](int i, int j) { return mat[static_cast<size_t>(i) * n + j]; };
   auto diff = [&](int j, int k) {
     int64_t w = 0;
-    for (int i = 0; i < m_.rows; ++i)
+    for (int i = 0; i < m_->rows; ++i)
       w += csd_weight(at(i, j) - (k < 0 ? 0 : at(i, k)));
     return w;
   };
@@ -263,7 +263,7 @@ bool CmvmBuilder::decompose_columns(std::vector<int64_t> &mat, std::vector<int> 
     z[k] = sum_terms(terms).id;
   }
   std::vector<int64_t> out(mat.size());
-  for (int i = 0; i < m_.rows; ++i)
+  for (int i = 0; i < m_->rows; ++i)
     for (int k = 0; k < n; ++k)
       out[static_cast<size_t>(i) * n + k] = at(i, k) - (parent[k] < 0 ? 0 : at(i, parent[k]));
   mat = std::move(out);
@@ -272,7 +272,7 @@ bool CmvmBuilder::decompose_columns(std::vector<int64_t> &mat, std::vector<int> 
 }
 
 void CmvmBuilder::decompose_rows(std::vector<int64_t> &mat) {
-  const int n = m_.cols;
+  const int n = m_->cols;
   auto at = [&](int i, int j) { return mat[static_cast<size_t>(i) * n + j]; };
   auto diff = [&](int i, int k) {
     int64_t w = 0;
@@ -281,9 +281,9 @@ void CmvmBuilder::decompose_rows(std::vector<int64_t> &mat) {
     return w;
   };
   auto [parent, order] = spanning_tree(
-      m_.rows, [&](int i) { return diff(i, -1); }, [&](int i, int u) { return diff(i, u) + 1; });
+      m_->rows, [&](int i) { return diff(i, -1); }, [&](int i, int u) { return diff(i, u) + 1; });
   std::vector<int64_t> out(mat.size());
-  for (int i = 0; i < m_.rows; ++i)
+  for (int i = 0; i < m_->rows; ++i)
     for (int k = 0; k < n; ++k)
       out[static_cast<size_t>(i) * n + k] = at(i, k) - (parent[i] < 0 ? 0 : at(parent[i], k));
   mat = std::move(out);
@@ -293,10 +293,10 @@ void CmvmBuilder::decompose_rows(std::vector<int64_t> &mat) {
 
 int CmvmBuilder::subtract_offsets(std::vector<int64_t> &mat, const std::vector<int> &ids,
                                   std::vector<int64_t> &offsets) {
-  const int n = m_.cols;
+  const int n = m_->cols;
   std::vector<int> live;
   for (int k = 0; k < n; ++k)
-    for (int i = 0; i < m_.rows; ++i)
+    for (int i = 0; i < m_->rows; ++i)
       if (mat[static_cast<size_t>(i) * n + k] != 0) {
         live.push_back(k);
         break;
@@ -316,7 +316,7 @@ int CmvmBuilder::subtract_offsets(std::vector<int64_t> &mat, const std::vector<i
     return load <= (uint64_t{1} << *limit_);
   };
   bool any = false;
-  for (int i = 0; i < m_.rows && !live.empty(); ++i) {
+  for (int i = 0; i < m_->rows && !live.empty(); ++i) {
     int64_t *row = mat.data() + static_cast<size_t>(i) * n;
     int64_t lo = row[live[0]];
     int64_t hi = lo;

@@ -6,46 +6,70 @@
 
 #include <algorithm>
 #include <limits>
+#include <queue>
 
 namespace hgqc::backend::cmvm {
 
-CmvmBuilder::CmvmBuilder(const IntMatrix &m, const CmvmOptions &opt) : m_(m), opt_(opt) {
-  formats_ = opt.inputs.empty() ? std::vector<InputFormat>(m.cols, InputFormat{}) : opt.inputs;
+void CmvmBuilder::reset(const IntMatrix &m, const CmvmOptions &opt) {
+  m_ = &m;
+  opt_ = &opt;
+  if (opt.inputs.empty())
+    formats_.assign(m.cols, InputFormat{});
+  else
+    formats_ = opt.inputs;
+  values_.clear();
+  coeffs_.assign(static_cast<size_t>(m.cols) * m.cols, 0);
   for (int j = 0; j < m.cols; ++j) {
+    coeffs_[static_cast<size_t>(j) * m.cols + j] = 1;
     Value v;
-    v.coeffs.assign(m.cols, 0);
-    v.coeffs[j] = 1;
     const InputFormat &f = formats_[j];
     v.min = f.is_signed ? -(Int128{1} << (f.width - 1)) : 0;
     v.max = f.is_signed ? (Int128{1} << (f.width - 1)) - 1 : (Int128{1} << f.width) - 1;
     v.depth = opt.input_depths.empty() ? 0 : opt.input_depths[j];
-    values_.push_back(std::move(v));
+    values_.push_back(v);
   }
   value_rows_.resize(values_.size());
+  for (std::vector<int> &r : value_rows_)
+    r.clear();
   rows_.resize(m.rows);
+  for (std::vector<Term> &r : rows_)
+    r.clear();
   load_.assign(m.rows, 0);
   row_parent_.assign(m.rows, -1);
+  row_order_.resize(m.rows);
   for (int i = 0; i < m.rows; ++i)
-    row_order_.push_back(i);
+    row_order_[i] = i;
+  adders_.clear();
+  used_offsets_ = false;
+  step_ = 1;
+  epoch_ = 1;
+  scored_.clear();
+  counts_.clear();
+  capped_.clear();
+  made_.clear();
+  made_reversed_.clear();
+  touched_.clear();
 }
 
-AdderGraph CmvmBuilder::run(std::optional<int> depth_limit, const Recipe &recipe) {
+AdderGraph CmvmBuilder::run(const IntMatrix &m, const CmvmOptions &opt,
+                            std::optional<int> depth_limit, const Recipe &recipe) {
+  reset(m, opt);
   limit_ = depth_limit;
   recipe_ = recipe;
   if (limit_) { // offsets only: each row's offset is chosen to fit the limit
     recipe_.column_levels = 0;
     recipe_.row_tree = RowTree::none;
   }
-  if (!opt_.share)
+  if (!opt_->share)
     recipe_.pool = 1;
   load_terms();
-  if (opt_.share)
+  if (opt_->share)
     eliminate_common_subexpressions();
   AdderGraph g;
-  g.num_inputs = m_.cols;
+  g.num_inputs = m_->cols;
   g.inputs = formats_;
-  g.input_depths = opt_.input_depths.empty() ? std::vector<int>(m_.cols, 0) : opt_.input_depths;
-  g.outputs.resize(m_.rows);
+  g.input_depths = opt_->input_depths.empty() ? std::vector<int>(m_->cols, 0) : opt_->input_depths;
+  g.outputs.resize(m_->rows);
   for (int i : row_order_) { // parents first
     const int p = row_parent_[i];
     if (p >= 0 && g.outputs[p].value >= 0) {
@@ -63,20 +87,23 @@ int CmvmBuilder::make_value(const Pattern &p, bool reverse) {
   HGQC_ASSERT(!reverse || p.g < 0, "CMVM: a reversed adder must subtract");
   const uint64_t key = pack(p);
   FlatMap<int> &made = reverse ? made_reversed_ : made_;
-  if (opt_.share) {
+  if (opt_->share) {
     if (const int *id = made.find(key))
       return *id;
   }
   HGQC_ASSERT(values_.size() < (size_t{1} << 24), "CMVM: too many values");
   const Value &a = values_[p.lo];
   const Value &b = values_[p.hi];
+  const size_t n = static_cast<size_t>(m_->cols);
+  const size_t base = coeffs_.size();
+  coeffs_.resize(base + n);
+  const int64_t *ca = &coeffs_[static_cast<size_t>(p.lo) * n];
+  const int64_t *cb = &coeffs_[static_cast<size_t>(p.hi) * n];
+  int64_t *cv = &coeffs_[base];
   Value v;
-  v.coeffs.resize(m_.cols);
-  for (int j = 0; j < m_.cols; ++j)
-    v.coeffs[j] =
-        reverse ? (b.coeffs[j] << p.d) - a.coeffs[j] : a.coeffs[j] + p.g * (b.coeffs[j] << p.d);
-  for (int j = 0; j < m_.cols; ++j) {
-    const Int128 c = v.coeffs[j];
+  for (size_t j = 0; j < n; ++j) {
+    cv[j] = reverse ? (cb[j] << p.d) - ca[j] : ca[j] + p.g * (cb[j] << p.d);
+    const Int128 c = cv[j];
     const Value &in = values_[j];
     v.min += c >= 0 ? c * in.min : c * in.max;
     v.max += c >= 0 ? c * in.max : c * in.min;
@@ -95,9 +122,9 @@ int CmvmBuilder::make_value(const Pattern &p, bool reverse) {
   op.is_signed = v.min < 0;
   adders_.push_back(op);
   const int id = static_cast<int>(values_.size());
-  values_.push_back(std::move(v));
+  values_.push_back(v);
   value_rows_.emplace_back();
-  if (opt_.share)
+  if (opt_->share)
     made[key] = id;
   return id;
 }
@@ -107,9 +134,9 @@ void CmvmBuilder::positive_term(std::vector<Term> &terms) {
       std::any_of(terms.begin(), terms.end(), [](const Term &t) { return t.sign > 0; }))
     return;
   for (Term &t : terms) {
-    if (t.id < m_.cols || !adders_[t.id - m_.cols].subtract)
+    if (t.id < m_->cols || !adders_[t.id - m_->cols].subtract)
       continue;
-    const AdderOp op = adders_[t.id - m_.cols]; // a copy: make_value() appends
+    const AdderOp op = adders_[t.id - m_->cols]; // a copy: make_value() appends
     t = Term{make_value(Pattern{op.a, op.b, op.shift, -1}, !op.reverse), t.shift, 1};
     return;
   }
@@ -181,8 +208,8 @@ Term CmvmBuilder::sum_shallowest(const std::vector<Term> &terms) {
     bool reverse = false;
     if (p.g < 0) {
       const bool want = lo.sign < 0;
-      const bool have_plain = opt_.share && made_.find(pack(p)) != nullptr;
-      const bool have_rev = opt_.share && made_reversed_.find(pack(p)) != nullptr;
+      const bool have_plain = opt_->share && made_.find(pack(p)) != nullptr;
+      const bool have_rev = opt_->share && made_reversed_.find(pack(p)) != nullptr;
       reverse = want ? !have_plain : (have_rev && !have_plain);
     }
     const int v = make_value(p, reverse);

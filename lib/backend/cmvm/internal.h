@@ -140,7 +140,13 @@ struct Candidate {
   uint64_t key = 0;
   /// True when `*this` is picked after `o`.
   bool operator<(const Candidate &o) const {
-    return std::tie(count, o.depth, o.width, o.key) < std::tie(o.count, depth, width, key);
+    if (count != o.count)
+      return count < o.count;
+    if (depth != o.depth)
+      return depth > o.depth;
+    if (width != o.width)
+      return width > o.width;
+    return key > o.key;
   }
 };
 
@@ -244,8 +250,9 @@ private:
   /// the result deeper than both one tree over all terms and `max_depth`, one tree it is (an
   /// output row passes the depth limit; parts of a decomposition may not get deeper).
   Term sum_terms(const std::vector<Term> &terms, int max_depth = 0);
-  /// Depth of the sum of terms of depths `d` (non-empty) when the two shallowest always go first.
-  static int tree_depth(std::vector<int> d);
+  /// Depth of the sum of terms of depths `d` (non-empty; left in any order) when the two
+  /// shallowest always go first.
+  static int tree_depth(std::vector<int> &d);
   /// Sums non-empty `terms`, always combining the two shallowest; the sum as one term.
   Term sum_shallowest(const std::vector<Term> &terms);
 
@@ -316,19 +323,27 @@ private:
   std::vector<AdderOp> adders_;
   std::vector<std::vector<Term>> rows_;
   Recipe recipe_;
-  bool used_offsets_ = false;                ///< see used_offsets()
-  std::vector<int> row_parent_;              ///< per row: the row whose output it adds, or -1
-  std::vector<int> row_order_;               ///< rows in the order they are summed (parents first)
-  std::vector<uint64_t> load_;               ///< per row: sum of 2^depth over its terms
-  std::vector<std::vector<int>> value_rows_; ///< per value: the row of each of its terms
-  std::vector<int> scratch_rows_;            ///< buffers of occurrences()
+  bool used_offsets_ = false;   ///< see used_offsets()
+  std::vector<int> row_parent_; ///< per row: the row whose output it adds, or -1
+  std::vector<int> row_order_;  ///< rows in the order they are summed (parents first)
+  std::vector<uint64_t> load_;  ///< per row: sum of 2^depth over its terms
+  /// per value (the first values_.size()): the row of each of its terms
+  std::vector<std::vector<int>> value_rows_;
+  std::vector<int> scratch_rows_; ///< buffers of occurrences()
   std::vector<int> scratch_lo_;
   std::vector<int> scratch_hi_;
   std::vector<char> scratch_used_;
   std::vector<uint64_t> scratch_keys_; ///< buffer of created()
-  std::vector<uint32_t> row_stamp_;    ///< per row: the greedy step that last changed it
-  uint32_t step_ = 1;                  ///< greedy steps taken + 1
-  FlatMap<Scored> scored_;             ///< per pattern key
+  std::vector<Term> sum_pos_;          ///< buffers of sum_terms()
+  std::vector<Term> sum_neg_;
+  std::vector<Term> sum_rest_;
+  std::vector<int> sum_depths_;
+  using TreeEntry = std::tuple<int, int, int, int>; ///< depth, id, shift, sign
+  std::vector<TreeEntry> sum_heap_;                 ///< buffer of sum_shallowest()
+  std::vector<int> offset_weights_;                 ///< buffer of subtract_offsets()
+  std::vector<uint32_t> row_stamp_; ///< per row: the greedy step that last changed it
+  uint32_t step_ = 1;               ///< greedy steps taken + 1
+  FlatMap<Scored> scored_;          ///< per pattern key
   CountMap counts_;
   FlatMap<std::pair<int, int>> capped_; ///< per pattern: raw count, real count at that raw count
   FlatMap<int> made_;                   ///< per pattern: the value made of it

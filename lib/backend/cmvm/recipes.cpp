@@ -328,10 +328,16 @@ int CmvmBuilder::subtract_offsets(std::vector<int64_t> &mat, const std::vector<i
     }
     if (hi - lo > kOffsetSpan)
       continue;
+    // CSD weights of every row[k] - c, in [lo - hi, hi - lo], looked up.
+    const int64_t span = hi - lo;
+    std::vector<int> &diff_weight = offset_weights_;
+    diff_weight.resize(static_cast<size_t>(2 * span + 1));
+    for (int64_t e = -span; e <= span; ++e)
+      diff_weight[static_cast<size_t>(e + span)] = csd_weight(e);
     for (int64_t c = lo; c <= hi; ++c) {
       int64_t w = csd_weight(c);
       for (int k : live)
-        w += csd_weight(row[k] - c);
+        w += diff_weight[static_cast<size_t>(row[k] - c + span)];
       if (w < best && fits(row, c)) {
         best = w;
         offsets[i] = c;

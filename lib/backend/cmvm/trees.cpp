@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <queue>
 
 namespace hgqc::backend::cmvm {
 
@@ -28,7 +27,9 @@ void CmvmBuilder::reset(const IntMatrix &m, const CmvmOptions &opt) {
     v.depth = opt.input_depths.empty() ? 0 : opt.input_depths[j];
     values_.push_back(v);
   }
-  value_rows_.resize(values_.size());
+  // Rows of values of earlier builds are kept (cleared) for the values of this one.
+  if (value_rows_.size() < values_.size())
+    value_rows_.resize(values_.size());
   for (std::vector<int> &r : value_rows_)
     r.clear();
   rows_.resize(m.rows);
@@ -123,7 +124,8 @@ int CmvmBuilder::make_value(const Pattern &p, bool reverse) {
   adders_.push_back(op);
   const int id = static_cast<int>(values_.size());
   values_.push_back(v);
-  value_rows_.emplace_back();
+  if (value_rows_.size() < values_.size())
+    value_rows_.emplace_back();
   if (opt_->share)
     made[key] = id;
   return id;
@@ -150,22 +152,34 @@ OutputRef CmvmBuilder::reduce_row(int i) {
 }
 
 Term CmvmBuilder::sum_terms(const std::vector<Term> &terms, int max_depth) {
-  std::vector<Term> pos, neg, rest;
+  std::vector<Term> &pos = sum_pos_;
+  std::vector<Term> &neg = sum_neg_;
+  std::vector<Term> &rest = sum_rest_;
+  pos.clear();
+  neg.clear();
+  rest.clear();
   for (const Term &t : terms)
     (values_[t.id].min < 0 ? rest : t.sign > 0 ? pos : neg).push_back(t);
   if (pos.size() + neg.size() < 2)
     return sum_shallowest(terms);
-  auto depths = [&](const std::vector<Term> &ts) {
-    std::vector<int> d;
+  std::vector<int> &d = sum_depths_;
+  auto depth_of = [&](const std::vector<Term> &ts) {
+    d.clear();
     for (const Term &t : ts)
       d.push_back(values_[t.id].depth);
-    return d;
+    return tree_depth(d);
   };
-  std::vector<int> split = depths(rest);
-  for (const std::vector<Term> *g : {&pos, &neg})
-    if (!g->empty())
-      split.push_back(tree_depth(depths(*g)));
-  if (tree_depth(split) > std::max(tree_depth(depths(terms)), max_depth))
+  const int pos_depth = pos.empty() ? 0 : depth_of(pos);
+  const int neg_depth = neg.empty() ? 0 : depth_of(neg);
+  const int one_tree = depth_of(terms);
+  d.clear();
+  for (const Term &t : rest)
+    d.push_back(values_[t.id].depth);
+  if (!pos.empty())
+    d.push_back(pos_depth);
+  if (!neg.empty())
+    d.push_back(neg_depth);
+  if (tree_depth(d) > std::max(one_tree, max_depth))
     return sum_shallowest(terms);
   for (const std::vector<Term> *g : {&pos, &neg})
     if (!g->empty())
@@ -173,28 +187,36 @@ Term CmvmBuilder::sum_terms(const std::vector<Term> &terms, int max_depth) {
   return sum_shallowest(rest);
 }
 
-int CmvmBuilder::tree_depth(std::vector<int> d) {
-  std::priority_queue<int, std::vector<int>, std::greater<>> q(d.begin(), d.end());
-  while (q.size() > 1) {
-    const int a = q.top();
-    q.pop();
-    const int b = q.top();
-    q.pop();
-    q.push(std::max(a, b) + 1);
+int CmvmBuilder::tree_depth(std::vector<int> &d) {
+  const auto later = std::greater<>();
+  std::make_heap(d.begin(), d.end(), later);
+  while (d.size() > 1) {
+    std::pop_heap(d.begin(), d.end(), later);
+    const int a = d.back();
+    d.pop_back();
+    std::pop_heap(d.begin(), d.end(), later);
+    d.back() = std::max(a, d.back()) + 1;
+    std::push_heap(d.begin(), d.end(), later);
   }
-  return q.top();
+  return d.front();
 }
 
 Term CmvmBuilder::sum_shallowest(const std::vector<Term> &terms) {
-  using Entry = std::tuple<int, int, int, int>; // depth, id, shift, sign
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> q;
+  std::vector<TreeEntry> &q = sum_heap_;
+  const auto later = std::greater<>();
+  q.clear();
   for (const Term &t : terms)
-    q.emplace(values_[t.id].depth, t.id, t.shift, t.sign);
+    q.emplace_back(values_[t.id].depth, t.id, t.shift, t.sign);
+  std::make_heap(q.begin(), q.end(), later);
+  auto pop = [&] {
+    std::pop_heap(q.begin(), q.end(), later);
+    const TreeEntry e = q.back();
+    q.pop_back();
+    return e;
+  };
   while (q.size() > 1) {
-    const auto [d1, id1, s1, g1] = q.top();
-    q.pop();
-    const auto [d2, id2, s2, g2] = q.top();
-    q.pop();
+    const auto [d1, id1, s1, g1] = pop();
+    const auto [d2, id2, s2, g2] = pop();
     (void)d1;
     (void)d2;
     const Term t{id1, s1, g1};
@@ -213,9 +235,10 @@ Term CmvmBuilder::sum_shallowest(const std::vector<Term> &terms) {
       reverse = want ? !have_plain : (have_rev && !have_plain);
     }
     const int v = make_value(p, reverse);
-    q.emplace(values_[v].depth, v, lo.shift, reverse ? -lo.sign : lo.sign);
+    q.emplace_back(values_[v].depth, v, lo.shift, reverse ? -lo.sign : lo.sign);
+    std::push_heap(q.begin(), q.end(), later);
   }
-  const auto [d, id, s, g] = q.top();
+  const auto [d, id, s, g] = q.front();
   (void)d;
   return Term{id, s, g};
 }

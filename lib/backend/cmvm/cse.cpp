@@ -38,8 +38,11 @@ Candidate CmvmBuilder::candidate(uint64_t key, int count) const {
   // Operands of unequal depths use up more of a row's depth budget (load_) than their sum's
   // depth alone says.
   const int gap = limit_ ? recipe_.depth_gap_weight * std::abs(a.depth - b.depth) : 0;
-  return Candidate{count, std::max(a.depth, b.depth) + 1 + gap,
-                   bits_for(a.min + bmin, a.max + bmax), key};
+  const Candidate c{count, std::max(a.depth, b.depth) + 1 + gap,
+                    bits_for(a.min + bmin, a.max + bmax), key};
+  HGQC_ASSERT(c.count >= 0 && c.depth < (1 << kRankDepthBits) && c.width < (1 << kRankWidthBits),
+              "CMVM: candidate out of the range of its rank");
+  return c;
 }
 
 void CmvmBuilder::add_term(int row, const Term &t) {
@@ -113,8 +116,15 @@ void CmvmBuilder::occurrences(const Pattern &p, std::vector<Occurrence> &out) {
 }
 
 void CmvmBuilder::push(const Candidate &c) {
-  heap_.push_back(c);
+  heap_.push_back(rank_of(c));
   std::push_heap(heap_.begin(), heap_.end());
+}
+
+Candidate CmvmBuilder::pop() {
+  std::pop_heap(heap_.begin(), heap_.end());
+  const Candidate c = candidate_of(heap_.back());
+  heap_.pop_back();
+  return c;
 }
 
 bool CmvmBuilder::take(const Candidate &c, std::vector<Occurrence> &occ) {
@@ -225,9 +235,7 @@ void CmvmBuilder::eliminate_common_subexpressions() {
   };
   push_touched();
   while (!heap_.empty()) {
-    std::pop_heap(heap_.begin(), heap_.end());
-    const Candidate top = heap_.back();
-    heap_.pop_back();
+    const Candidate top = pop();
     // The pool's candidates and occurrences (buffers reused from step to step).
     std::vector<Candidate> &cands = pool_cands_;
     std::vector<std::vector<Occurrence>> &occs = pool_occs_;
@@ -241,10 +249,8 @@ void CmvmBuilder::eliminate_common_subexpressions() {
     // one with the lowest damage - created_weight * created: its occurrences break few
     // pairs of patterns at least that frequent, and its new value forms repeated pairs.
     while (static_cast<int>(cands.size()) < recipe_.pool && !heap_.empty() &&
-           heap_.front().count == top.count) {
-      std::pop_heap(heap_.begin(), heap_.end());
-      const Candidate c = heap_.back();
-      heap_.pop_back();
+           candidate_of(heap_.front()).count == top.count) {
+      const Candidate c = pop();
       if (occs.size() <= cands.size())
         occs.resize(cands.size() + 1);
       if (take(c, occs[cands.size()]))

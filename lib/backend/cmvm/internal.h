@@ -5,6 +5,7 @@
 #include "backend/cmvm.h"
 #include "backend/cmvm/tables.h"
 #include "backend/csd.h"
+#include "support/bits.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -49,7 +50,9 @@ inline Pattern unpack(uint64_t k) {
 
 /// The pattern of two terms of one sum, and which of them is the low one.
 inline Pattern pattern_of(const Term &t, const Term &u, bool *t_is_lo = nullptr) {
-  const bool t_lo = t.shift < u.shift || (t.shift == u.shift && t.id < u.id);
+  // (shift, id) compared as one integer: both are non-negative.
+  const bool t_lo = ((static_cast<uint64_t>(t.shift) << 32) | static_cast<uint32_t>(t.id)) <
+                    ((static_cast<uint64_t>(u.shift) << 32) | static_cast<uint32_t>(u.id));
   const Term &lo = t_lo ? t : u;
   const Term &hi = t_lo ? u : t;
   if (t_is_lo)
@@ -149,6 +152,33 @@ struct Candidate {
     return key > o.key;
   }
 };
+
+/// Bits of Candidate::depth and Candidate::width in a Rank.
+constexpr int kRankDepthBits = 25;
+constexpr int kRankWidthBits = 8;
+
+/// A candidate as one number that orders as Candidate::operator< does (the larger is picked
+/// first), so that the greedy's heap compares without branches: the count, then the
+/// complements of the depth and the width, then of the key. Requires count >= 0, depth below
+/// 2^kRankDepthBits and width below 2^kRankWidthBits.
+inline UInt128 rank_of(const Candidate &c) {
+  constexpr uint64_t kDepthMax = (uint64_t{1} << kRankDepthBits) - 1;
+  constexpr uint64_t kWidthMax = (uint64_t{1} << kRankWidthBits) - 1;
+  const uint64_t hi = (static_cast<uint64_t>(c.count) << (kRankDepthBits + kRankWidthBits)) |
+                      ((kDepthMax - static_cast<uint64_t>(c.depth)) << kRankWidthBits) |
+                      (kWidthMax - static_cast<uint64_t>(c.width));
+  return (static_cast<UInt128>(hi) << 64) | ~c.key;
+}
+
+/// The candidate of a rank_of().
+inline Candidate candidate_of(UInt128 r) {
+  constexpr uint64_t kDepthMax = (uint64_t{1} << kRankDepthBits) - 1;
+  constexpr uint64_t kWidthMax = (uint64_t{1} << kRankWidthBits) - 1;
+  const uint64_t hi = static_cast<uint64_t>(r >> 64);
+  return Candidate{static_cast<int>(hi >> (kRankDepthBits + kRankWidthBits)),
+                   static_cast<int>(kDepthMax - ((hi >> kRankWidthBits) & kDepthMax)),
+                   static_cast<int>(kWidthMax - (hi & kWidthMax)), ~static_cast<uint64_t>(r)};
+}
 
 /// The optimiser state: values, the sums still to build, pattern counts. Its members are
 /// defined by phase: recipes.cpp (decompositions, loading the terms), digits.cpp (aligning
@@ -287,6 +317,9 @@ private:
   /// Queues `c` in heap_.
   void push(const Candidate &c);
 
+  /// Takes the first candidate out of heap_ (non-empty).
+  Candidate pop();
+
   /// Whether `e` was computed after the last change of every row it occurs in. Terms of
   /// existing values are only ever removed, so its occurrences are then still exact.
   bool fresh(const Scored &e) const;
@@ -318,8 +351,9 @@ private:
   std::vector<InputFormat> formats_;
   std::vector<Value> values_;
   std::vector<int64_t> coeffs_;   ///< per value, m_->cols coefficients: its linear form
-  std::vector<Candidate> heap_;   ///< the greedy's candidates, a max-heap (std::push_heap)
+  std::vector<UInt128> heap_;     ///< the greedy's candidates (rank_of()), a max-heap
   std::vector<int> align_counts_; ///< align_forms()' dense pattern counts
+  std::vector<int> align_first_;  ///< buffer of align_with()
   std::vector<AdderOp> adders_;
   std::vector<std::vector<Term>> rows_;
   Recipe recipe_;

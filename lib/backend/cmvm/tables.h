@@ -11,14 +11,15 @@
 namespace hgqc::backend::cmvm {
 
 /// The capacity that clear() shrinks a table to when it is larger (the table held at most
-/// `peak` keys since the last clear(), and grows at half full): 8 slots per key, a power of
-/// two, at least `initial`.
+/// `peak` keys since the last clear(), and grows at a quarter or half full): 8 slots per
+/// key, a power of two, at least `initial`.
 inline size_t fitted_capacity(size_t peak, size_t initial) {
   return std::max(initial, std::bit_ceil(std::max<size_t>(8 * peak, 1)));
 }
 
-/// Counts per 64-bit key (open addressing, linear probing, backward-shift deletion): the
-/// pattern counts, looked up far more often than anything else. Never iterated.
+/// Counts per 64-bit key (open addressing, linear probing, backward-shift deletion, at most a
+/// quarter full: short probes): the pattern counts, looked up far more often than anything
+/// else. Never iterated.
 class CountMap {
 public:
   CountMap() : slots_(kInitial) {}
@@ -44,7 +45,7 @@ public:
     if (slots_[i].key == kEmpty) {
       if (delta == 0)
         return 0;
-      if (2 * (size_ + 1) > slots_.size()) {
+      if (4 * (size_ + 1) > slots_.size()) {
         grow();
         return add(key, delta, mark, fresh);
       }

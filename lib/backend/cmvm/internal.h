@@ -227,7 +227,21 @@ private:
   /// Clears the state for a build of `m` (the inputs as values, no terms, empty tables).
   void reset(const IntMatrix &m, const CmvmOptions &opt);
 
+  /// Where digit_forms() keeps the forms of an entry in forms_store_: `forms` forms of
+  /// `len` digits each, one after the other, from `base`.
+  struct FormsRef {
+    uint32_t base = 0;
+    uint32_t forms = 0;
+    uint32_t len = 0;
+  };
+
   // recipes.cpp: decompositions
+  /// The signed-digit forms of entry `e` under the recipe: its own form (CSD, or
+  /// msd_digits() with its seed) first, then, when aligning, the other minimal forms of
+  /// msd_forms() that differ from it. Computed once per entry, seed and alignment, then
+  /// kept (also between builds): they depend on nothing else.
+  FormsRef digit_forms(int64_t e);
+
   /// Fills the rows with the signed digits of the matrix after the recipe's decompositions.
   void load_terms();
 
@@ -374,7 +388,11 @@ private:
   std::vector<int> sum_depths_;
   using TreeEntry = std::tuple<int, int, int, int>; ///< depth, id, shift, sign
   std::vector<TreeEntry> sum_heap_;                 ///< buffer of sum_shallowest()
-  std::vector<int> offset_weights_;                 ///< buffer of subtract_offsets()
+  std::vector<DigitEntry> digit_entries_;           ///< buffers of load_terms()
+  std::vector<Term> digit_terms_;
+  FlatMap<FormsRef> forms_cache_;     ///< digit_forms() per entry, seed and alignment
+  std::vector<CsdDigit> forms_store_; ///< the digits of forms_cache_
+  std::vector<std::vector<CsdDigit>> forms_scratch_; ///< buffer of digit_forms()
   std::vector<uint32_t> row_stamp_; ///< per row: the greedy step that last changed it
   uint32_t step_ = 1;               ///< greedy steps taken + 1
   FlatMap<Scored> scored_;          ///< per pattern key

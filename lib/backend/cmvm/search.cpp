@@ -13,6 +13,9 @@ namespace {
 
 using namespace cmvm;
 
+/// After a matrix of more entries than this, the thread's builder gives its memory back.
+constexpr int64_t kKeepBuilderEntries = 4096;
+
 void validate(const IntMatrix &m, const CmvmOptions &opt) {
   if (m.rows < 0 || m.cols < 0 ||
       m.data.size() != static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols))
@@ -61,8 +64,10 @@ int cmvm_min_depth(const IntMatrix &m, std::span<const int> input_depths) {
   return d;
 }
 
-AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
-  validate(m, options);
+namespace {
+
+/// The graph with the fewest adders among the builds for `m` (validated) and its options.
+AdderGraph best_graph(CmvmBuilder &builder, const IntMatrix &m, const CmvmOptions &options) {
   std::optional<int> limit;
   const int need = cmvm_min_depth(m, options.input_depths);
   if (options.min_depth) {
@@ -81,10 +86,6 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
   // align their digit forms (one pass) in the size tiers that align. Tiny
   // matrices also build the greedy alone without re-queuing dropped counts, kept when it
   // has fewer adders, or as many and a smaller sum of widths.
-  // One builder per thread for all builds: its tables keep their memory from build to build
-  // and call to call (allocated and freed per build, it was paged in again each time: 30 %
-  // of the time of an 8 x 8 matrix under a depth limit).
-  thread_local CmvmBuilder builder;
   if (!options.share || m.rows == 0 || m.cols == 0)
     return builder.run(m, options, limit, Recipe{});
   if (limit) {
@@ -124,6 +125,21 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
     if (d.adders.size() < g.adders.size())
       g = std::move(d);
   }
+  return g;
+}
+
+} // namespace
+
+AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
+  validate(m, options);
+  // One builder per thread for all builds: its tables and buffers keep their memory from
+  // build to build and call to call (allocated and freed per build, they were paged in again
+  // each time: 30 % of the time of an 8 x 8 matrix under a depth limit), except after a
+  // large matrix, where that time does not matter and the memory would stay taken.
+  thread_local CmvmBuilder builder;
+  AdderGraph g = best_graph(builder, m, options);
+  if (static_cast<int64_t>(m.rows) * m.cols > kKeepBuilderEntries)
+    builder = CmvmBuilder();
   return g;
 }
 

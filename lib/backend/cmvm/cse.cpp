@@ -38,8 +38,11 @@ Candidate CmvmBuilder::candidate(uint64_t key, int count) const {
   // Operands of unequal depths use up more of a row's depth budget (load_) than their sum's
   // depth alone says.
   const int gap = limit_ ? recipe_.depth_gap_weight * std::abs(a.depth - b.depth) : 0;
-  return Candidate{count, std::max(a.depth, b.depth) + 1 + gap,
-                   bits_for(a.min + bmin, a.max + bmax), key};
+  const Candidate c{count, std::max(a.depth, b.depth) + 1 + gap,
+                    bits_for(a.min + bmin, a.max + bmax), key};
+  HGQC_ASSERT(c.count >= 0 && c.depth < (1 << kRankDepthBits) && c.width < (1 << kRankWidthBits),
+              "CMVM: candidate out of the range of its rank");
+  return c;
 }
 
 void CmvmBuilder::add_term(int row, const Term &t) {
@@ -112,15 +115,26 @@ void CmvmBuilder::occurrences(const Pattern &p, std::vector<Occurrence> &out) {
   }
 }
 
-bool CmvmBuilder::take(const Candidate &c, std::priority_queue<Candidate> &heap,
-                       std::vector<Occurrence> &occ) {
+void CmvmBuilder::push(const Candidate &c) {
+  heap_.push_back(rank_of(c));
+  std::push_heap(heap_.begin(), heap_.end());
+}
+
+Candidate CmvmBuilder::pop() {
+  std::pop_heap(heap_.begin(), heap_.end());
+  const Candidate c = candidate_of(heap_.back());
+  heap_.pop_back();
+  return c;
+}
+
+bool CmvmBuilder::take(const Candidate &c, std::vector<Occurrence> &occ) {
   const int eff = effective_count(c.key);
   const int bonus = eff > 0 ? made_bonus(c.key) : 0;
   if (eff + bonus != c.count || eff + bonus < 2) {
     // A count that grew was queued again when it grew; one that dropped (its terms taken by
     // other patterns) is queued again here, at its current count, when it comes up.
     if (recipe_.requeue && eff + bonus < c.count && eff + bonus >= 2)
-      heap.push(candidate(c.key, eff + bonus));
+      push(candidate(c.key, eff + bonus));
     return false;
   }
   if (recipe_.pool > 1) {
@@ -133,7 +147,7 @@ bool CmvmBuilder::take(const Candidate &c, std::priority_queue<Candidate> &heap,
   if (real < eff) {
     capped_[c.key] = {raw_count(c.key), real};
     if (real > 0 && real + bonus >= 2)
-      heap.push(candidate(c.key, real + bonus));
+      push(candidate(c.key, real + bonus));
     return false;
   }
   return true;
@@ -199,14 +213,14 @@ int64_t CmvmBuilder::created(const std::vector<Occurrence> &occ) {
 }
 
 void CmvmBuilder::eliminate_common_subexpressions() {
-  for (int i = 0; i < m_.rows; ++i) {
+  for (int i = 0; i < m_->rows; ++i) {
     const std::vector<Term> &terms = rows_[i];
     for (size_t a = 0; a < terms.size(); ++a)
       for (size_t b = a + 1; b < terms.size(); ++b)
         bump(pack(pattern_of(terms[a], terms[b])), +1);
   }
-  row_stamp_.assign(m_.rows, 0);
-  std::priority_queue<Candidate> heap;
+  row_stamp_.assign(m_->rows, 0);
+  heap_.clear();
   auto push_touched = [&] {
     // Each key is listed once per epoch (or again after its count dropped to 0): the
     // heap orders candidates totally, so the order of the pushes does not matter.
@@ -214,34 +228,32 @@ void CmvmBuilder::eliminate_common_subexpressions() {
       const int c = effective_count(key);
       const int score = c > 0 ? c + made_bonus(key) : 0;
       if (score >= 2)
-        heap.push(candidate(key, score));
+        push(candidate(key, score));
     }
     touched_.clear();
     ++epoch_;
   };
   push_touched();
-  while (!heap.empty()) {
-    const Candidate top = heap.top();
-    heap.pop();
+  while (!heap_.empty()) {
+    const Candidate top = pop();
     // The pool's candidates and occurrences (buffers reused from step to step).
     std::vector<Candidate> &cands = pool_cands_;
     std::vector<std::vector<Occurrence>> &occs = pool_occs_;
     cands.clear();
     if (occs.empty())
       occs.resize(1);
-    if (!take(top, heap, occs[0]))
+    if (!take(top, occs[0]))
       continue;
     cands.push_back(top);
     // Among up to `pool` candidates with the same count (in priority order), take the
     // one with the lowest damage - created_weight * created: its occurrences break few
     // pairs of patterns at least that frequent, and its new value forms repeated pairs.
-    while (static_cast<int>(cands.size()) < recipe_.pool && !heap.empty() &&
-           heap.top().count == top.count) {
-      const Candidate c = heap.top();
-      heap.pop();
+    while (static_cast<int>(cands.size()) < recipe_.pool && !heap_.empty() &&
+           candidate_of(heap_.front()).count == top.count) {
+      const Candidate c = pop();
       if (occs.size() <= cands.size())
         occs.resize(cands.size() + 1);
-      if (take(c, heap, occs[cands.size()]))
+      if (take(c, occs[cands.size()]))
         cands.push_back(c);
     }
     size_t best = 0;
@@ -255,7 +267,7 @@ void CmvmBuilder::eliminate_common_subexpressions() {
     }
     for (size_t k = 0; k < cands.size(); ++k)
       if (k != best)
-        heap.push(cands[k]);
+        push(cands[k]);
     const Pattern p = unpack(cands[best].key);
     const std::vector<Occurrence> &occ = occs[best];
     const int v = make_value(p);

@@ -144,7 +144,8 @@ void CmvmBuilder::align_forms(std::vector<DigitEntry> &entries, std::vector<Term
       store[en.base + k].id = cid[en.id];
   const size_t s = static_cast<size_t>(max_shift) + 1;
   if (u * u * s * 2 <= (size_t{1} << 18)) {
-    std::vector<int> dense(u * u * s * 2, 0);
+    std::vector<int> &dense = align_counts_;
+    dense.assign(u * u * s * 2, 0);
     auto key = [&](const Term &t, const Term &w) {
       const Pattern p = pattern_of(t, w);
       return ((static_cast<size_t>(p.lo) * u + static_cast<size_t>(p.hi)) * s +
@@ -166,7 +167,7 @@ void CmvmBuilder::align_forms(std::vector<DigitEntry> &entries, std::vector<Term
 template <class Key, class Get, class Add>
 void CmvmBuilder::align_with(std::vector<DigitEntry> &entries, const std::vector<Term> &store,
                              Key key, Get get, Add add) {
-  std::vector<std::vector<Term>> cur(m_.rows); // per row: the chosen forms' terms
+  std::vector<std::vector<Term>> cur(m_->rows); // per row: the chosen forms' terms
   for (DigitEntry &en : entries) {
     std::vector<Term> &row = cur[en.row];
     en.pos = static_cast<uint32_t>(row.size());
@@ -196,6 +197,15 @@ void CmvmBuilder::align_with(std::vector<DigitEntry> &entries, const std::vector
   const int pw = recipe_.align_pow;
   auto weigh = [pw](int64_t c) { return pw == 1 ? c : pw == 2 ? c * c : c * c * c; };
   std::vector<int64_t> term_gain;
+  // Per signed shift (2 * shift + negative): the first term of the entry's forms with it, or
+  // -1 (forms share terms; each distinct one is weighed once).
+  std::vector<int> &first = align_first_;
+  int max_shift = 0;
+  for (const DigitEntry &en : entries)
+    for (uint32_t k = 0; k < en.forms * en.len; ++k)
+      max_shift = std::max(max_shift, store[en.base + k].shift);
+  first.assign(2 * static_cast<size_t>(max_shift) + 2, -1);
+  auto slot = [](const Term &t) { return 2 * static_cast<size_t>(t.shift) + (t.sign < 0); };
   for (int pass = 0; pass < recipe_.align; ++pass) {
     bool changed = false;
     for (DigitEntry &en : entries) {
@@ -209,13 +219,12 @@ void CmvmBuilder::align_with(std::vector<DigitEntry> &entries, const std::vector
       const std::vector<Term> &row = cur[en.row];
       term_gain.resize(static_cast<size_t>(en.forms) * en.len);
       for (uint32_t k = 0; k < en.forms * en.len; ++k) {
-        uint32_t same = 0;
-        while (same < k && (all[same].shift != all[k].shift || all[same].sign != all[k].sign))
-          ++same;
-        if (same < k) {
+        int &same = first[slot(all[k])];
+        if (same >= 0) {
           term_gain[k] = term_gain[same];
           continue;
         }
+        same = static_cast<int>(k);
         int64_t g = 0;
         for (uint32_t r = 0; r < row.size(); ++r) {
           if (r == en.pos) {
@@ -226,6 +235,8 @@ void CmvmBuilder::align_with(std::vector<DigitEntry> &entries, const std::vector
         }
         term_gain[k] = g;
       }
+      for (uint32_t k = 0; k < en.forms * en.len; ++k)
+        first[slot(all[k])] = -1;
       uint32_t best = en.pick;
       int64_t best_gain = -1;
       for (uint32_t f = 0; f < en.forms; ++f) {

@@ -5,11 +5,11 @@
 #include "backend/cmvm.h"
 #include "backend/cmvm/tables.h"
 #include "backend/csd.h"
+#include "support/bits.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <optional>
-#include <queue>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -50,7 +50,9 @@ inline Pattern unpack(uint64_t k) {
 
 /// The pattern of two terms of one sum, and which of them is the low one.
 inline Pattern pattern_of(const Term &t, const Term &u, bool *t_is_lo = nullptr) {
-  const bool t_lo = t.shift < u.shift || (t.shift == u.shift && t.id < u.id);
+  // (shift, id) compared as one integer: both are non-negative.
+  const bool t_lo = ((static_cast<uint64_t>(t.shift) << 32) | static_cast<uint32_t>(t.id)) <
+                    ((static_cast<uint64_t>(u.shift) << 32) | static_cast<uint32_t>(u.id));
   const Term &lo = t_lo ? t : u;
   const Term &hi = t_lo ? u : t;
   if (t_is_lo)
@@ -123,9 +125,9 @@ Recipe depth_limited_recipe(bool at_min, int64_t entries);
 /// smaller sum of adder widths.
 bool depth_limited_without_requeue(int64_t entries);
 
-/// A value of the graph during optimisation: its exact linear form over the inputs.
+/// A value of the graph during optimisation: its range and depth (its exact linear form
+/// over the inputs is in CmvmBuilder::coeffs_).
 struct Value {
-  std::vector<int64_t> coeffs;
   Int128 min = 0;
   Int128 max = 0;
   int depth = 0;
@@ -141,20 +143,55 @@ struct Candidate {
   uint64_t key = 0;
   /// True when `*this` is picked after `o`.
   bool operator<(const Candidate &o) const {
-    return std::tie(count, o.depth, o.width, o.key) < std::tie(o.count, depth, width, key);
+    if (count != o.count)
+      return count < o.count;
+    if (depth != o.depth)
+      return depth > o.depth;
+    if (width != o.width)
+      return width > o.width;
+    return key > o.key;
   }
 };
+
+/// Bits of Candidate::depth and Candidate::width in a Rank.
+constexpr int kRankDepthBits = 25;
+constexpr int kRankWidthBits = 8;
+
+/// A candidate as one number that orders as Candidate::operator< does (the larger is picked
+/// first), so that the greedy's heap compares without branches: the count, then the
+/// complements of the depth and the width, then of the key. Requires count >= 0, depth below
+/// 2^kRankDepthBits and width below 2^kRankWidthBits.
+inline UInt128 rank_of(const Candidate &c) {
+  constexpr uint64_t kDepthMax = (uint64_t{1} << kRankDepthBits) - 1;
+  constexpr uint64_t kWidthMax = (uint64_t{1} << kRankWidthBits) - 1;
+  const uint64_t hi = (static_cast<uint64_t>(c.count) << (kRankDepthBits + kRankWidthBits)) |
+                      ((kDepthMax - static_cast<uint64_t>(c.depth)) << kRankWidthBits) |
+                      (kWidthMax - static_cast<uint64_t>(c.width));
+  return (static_cast<UInt128>(hi) << 64) | ~c.key;
+}
+
+/// The candidate of a rank_of().
+inline Candidate candidate_of(UInt128 r) {
+  constexpr uint64_t kDepthMax = (uint64_t{1} << kRankDepthBits) - 1;
+  constexpr uint64_t kWidthMax = (uint64_t{1} << kRankWidthBits) - 1;
+  const uint64_t hi = static_cast<uint64_t>(r >> 64);
+  return Candidate{static_cast<int>(hi >> (kRankDepthBits + kRankWidthBits)),
+                   static_cast<int>(kDepthMax - ((hi >> kRankWidthBits) & kDepthMax)),
+                   static_cast<int>(kWidthMax - (hi & kWidthMax)), ~static_cast<uint64_t>(r)};
+}
 
 /// The optimiser state: values, the sums still to build, pattern counts. Its members are
 /// defined by phase: recipes.cpp (decompositions, loading the terms), digits.cpp (aligning
 /// digit forms), cse.cpp (the greedy sharing), trees.cpp (values, reduction trees, run).
+/// One builder serves any number of builds, one after the other: each run() starts from a
+/// clean state but keeps the memory of its tables and buffers.
 class CmvmBuilder {
 public:
-  CmvmBuilder(const IntMatrix &m, const CmvmOptions &opt);
-
-  /// Builds the graph: `recipe` (its decompositions only without a depth limit), then the
-  /// greedy sharing (when enabled) and the reduction trees.
-  AdderGraph run(std::optional<int> depth_limit, const Recipe &recipe);
+  /// Builds the graph of `m`: `recipe` (its decompositions only without a depth limit),
+  /// then the greedy sharing (when enabled) and the reduction trees. `m` and `opt` are
+  /// used during the call only.
+  AdderGraph run(const IntMatrix &m, const CmvmOptions &opt, std::optional<int> depth_limit,
+                 const Recipe &recipe);
 
   /// Whether the last run() subtracted a per-row offset from some row; without one, a run
   /// with `offset` builds the same graph as the same recipe without it.
@@ -187,7 +224,24 @@ private:
     int64_t score = 0;
   };
 
+  /// Clears the state for a build of `m` (the inputs as values, no terms, empty tables).
+  void reset(const IntMatrix &m, const CmvmOptions &opt);
+
+  /// Where digit_forms() keeps the forms of an entry in forms_store_: `forms` forms of
+  /// `len` digits each, one after the other, from `base`.
+  struct FormsRef {
+    uint32_t base = 0;
+    uint32_t forms = 0;
+    uint32_t len = 0;
+  };
+
   // recipes.cpp: decompositions
+  /// The signed-digit forms of entry `e` under the recipe: its own form (CSD, or
+  /// msd_digits() with its seed) first, then, when aligning, the other minimal forms of
+  /// msd_forms() that differ from it. Computed once per entry, seed and alignment, then
+  /// kept (also between builds): they depend on nothing else.
+  FormsRef digit_forms(int64_t e);
+
   /// Fills the rows with the signed digits of the matrix after the recipe's decompositions.
   void load_terms();
 
@@ -240,8 +294,9 @@ private:
   /// the result deeper than both one tree over all terms and `max_depth`, one tree it is (an
   /// output row passes the depth limit; parts of a decomposition may not get deeper).
   Term sum_terms(const std::vector<Term> &terms, int max_depth = 0);
-  /// Depth of the sum of terms of depths `d` (non-empty) when the two shallowest always go first.
-  static int tree_depth(std::vector<int> d);
+  /// Depth of the sum of terms of depths `d` (non-empty; left in any order) when the two
+  /// shallowest always go first.
+  static int tree_depth(std::vector<int> &d);
   /// Sums non-empty `terms`, always combining the two shallowest; the sum as one term.
   Term sum_shallowest(const std::vector<Term> &terms);
 
@@ -271,7 +326,13 @@ private:
   /// count is re-queued at that count: counts that drop are not queued when they drop), or
   /// when fewer disjoint (depth-feasible) occurrences exist than its count (the real count is
   /// then recorded and re-queued); otherwise true with the occurrences in `occ`.
-  bool take(const Candidate &c, std::priority_queue<Candidate> &heap, std::vector<Occurrence> &occ);
+  bool take(const Candidate &c, std::vector<Occurrence> &occ);
+
+  /// Queues `c` in heap_.
+  void push(const Candidate &c);
+
+  /// Takes the first candidate out of heap_ (non-empty).
+  Candidate pop();
 
   /// Whether `e` was computed after the last change of every row it occurs in. Terms of
   /// existing values are only ever removed, so its occurrences are then still exact.
@@ -298,27 +359,43 @@ private:
 
   void eliminate_common_subexpressions();
 
-  const IntMatrix &m_;
-  const CmvmOptions &opt_;
+  const IntMatrix *m_ = nullptr;     ///< the matrix of the build in progress
+  const CmvmOptions *opt_ = nullptr; ///< its options
   std::optional<int> limit_;
   std::vector<InputFormat> formats_;
   std::vector<Value> values_;
+  std::vector<int64_t> coeffs_;   ///< per value, m_->cols coefficients: its linear form
+  std::vector<UInt128> heap_;     ///< the greedy's candidates (rank_of()), a max-heap
+  std::vector<int> align_counts_; ///< align_forms()' dense pattern counts
+  std::vector<int> align_first_;  ///< buffer of align_with()
   std::vector<AdderOp> adders_;
   std::vector<std::vector<Term>> rows_;
   Recipe recipe_;
-  bool used_offsets_ = false;                ///< see used_offsets()
-  std::vector<int> row_parent_;              ///< per row: the row whose output it adds, or -1
-  std::vector<int> row_order_;               ///< rows in the order they are summed (parents first)
-  std::vector<uint64_t> load_;               ///< per row: sum of 2^depth over its terms
-  std::vector<std::vector<int>> value_rows_; ///< per value: the row of each of its terms
-  std::vector<int> scratch_rows_;            ///< buffers of occurrences()
+  bool used_offsets_ = false;   ///< see used_offsets()
+  std::vector<int> row_parent_; ///< per row: the row whose output it adds, or -1
+  std::vector<int> row_order_;  ///< rows in the order they are summed (parents first)
+  std::vector<uint64_t> load_;  ///< per row: sum of 2^depth over its terms
+  /// per value (the first values_.size()): the row of each of its terms
+  std::vector<std::vector<int>> value_rows_;
+  std::vector<int> scratch_rows_; ///< buffers of occurrences()
   std::vector<int> scratch_lo_;
   std::vector<int> scratch_hi_;
   std::vector<char> scratch_used_;
   std::vector<uint64_t> scratch_keys_; ///< buffer of created()
-  std::vector<uint32_t> row_stamp_;    ///< per row: the greedy step that last changed it
-  uint32_t step_ = 1;                  ///< greedy steps taken + 1
-  FlatMap<Scored> scored_;             ///< per pattern key
+  std::vector<Term> sum_pos_;          ///< buffers of sum_terms()
+  std::vector<Term> sum_neg_;
+  std::vector<Term> sum_rest_;
+  std::vector<int> sum_depths_;
+  using TreeEntry = std::tuple<int, int, int, int>; ///< depth, id, shift, sign
+  std::vector<TreeEntry> sum_heap_;                 ///< buffer of sum_shallowest()
+  std::vector<DigitEntry> digit_entries_;           ///< buffers of load_terms()
+  std::vector<Term> digit_terms_;
+  FlatMap<FormsRef> forms_cache_;     ///< digit_forms() per entry, seed and alignment
+  std::vector<CsdDigit> forms_store_; ///< the digits of forms_cache_
+  std::vector<std::vector<CsdDigit>> forms_scratch_; ///< buffer of digit_forms()
+  std::vector<uint32_t> row_stamp_; ///< per row: the greedy step that last changed it
+  uint32_t step_ = 1;               ///< greedy steps taken + 1
+  FlatMap<Scored> scored_;          ///< per pattern key
   CountMap counts_;
   FlatMap<std::pair<int, int>> capped_; ///< per pattern: raw count, real count at that raw count
   FlatMap<int> made_;                   ///< per pattern: the value made of it

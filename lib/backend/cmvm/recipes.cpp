@@ -5,8 +5,9 @@
 #include "ir/error.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <limits>
-#include <unordered_map>
 
 namespace hgqc::backend::cmvm {
 
@@ -71,6 +72,19 @@ constexpr int64_t kNoRequeueEntries = 48;
 
 /// subtract_offsets() searches a row's offsets only when the row's entries span at most this.
 constexpr int64_t kOffsetSpan = 4096;
+
+/// CSD weights of -kOffsetSpan..kOffsetSpan (the differences subtract_offsets() weighs).
+constexpr auto kSpanWeights = [] {
+  std::array<uint8_t, 2 * kOffsetSpan + 1> w{};
+  for (int64_t v = -kOffsetSpan; v <= kOffsetSpan; ++v) {
+    const uint64_t a = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+    w[static_cast<size_t>(v + kOffsetSpan)] = static_cast<uint8_t>(std::popcount((3 * a) ^ a));
+  }
+  return w;
+}();
+
+/// Digits kept in the builder's cache of digit forms (beyond, it starts again empty).
+constexpr size_t kFormsCacheDigits = size_t{1} << 20;
 
 template <class RootCost, class EdgeCost>
 std::pair<std::vector<int>, std::vector<int>> spanning_tree(int n, RootCost root_cost,
@@ -159,8 +173,8 @@ std::vector<Recipe> SearchPlan::reruns(size_t best) const {
 }
 
 void CmvmBuilder::load_terms() {
-  const int n = m_.cols;
-  std::vector<int64_t> mat = m_.data;
+  const int n = m_->cols;
+  std::vector<int64_t> mat = m_->data;
   std::vector<int> ids(n);
   for (int j = 0; j < n; ++j)
     ids[j] = j;
@@ -171,51 +185,26 @@ void CmvmBuilder::load_terms() {
       break;
   if (recipe_.row_tree == RowTree::after_columns)
     decompose_rows(mat);
-  std::vector<int64_t> offsets(m_.rows, 0);
+  std::vector<int64_t> offsets(m_->rows, 0);
   const int sum_id = recipe_.offset ? subtract_offsets(mat, ids, offsets) : -1;
   used_offsets_ = sum_id >= 0;
   // Every non-zero entry in row order with its signed-digit forms (the recipe's own
   // first, then, when aligning, the other minimal ones), all of the same length.
-  std::vector<DigitEntry> entries;
-  std::vector<Term> store; // the forms' terms, ids to be set per entry
-  std::unordered_map<int64_t, std::pair<uint32_t, uint32_t>> seen; // entry: forms, length
-  std::vector<std::vector<CsdDigit>> forms;
-  for (int i = 0; i < m_.rows; ++i) {
+  std::vector<DigitEntry> &entries = digit_entries_;
+  std::vector<Term> &store = digit_terms_; // the forms' terms, ids to be set per entry
+  entries.clear();
+  store.clear();
+  for (int i = 0; i < m_->rows; ++i) {
     auto add = [&](int id, int64_t e) {
       if (e == 0)
         return;
-      auto it = seen.find(e);
-      DigitEntry en{i, id, static_cast<uint32_t>(store.size()), 0, 0, 0, 0};
-      if (it != seen.end()) {
-        // The same entry again: reuse its forms (copied, so a row's forms are contiguous).
-        const DigitEntry &first = entries[it->second.first];
-        en.forms = first.forms;
-        en.len = first.len;
-        for (uint32_t k = 0; k < en.forms * en.len; ++k)
-          store.push_back(store[first.base + k]);
-      } else {
-        forms.clear();
-        forms.push_back(recipe_.digit_seed == 0 ? csd_digits(e)
-                                                : msd_digits(e, recipe_.digit_seed));
-        if (recipe_.align > 0)
-          for (std::vector<CsdDigit> &f : msd_forms(e, kMaxForms))
-            if (std::none_of(forms.begin(), forms.end(), [&](const std::vector<CsdDigit> &o) {
-                  return std::equal(o.begin(), o.end(), f.begin(), f.end(),
-                                    [](const CsdDigit &x, const CsdDigit &y) {
-                                      return x.shift == y.shift && x.sign == y.sign;
-                                    });
-                }))
-              forms.push_back(std::move(f));
-        en.forms = static_cast<uint32_t>(forms.size());
-        en.len = static_cast<uint32_t>(forms[0].size());
-        for (const std::vector<CsdDigit> &f : forms) {
-          HGQC_ASSERT(f.size() == en.len, "CMVM: minimal digit forms of unequal length");
-          for (const CsdDigit &dg : f)
-            store.push_back(Term{0, dg.shift, dg.sign});
-        }
-        seen.emplace(e, std::make_pair(static_cast<uint32_t>(entries.size()), 0u));
+      const FormsRef f = digit_forms(e);
+      entries.push_back(
+          DigitEntry{i, id, static_cast<uint32_t>(store.size()), f.forms, f.len, 0, 0});
+      for (uint32_t k = 0; k < f.forms * f.len; ++k) {
+        const CsdDigit &dg = forms_store_[f.base + k];
+        store.push_back(Term{0, dg.shift, dg.sign});
       }
-      entries.push_back(en);
     };
     if (sum_id >= 0)
       add(sum_id, offsets[i]);
@@ -224,7 +213,7 @@ void CmvmBuilder::load_terms() {
   }
   if (recipe_.align > 0)
     align_forms(entries, store);
-  for (int i = 0; i < m_.rows; ++i) {
+  for (int i = 0; i < m_->rows; ++i) {
     rows_[i].clear();
     load_[i] = 0;
   }
@@ -237,12 +226,48 @@ void CmvmBuilder::load_terms() {
     }
 }
 
+CmvmBuilder::FormsRef CmvmBuilder::digit_forms(int64_t e) {
+  // The key: the entry (below 2^43: the decompositions at most multiply by 8) offset by 2^47 in
+  // bits 0..47, the seed in bits 48..61, whether aligning in bit 62.
+  constexpr int64_t kBias = int64_t{1} << 47;
+  HGQC_ASSERT(e > -kBias && e < kBias && recipe_.digit_seed < (uint64_t{1} << 14),
+              "CMVM: entry or digit seed out of the range of the forms cache");
+  const uint64_t key = static_cast<uint64_t>(e + kBias) | (recipe_.digit_seed << 48) |
+                       (recipe_.align > 0 ? uint64_t{1} << 62 : 0);
+  if (const FormsRef *f = forms_cache_.find(key))
+    return *f;
+  if (forms_store_.size() > kFormsCacheDigits) {
+    forms_cache_.clear();
+    forms_store_.clear();
+  }
+  std::vector<std::vector<CsdDigit>> &forms = forms_scratch_;
+  forms.clear();
+  forms.push_back(recipe_.digit_seed == 0 ? csd_digits(e) : msd_digits(e, recipe_.digit_seed));
+  if (recipe_.align > 0)
+    for (std::vector<CsdDigit> &f : msd_forms(e, kMaxForms))
+      if (std::none_of(forms.begin(), forms.end(), [&](const std::vector<CsdDigit> &o) {
+            return std::equal(o.begin(), o.end(), f.begin(), f.end(),
+                              [](const CsdDigit &x, const CsdDigit &y) {
+                                return x.shift == y.shift && x.sign == y.sign;
+                              });
+          }))
+        forms.push_back(std::move(f));
+  const FormsRef ref{static_cast<uint32_t>(forms_store_.size()),
+                     static_cast<uint32_t>(forms.size()), static_cast<uint32_t>(forms[0].size())};
+  for (const std::vector<CsdDigit> &f : forms) {
+    HGQC_ASSERT(f.size() == ref.len, "CMVM: minimal digit forms of unequal length");
+    forms_store_.insert(forms_store_.end(), f.begin(), f.end());
+  }
+  forms_cache_[key] = ref;
+  return ref;
+}
+
 bool CmvmBuilder::decompose_columns(std::vector<int64_t> &mat, std::vector<int> &ids) {
-  const int n = m_.cols;
+  const int n = m_->cols;
   auto at = [&](int i, int j) { return mat[static_cast<size_t>(i) * n + j]; };
   auto diff = [&](int j, int k) {
     int64_t w = 0;
-    for (int i = 0; i < m_.rows; ++i)
+    for (int i = 0; i < m_->rows; ++i)
       w += csd_weight(at(i, j) - (k < 0 ? 0 : at(i, k)));
     return w;
   };
@@ -263,7 +288,7 @@ bool CmvmBuilder::decompose_columns(std::vector<int64_t> &mat, std::vector<int> 
     z[k] = sum_terms(terms).id;
   }
   std::vector<int64_t> out(mat.size());
-  for (int i = 0; i < m_.rows; ++i)
+  for (int i = 0; i < m_->rows; ++i)
     for (int k = 0; k < n; ++k)
       out[static_cast<size_t>(i) * n + k] = at(i, k) - (parent[k] < 0 ? 0 : at(i, parent[k]));
   mat = std::move(out);
@@ -272,7 +297,7 @@ bool CmvmBuilder::decompose_columns(std::vector<int64_t> &mat, std::vector<int> 
 }
 
 void CmvmBuilder::decompose_rows(std::vector<int64_t> &mat) {
-  const int n = m_.cols;
+  const int n = m_->cols;
   auto at = [&](int i, int j) { return mat[static_cast<size_t>(i) * n + j]; };
   auto diff = [&](int i, int k) {
     int64_t w = 0;
@@ -281,9 +306,9 @@ void CmvmBuilder::decompose_rows(std::vector<int64_t> &mat) {
     return w;
   };
   auto [parent, order] = spanning_tree(
-      m_.rows, [&](int i) { return diff(i, -1); }, [&](int i, int u) { return diff(i, u) + 1; });
+      m_->rows, [&](int i) { return diff(i, -1); }, [&](int i, int u) { return diff(i, u) + 1; });
   std::vector<int64_t> out(mat.size());
-  for (int i = 0; i < m_.rows; ++i)
+  for (int i = 0; i < m_->rows; ++i)
     for (int k = 0; k < n; ++k)
       out[static_cast<size_t>(i) * n + k] = at(i, k) - (parent[i] < 0 ? 0 : at(parent[i], k));
   mat = std::move(out);
@@ -293,10 +318,10 @@ void CmvmBuilder::decompose_rows(std::vector<int64_t> &mat) {
 
 int CmvmBuilder::subtract_offsets(std::vector<int64_t> &mat, const std::vector<int> &ids,
                                   std::vector<int64_t> &offsets) {
-  const int n = m_.cols;
+  const int n = m_->cols;
   std::vector<int> live;
   for (int k = 0; k < n; ++k)
-    for (int i = 0; i < m_.rows; ++i)
+    for (int i = 0; i < m_->rows; ++i)
       if (mat[static_cast<size_t>(i) * n + k] != 0) {
         live.push_back(k);
         break;
@@ -316,7 +341,7 @@ int CmvmBuilder::subtract_offsets(std::vector<int64_t> &mat, const std::vector<i
     return load <= (uint64_t{1} << *limit_);
   };
   bool any = false;
-  for (int i = 0; i < m_.rows && !live.empty(); ++i) {
+  for (int i = 0; i < m_->rows && !live.empty(); ++i) {
     int64_t *row = mat.data() + static_cast<size_t>(i) * n;
     int64_t lo = row[live[0]];
     int64_t hi = lo;
@@ -330,8 +355,8 @@ int CmvmBuilder::subtract_offsets(std::vector<int64_t> &mat, const std::vector<i
       continue;
     for (int64_t c = lo; c <= hi; ++c) {
       int64_t w = csd_weight(c);
-      for (int k : live)
-        w += csd_weight(row[k] - c);
+      for (int k : live) // row[k] - c lies in [lo - hi, hi - lo]
+        w += kSpanWeights[static_cast<size_t>(row[k] - c + kOffsetSpan)];
       if (w < best && fits(row, c)) {
         best = w;
         offsets[i] = c;

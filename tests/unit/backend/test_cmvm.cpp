@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -498,5 +499,41 @@ TEST_CASE("cmvm: tiny matrices under a depth limit also try the greedy without t
     } else {
       CHECK(g.adders.size() <= 62);
     }
+  }
+}
+
+TEST_CASE("cmvm: a graph does not depend on the matrices optimised before it on the thread") {
+  // optimise_cmvm keeps one builder per thread: a fresh thread's builder against this one
+  // after other matrices, other formats, input levels, and a matrix large enough that the
+  // builder is released.
+  std::mt19937_64 rng(2604);
+  const IntMatrix m = bench_matrix(8, rng);
+  const std::vector<InputFormat> u8(8, InputFormat{8, false});
+  IntMatrix other = random_matrix(12, 9, 200, 20, rng);
+  CmvmOptions other_opt;
+  other_opt.input_depths = {0, 1, 0, 2, 0, 0, 1, 0, 3};
+  other_opt.max_depth = cmvm_min_depth(other, other_opt.input_depths) + 1;
+  const IntMatrix m16 = bench_matrix(16, rng);
+  const IntMatrix large = random_matrix(70, 70, 3, 80, rng);
+  CmvmOptions large_opt;
+  large_opt.min_depth = true;
+  for (DepthMode mode : {DepthMode::Free, DepthMode::MinPlus2, DepthMode::Min}) {
+    const CmvmOptions opt = depth_mode_options(m, u8, mode);
+    AdderGraph fresh;
+    std::thread([&] { fresh = optimise_cmvm(m, opt); }).join();
+    optimise_cmvm(other, other_opt);
+    optimise_cmvm(m16, depth_mode_options(m16, {}, DepthMode::Min));
+    for (DepthMode before : {DepthMode::Min, DepthMode::MinPlus2}) // the same keys, other counts
+      optimise_cmvm(m, depth_mode_options(m, u8, before));
+    const AdderGraph after = optimise_cmvm(m, opt);
+    check_same_adders(fresh, after);
+    REQUIRE(fresh.outputs.size() == after.outputs.size());
+    for (size_t i = 0; i < fresh.outputs.size(); ++i) {
+      CHECK(fresh.outputs[i].value == after.outputs[i].value);
+      CHECK(fresh.outputs[i].shift == after.outputs[i].shift);
+      CHECK(fresh.outputs[i].negate == after.outputs[i].negate);
+    }
+    optimise_cmvm(large, large_opt);
+    check_same_adders(fresh, optimise_cmvm(m, opt));
   }
 }

@@ -172,7 +172,7 @@ void calibrate_luts_early(TrainEngine &eng, const fs::path &dir, double surrogat
   if (eng.lut_layers().empty())
     return;
   Checkpoint c;
-  c.file = (dir / ".lut_calibration_step1.onnx").string();
+  c.file = (dir / ".lut_calibration_epoch1.onnx").string();
   export_onnx(eng.export_graph(1.0), c.file);
   estimate_checkpoint_luts(c);
   std::error_code ec;

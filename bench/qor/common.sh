@@ -28,6 +28,22 @@ add_row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$rows"; }
 # acc MODEL X Y: accuracy of MODEL in the integer emulator on inputs X with labels Y.
 acc() { "$hgqc" -q run --fixed "$1" -i "$2" --labels "$3" | awk '{print $2}'; }
 
+# w8a8_budget NET DATA_SET TRAIN_X TEST_X TEST_Y DIVISOR: quantizes WORK/NET.onnx uniformly to 8
+# bits (WORK/NET_w8a8.onnx), adds its row, and prints the HGQ trainings' LUT budget: its
+# emit-verilog estimate (default options) over DIVISOR. Run it as $(...): it fails (status 1)
+# when a step fails, which the caller's `set -e` then stops on.
+w8a8_budget() {
+  local net=$1 ds=$2 x=$3 tx=$4 ty=$5 div=$6 q8=$work/${1}_w8a8.onnx w8
+  "$hgqc" -q quantize "$work/$net.onnx" --data "$x" --bits 8,8 -o "$q8" >/dev/null || return 1
+  add_row "$net w8a8 (hgqc quantize)" "$net" "$ds" "$(acc "$q8" "$tx" "$ty")" \
+    "$q8" "$work/rtl/${net}_w8a8" "$tx" w8a8
+  "$hgqc" -q emit-verilog "$q8" -o "$work/estimate_${net}_w8a8" >/dev/null || return 1
+  w8=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["luts_estimate"])' \
+    "$work/estimate_${net}_w8a8/report.json") || return 1
+  log "$net w8a8: $w8 estimated LUTs; HGQ budget $w8 / $div = $((w8 / div))"
+  echo $((w8 / div))
+}
+
 # hgq_start NET COST FLOAT_ONNX ARGS...: `hgqc train --cost COST` into WORK/hgq_NET_COST, in the
 # background, waiting first until fewer than two trainings run.
 hgq_start() {

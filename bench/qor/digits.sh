@@ -38,15 +38,7 @@ log "float training ($float_epochs epochs): mlp"
   { echo "float training failed: $work/mlp_float.log" >&2; exit 1; }
 
 # w8a8 first: its estimated LUTs set the trainings' budget (as bench/qor/run.sh does).
-"$hgqc" -q quantize "$work/mlp.onnx" --data "$train_x" --bits 8,8 -o "$work/mlp_w8a8.onnx" >/dev/null
-add_row "mlp w8a8 (hgqc quantize)" mlp "$ds" "$(acc "$work/mlp_w8a8.onnx" "$test_x" "$test_y")" \
-  "$work/mlp_w8a8.onnx" "$work/rtl/mlp_w8a8" "$test_x" w8a8
-"$hgqc" -q emit-verilog "$work/mlp_w8a8.onnx" -o "$work/estimate_mlp_w8a8" >/dev/null
-w8=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["luts_estimate"])' \
-  "$work/estimate_mlp_w8a8/report.json")
-budget=${BUDGET_digits:-7}
-target=$((w8 / budget))
-log "mlp w8a8: $w8 estimated LUTs; HGQ budget $w8 / $budget = $target"
+target=$(w8a8_budget mlp "$ds" "$train_x" "$test_x" "$test_y" "${BUDGET_digits:-7}")
 
 # Both trainings at once (one thread each); batch 64: 23 steps per epoch on 1442 images. The
 # PID schedule steers both to the same LUT budget.

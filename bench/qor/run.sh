@@ -48,14 +48,7 @@ done
 # 2. The w8a8 baselines (uniform 8 bits), first: their estimated LUTs set the trainings' budget.
 declare -A budget=([mlp]=${BUDGET_mlp:-16} [cnn]=${BUDGET_cnn:-12}) target
 for net in mlp cnn; do
-  "$hgqc" -q quantize "$work/$net.onnx" --data "$train_x" --bits 8,8 -o "$work/${net}_w8a8.onnx" >/dev/null
-  add_row "$net w8a8 (hgqc quantize)" "$net" "Fashion-MNIST" "$(acc "$work/${net}_w8a8.onnx" "$test_x" "$test_y")" \
-    "$work/${net}_w8a8.onnx" "$work/rtl/${net}_w8a8" "$test_x" w8a8
-  "$hgqc" -q emit-verilog "$work/${net}_w8a8.onnx" -o "$work/estimate_${net}_w8a8" >/dev/null
-  w8=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["luts_estimate"])' \
-    "$work/estimate_${net}_w8a8/report.json")
-  target[$net]=$((w8 / ${budget[$net]}))
-  log "$net w8a8: $w8 estimated LUTs; HGQ budget $w8 / ${budget[$net]} = ${target[$net]}"
+  target[$net]=$(w8a8_budget $net "Fashion-MNIST" "$train_x" "$test_x" "$test_y" "${budget[$net]}")
 done
 
 # 3. Four HGQ trainings (each network against each cost, identical settings otherwise), two at a

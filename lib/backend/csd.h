@@ -1,6 +1,7 @@
 // Canonical signed digit (CSD) decomposition of integers, for constant multiplications.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <vector>
 
@@ -19,5 +20,9 @@ std::vector<CsdDigit> csd_digits(int64_t v);
 
 /// The number of non-zero CSD digits of `v` (same precondition as csd_digits).
 int csd_weight(int64_t v);
+
+/// csd_weight() of a value of magnitude `a` (< 2^62), usable in constant expressions: the
+/// non-adjacent form of a has as many non-zero digits as 3a XOR a has one bits.
+constexpr int csd_weight_of_magnitude(uint64_t a) { return std::popcount((3 * a) ^ a); }
 
 } // namespace hgqc::backend

@@ -31,9 +31,7 @@ std::vector<CsdDigit> csd_digits(int64_t v) {
 int csd_weight(int64_t v) {
   constexpr int64_t kLimit = int64_t{1} << 62;
   HGQC_ASSERT(v > -kLimit && v < kLimit, "csd_weight: |v| must be below 2^62");
-  // The non-adjacent form of a >= 0 has as many non-zero digits as 3a XOR a has ones bits.
-  const uint64_t a = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-  return std::popcount((3 * a) ^ a);
+  return csd_weight_of_magnitude(v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v));
 }
 
 } // namespace hgqc::backend

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <limits>
 
 namespace hgqc::backend::cmvm {
@@ -76,10 +75,9 @@ constexpr int64_t kOffsetSpan = 4096;
 /// CSD weights of -kOffsetSpan..kOffsetSpan (the differences subtract_offsets() weighs).
 constexpr auto kSpanWeights = [] {
   std::array<uint8_t, 2 * kOffsetSpan + 1> w{};
-  for (int64_t v = -kOffsetSpan; v <= kOffsetSpan; ++v) {
-    const uint64_t a = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-    w[static_cast<size_t>(v + kOffsetSpan)] = static_cast<uint8_t>(std::popcount((3 * a) ^ a));
-  }
+  for (int64_t v = -kOffsetSpan; v <= kOffsetSpan; ++v)
+    w[static_cast<size_t>(v + kOffsetSpan)] =
+        static_cast<uint8_t>(csd_weight_of_magnitude(static_cast<uint64_t>(v < 0 ? -v : v)));
   return w;
 }();
 

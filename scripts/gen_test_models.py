@@ -246,7 +246,7 @@ def fixed_errors():
              helper.make_node("MatMul", ["xq", "w"], ["y"], name="wide_input_mm")]
     inits = [init("k", np.array(1, np.int64)), init("ix", np.array(16, np.int64)),
              init("fx", np.array(19, np.int64)),
-             init("w", np.full((4, 4), 3.0 + 2.0**-20, np.float32))]
+             init("w", np.full((4, 4), 3.0, np.float32))]  # only the operand is too wide
     save(model(nodes, [x], [y], inits, opsets=hq), "errors", "hw_operand_too_wide.onnx")
     q = helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="quant0",
                          domain="qonnx.custom_op.general", signed=1, narrow=0,

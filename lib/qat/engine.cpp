@@ -99,7 +99,10 @@ int insert_hgq_quantizers(Graph &g) {
   for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
     for (size_t j = 0; j < g.nodes[ni].inputs.size(); ++j) {
       ValueId w = g.nodes[ni].inputs[j];
-      if (!is_weight_quant_point(g, g.nodes[ni], j) || !is_float(g.values[w].type.dtype))
+      // PRelu's slope is trained too (HGQ only: `hgqc quantize` leaves it as given).
+      const Node &n = g.nodes[ni];
+      bool slope = n.op == OpKind::PRelu && j == 1 && w != kNoValue && g.values[w].constant;
+      if ((!slope && !is_weight_quant_point(g, n, j)) || !is_float(g.values[w].type.dtype))
         continue;
       ValueId q = insert_fixed_quant(g, ni, w, placeholder, RoundMode::RND, OverflowMode::SAT);
       ++ni;

@@ -1,6 +1,7 @@
 // PRelu: x for x >= 0, slope * x otherwise, the slope broadcast to x (nn.PReLU: one per
-// channel, shape [C, 1, 1]). Fixed point: the slope must be a constant; per element the exact
-// leaky ramp of LeakyRelu with that slope; hardware: shift-and-add logic for slope * x.
+// channel, shape [C, 1, 1]). Fixed point: the slope must be a constant (or a quantized constant,
+// as HGQ training leaves it); per element the exact leaky ramp of LeakyRelu with that slope;
+// hardware: shift-and-add logic for slope * x.
 // Backward: dy to x where x >= 0, dy * slope below; dy * x (summed over broadcasts) to the slope.
 #include "ir/ops/fixed_common.h"
 
@@ -19,8 +20,12 @@ struct PReluImpl {
   static double da(double x, double s) { return x >= 0 ? 1.0 : s; }
   static double db(double x, double) { return x >= 0 ? 0.0 : x; }
 
-  static void check(ops::Ranges, ops::Consts c) {
-    if (!c[1])
+  // A constant, or a quantized constant (HGQ trains the slope behind a weight quantizer):
+  // every element of its range is one value.
+  static void check(ops::Ranges in, ops::Consts c) {
+    bool fixed = c[1] || (in[1] && std::all_of(in[1]->el.begin(), in[1]->el.end(),
+                                               [](const Interval &s) { return s.lo == s.hi; }));
+    if (!fixed)
       throw UserError("input 'slope' is computed at run time; in fixed point it must be a "
                       "constant");
   }

@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 using namespace hgqc;
 using hgqc::test::ModelBuilder;
 using hgqc::test::ramp;
@@ -125,4 +127,52 @@ TEST_CASE("train: a max pool's input quantizer is charged for the comparators, i
     }
     CHECK(charged > 0);
   }
+}
+
+TEST_CASE("train: PRelu's slope is a trained weight behind its own quantizer, and the saved "
+          "model has a fixed-point form") {
+  ModelBuilder b;
+  b.input("x", {-1, 1, 4, 4}).output("z");
+  b.init("k", {2, 1, 2, 2}, {0.75, -0.3, 0.45, 1.1, -0.6, 0.2, 0.9, 0.35});
+  b.init("s", {2, 1, 1}, {0.2137, -0.4});
+  std::vector<double> w(3 * 18);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.1 * static_cast<double>(i % 7) - 0.3;
+  b.init("w", {3, 18}, w);
+  b.node("Conv", {"x", "k"}, {"cv"});
+  b.node("PRelu", {"cv", "s"}, {"pr"}, "prelu");
+  b.node("Flatten", {"pr"}, {"f"});
+  ModelBuilder::attr_int(b.node("Gemm", {"f", "w"}, {"z"}), "transB", 1);
+  Graph g = b.import();
+  normalize(g);
+  insert_hgq_quantizers(g);
+  std::vector<int> prod = g.producers();
+  const Node *pr = nullptr;
+  for (const Node &n : g.nodes)
+    if (n.op == OpKind::PRelu)
+      pr = &n;
+  REQUIRE(pr);
+  int p = prod[static_cast<size_t>(pr->inputs[1])];
+  REQUIRE(p >= 0);
+  CHECK(g.nodes[static_cast<size_t>(p)].op == OpKind::FixedQuant);
+
+  EngineOptions eo;
+  eo.task = TaskKind::Regress;
+  eo.init_f_act = 6;
+  TrainEngine eng(g, eo);
+  std::vector<float> x(4 * 16), t(4 * 3, 1.0f);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.37f * static_cast<float>(i % 9) - 1.4f; // negative inputs reach the slope
+  eng.step({x.data(), nullptr, t.data(), 4}, 0, 0);
+  // The slope's weights (the only two-element weight tensor) get a gradient.
+  const ParamView *slope = nullptr;
+  std::vector<ParamView> ps = eng.params();
+  for (const ParamView &pv : ps)
+    if (!pv.frac_bits && pv.n == 2)
+      slope = &pv;
+  REQUIRE(slope);
+  CHECK(std::fabs(slope->g[0]) + std::fabs(slope->g[1]) > 0);
+  // The saved model's slope is a quantized constant: the fixed-point analysis takes it.
+  Graph out = eng.export_graph();
+  CHECK_NOTHROW(analyze_ranges(out));
 }

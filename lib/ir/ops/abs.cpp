@@ -6,10 +6,7 @@
 
 namespace hgqc {
 namespace {
-struct AbsImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct AbsImpl : ops::NoParams {
   static double apply(const P &, double x) { return std::fabs(x); }
   static double grad(const P &, double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }
 

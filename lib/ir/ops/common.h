@@ -41,6 +41,13 @@ ExportNode export_axes(const Node &n);
 
 /// Import hook for ops that take no attributes.
 void import_no_attrs(Node &n, ImportContext &ctx);
+/// The parameters and import hook of an elementwise op without attributes: the op's Impl
+/// derives from it (unary_op, table_op).
+struct NoParams {
+  struct P {};
+  static void import(Node &n, ImportContext &c) { import_no_attrs(n, c); }
+  static P params(const Node &) { return {}; }
+};
 /// Import hook for numpy-broadcasting binary ops: before opset 7 they carried
 /// `broadcast` (dropped: suffix broadcasting is numpy's) and `axis` (rejected).
 void import_binary(Node &n, ImportContext &ctx);

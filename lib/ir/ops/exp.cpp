@@ -4,10 +4,7 @@
 
 namespace hgqc {
 namespace {
-struct ExpImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct ExpImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) {
     if (x == 0)
       return {1, 1, true};

@@ -4,10 +4,7 @@
 
 namespace hgqc {
 namespace {
-struct HardSwishImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct HardSwishImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) {
     if (x <= -3)
       return {0, 1, true};

@@ -9,10 +9,7 @@
 
 namespace hgqc {
 namespace {
-struct LogImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct LogImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) {
     if (x < 0) {
       if constexpr (std::is_same_v<T, double>) // the float evaluator: NaN, as ONNX has it

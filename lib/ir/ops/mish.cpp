@@ -5,10 +5,7 @@
 
 namespace hgqc {
 namespace {
-struct MishImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct MishImpl : ops::NoParams {
   // tanh(log(1 + u)) = (u^2 + 2u) / (u^2 + 2u + 2) with u = e^x; for x > 0 in w = e^-x,
   // (1 + 2w) / (1 + 2w + 2w^2), so that nothing overflows or cancels.
   template <class T> static T t_of(T x) {

@@ -4,10 +4,7 @@
 
 namespace hgqc {
 namespace {
-struct NegImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct NegImpl : ops::NoParams {
   static double apply(const P &, double x) { return -x; }
   static double grad(const P &, double) { return -1.0; }
 

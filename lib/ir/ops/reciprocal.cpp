@@ -5,10 +5,7 @@
 
 namespace hgqc {
 namespace {
-struct ReciprocalImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct ReciprocalImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) { return {T(1), x, true}; }
   static double grad(const P &, double x) { return -1 / (x * x); }
 };

@@ -4,10 +4,7 @@
 
 namespace hgqc {
 namespace {
-struct SigmoidImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct SigmoidImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) {
     if (x == 0)
       return {1, 2, true};

@@ -5,10 +5,7 @@
 
 namespace hgqc {
 namespace {
-struct SiluImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct SiluImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) {
     if (x == 0)
       return {0, 1, true};

@@ -4,10 +4,7 @@
 
 namespace hgqc {
 namespace {
-struct SoftplusImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct SoftplusImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) {
     using namespace ops::tmath;
     // x + log(1 + e^-x) for x > 0 keeps e^x from overflowing.

@@ -4,10 +4,7 @@
 
 namespace hgqc {
 namespace {
-struct SoftsignImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct SoftsignImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) {
     bool exact = true;
     T den = ops::tmath::add(T(1), ops::tmath::abs(x), exact);

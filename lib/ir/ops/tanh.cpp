@@ -4,10 +4,7 @@
 
 namespace hgqc {
 namespace {
-struct TanhImpl {
-  struct P {};
-  static void import(Node &n, ImportContext &c) { ops::import_no_attrs(n, c); }
-  static P params(const Node &) { return {}; }
+struct TanhImpl : ops::NoParams {
   template <class T> static ops::TableValue<T> value(const P &, T x) {
     if (x == 0)
       return {0, 1, true};

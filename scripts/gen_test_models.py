@@ -213,6 +213,16 @@ def fixed_errors():
     save(fq([1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]), "errors", "fixed_bad_shape.onnx")
     save(fq([1, -1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]), "errors", "fixed_negative_k.onnx")
     save(fq(1, 40, 30), "errors", "fixed_too_wide.onnx")
+    # Log of a signed input: its table's input range reaches negative values, where log has no
+    # real value.
+    nodes = [helper.make_node("FixedQuant", ["x", "k", "i", "f"], ["xq"], name="fq_x",
+                              domain="hgqc", round_mode="TRN", overflow_mode="SAT"),
+             helper.make_node("Log", ["xq"], ["ly"], name="log"),
+             helper.make_node("FixedQuant", ["ly", "k", "i", "f"], ["y"], name="fq_log",
+                              domain="hgqc", round_mode="TRN", overflow_mode="SAT")]
+    inits = [init("k", np.array(1, np.int64)), init("i", np.array(2, np.int64)),
+             init("f", np.array(3, np.int64))]
+    save(model(nodes, [x], [y], inits, opsets=hq), "errors", "log_negative_input.onnx")
     # 41-bit inputs times 22-bit weights (3 + 2^-20 on the grid 2^-20): the MatMul
     # accumulator needs more than 62 bits. (A weight costs the bits its value needs, not its
     # declared 31: 3.0 would cost 2.)

@@ -125,15 +125,15 @@ std::string history_csv(const std::vector<std::vector<std::string>> &rows,
 }
 
 // Calibration of the LUT surrogate against the exact estimate of checkpoint `c` (the design
-// emit-verilog builds, CMVM included): appends to `row` the surrogate total at the end of the
-// epoch (`at_eval`, the scales in force), the exact and scaled surrogate LUTs of the rest of
+// emit-verilog builds, CMVM included): appends to `row` (when given) the surrogate total at the end
+// of the epoch (`at_eval`, the scales in force), the exact and scaled surrogate LUTs of the rest of
 // the circuit (all but the linear layers) and, per linear layer of the LUT cost, the exact
 // LUTs of the IR node of the same name and the scaled surrogate; then sets each scale to
 // exact / raw surrogate, so that the sharing CSE finds is learned as a per-layer factor and
 // what the rest's terms miss (e.g. saturation logic) as one more. A layer without a surrogate
 // or an exact figure (pruned away, or not built) keeps its scale.
 void calibrate_luts(TrainEngine &eng, const Checkpoint &c, double at_eval,
-                    std::vector<std::string> &row) {
+                    std::vector<std::string> *row) {
   auto factor = [](double exact, double raw) { return std::clamp(exact / raw, 0.05, 20.0); };
   std::vector<std::pair<std::string, double>> scales;
   std::vector<std::string> cols;
@@ -151,10 +151,12 @@ void calibrate_luts(TrainEngine &eng, const Checkpoint &c, double at_eval,
   }
   const LutLayer rest = eng.lut_rest();
   const double rest_exact = static_cast<double>(c.luts_estimate) - linear_exact;
-  row.push_back(fmt("%.6g", at_eval));
-  row.push_back(c.luts_estimate >= 0 ? fmt("%.0f", rest_exact) : "");
-  row.push_back(fmt("%.6g", rest.scaled()));
-  row.insert(row.end(), cols.begin(), cols.end());
+  if (row) {
+    row->push_back(fmt("%.6g", at_eval));
+    row->push_back(c.luts_estimate >= 0 ? fmt("%.0f", rest_exact) : "");
+    row->push_back(fmt("%.6g", rest.scaled()));
+    row->insert(row->end(), cols.begin(), cols.end());
+  }
   for (const auto &[name, f] : scales)
     eng.set_lut_scale(name, f);
   if (c.luts_estimate >= 0 && rest_exact > 0 && rest.raw > 0)
@@ -177,8 +179,7 @@ void calibrate_luts_early(TrainEngine &eng, const fs::path &dir, double surrogat
   estimate_checkpoint_luts(c);
   std::error_code ec;
   fs::remove(c.file, ec);
-  std::vector<std::string> unused;
-  calibrate_luts(eng, c, surrogate, unused);
+  calibrate_luts(eng, c, surrogate, nullptr);
   log(c.luts_estimate >= 0
           ? "LUT surrogate calibrated after epoch 1: " + fmt("%.0f", surrogate) +
                 " surrogate against " + std::to_string(c.luts_estimate) + " estimated LUTs"
@@ -479,7 +480,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       row[4] = fmt("%.0f", c.ebops);
       row[10] = kept ? "1" : "0";
       row[12] = lut_field(c.luts_estimate, c, "");
-      calibrate_luts(eng, c, st.luts, row);
+      calibrate_luts(eng, c, st.luts, &row);
       line += "; val " +
               (*task == TaskKind::Classify ? "acc " + fmt("%.4f", c.accuracy)
                                            : "mse " + fmt("%.6g", c.mse)) +

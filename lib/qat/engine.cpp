@@ -138,13 +138,15 @@ TrainEngine::TrainEngine(Graph g, const EngineOptions &opt)
       throw UserError("input '" + in.name + "' has shape " + dims_str(in.type.dims) +
                       ": training needs every dimension but the batch known");
 
-  // The loss reads the output, or, for classification, the logits of an output Softmax.
+  // The loss reads the output, or, for classification, the logits of an output Softmax or
+  // LogSoftmax (softmax of either is softmax of the logits).
   std::vector<int> prod = g_.producers();
   m.loss_value = g_.outputs[0];
   if (opt.task == TaskKind::Classify && prod[m.loss_value] >= 0) {
     const Node &s = g_.nodes[static_cast<size_t>(prod[m.loss_value])];
     auto rank = static_cast<int64_t>(g_.values[m.loss_value].type.dims.size());
-    if (s.op == OpKind::Softmax && attr_int(s, "axis", -1) == rank - 1) {
+    if ((s.op == OpKind::Softmax || s.op == OpKind::LogSoftmax) &&
+        attr_int(s, "axis", -1) == rank - 1) {
       m.skip_node = prod[m.loss_value];
       m.loss_value = s.inputs[0];
     }

@@ -1,4 +1,5 @@
-// Pass: a Softmax that computes a graph output is removed; the circuit outputs the logits.
+// Pass: a Softmax or LogSoftmax that computes a graph output is removed; the circuit outputs the
+// logits.
 #include "ir/op.h"
 #include "ir/passes/passes.h"
 
@@ -9,13 +10,14 @@ int drop_output_softmax(Graph &g, std::vector<std::string> *notes) {
   std::vector<int> prod = g.producers();
   for (ValueId out : std::vector<ValueId>(g.outputs)) {
     int p = prod[out];
-    if (p < 0 || g.nodes[p].op != OpKind::Softmax)
+    if (p < 0 || (g.nodes[p].op != OpKind::Softmax && g.nodes[p].op != OpKind::LogSoftmax))
       continue;
     Node &sm = g.nodes[p];
     if (!g.bypass(out, sm.inputs[0]))
       continue;
     if (notes)
-      notes->push_back("output '" + g.values[out].name + "': Softmax '" + sm.name +
+      notes->push_back("output '" + g.values[out].name + "': " + std::string(op_def(sm.op).name) +
+                       " '" + sm.name +
                        "' removed; the fixed-point model outputs its input (the logits, same "
                        "argmax)");
     sm.outputs = {kNoValue};

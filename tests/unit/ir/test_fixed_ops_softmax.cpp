@@ -57,6 +57,22 @@ Graph reciprocal_model(int n, FixedFormat in, FixedFormat out, const std::string
 }
 } // namespace
 
+TEST_CASE("drop_output_softmax: an output LogSoftmax is removed as an output Softmax is, and "
+          "the note names it") {
+  ModelBuilder b(13);
+  b.input("x", {-1, 4}).output("y");
+  b.init("w", {4, 3}, {0.5, -0.25, 1.0, 0.75, 0.125, -1.0, 0.25, 0.5, -0.5, 1.5, 0.0, 0.25});
+  b.node("MatMul", {"x", "w"}, {"z"});
+  b.node("LogSoftmax", {"z"}, {"y"}, "out_ls");
+  Graph g = b.import();
+  normalize(g);
+  std::vector<std::string> notes;
+  CHECK(drop_output_softmax(g, &notes) == 1);
+  CHECK(ops_of(g) == std::vector<OpKind>{OpKind::MatMul});
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].find("LogSoftmax 'out_ls' removed") != std::string::npos);
+}
+
 TEST_CASE("decompose_softmax: an inner Softmax becomes max, Sub, Exp, sum, Reciprocal, Mul") {
   Graph g = softmax_model(13, {6}, 1, {});
   using K = OpKind;

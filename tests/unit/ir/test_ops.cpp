@@ -110,6 +110,31 @@ TEST_CASE("Softmax before opset 13 normalises over all dimensions from axis on")
   }
 }
 
+TEST_CASE("LogSoftmax is the logarithm of Softmax, stable for large inputs, at both opsets") {
+  for (int opset : {11, 13}) {
+    CAPTURE(opset);
+    Tensor x = ramp({2, 2, 3}, 0.3, 0.37);
+    Tensor sm, ls;
+    for (const char *op : {"Softmax", "LogSoftmax"}) {
+      ModelBuilder b(opset);
+      b.input("x", {-1, 2, 3});
+      ModelBuilder::attr_int(b.node(op, {"x"}, {"y"}), "axis", 1);
+      b.output("y");
+      (std::string(op) == "Softmax" ? sm : ls) = run1(b.import(), x);
+    }
+    for (int64_t i = 0; i < x.numel(); ++i)
+      CHECK(ls[i] == doctest::Approx(std::log(sm[i])));
+  }
+  ModelBuilder b(13);
+  b.input("x", {-1, 3});
+  b.node("LogSoftmax", {"x"}, {"y"});
+  b.output("y");
+  Tensor y = run1(b.import(), Tensor(DType::Float32, {1, 3}, {1000.0, 1000.0, 0.0}));
+  CHECK(y[0] == doctest::Approx(-std::log(2.0)));
+  CHECK(y[1] == doctest::Approx(-std::log(2.0)));
+  CHECK(y[2] == doctest::Approx(-1000.0 - std::log(2.0)));
+}
+
 TEST_CASE("Squeeze and Unsqueeze read axes from attributes (opset 11) and inputs (opset 13)") {
   for (int opset : {11, 13}) {
     ModelBuilder b(opset);

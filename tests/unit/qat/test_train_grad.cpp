@@ -96,8 +96,8 @@ TEST_CASE("Add, Sub and Mul backward sum over broadcast dimensions") {
   }
 }
 
-TEST_CASE("Relu, LeakyRelu and Softmax backward match finite differences") {
-  for (const char *op : {"Relu", "LeakyRelu", "Softmax"}) {
+TEST_CASE("Relu, LeakyRelu, Softmax and LogSoftmax backward match finite differences") {
+  for (const char *op : {"Relu", "LeakyRelu", "Softmax", "LogSoftmax"}) {
     ModelBuilder b;
     b.input("x", {-1, 7}).output("y");
     b.node(op, {"x"}, {"y"});

@@ -4,22 +4,7 @@
 #include "ir/ops/softmax_common.h"
 
 namespace hgqc {
-namespace {
-namespace sm = ops::softmax;
 
-std::vector<ExportNode> export_form(const Node &n, const ExportContext &ctx) {
-  return sm::export_form(n, ctx, "LogSoftmax");
-}
-
-constexpr OpDef make_log_softmax() {
-  OpDef d{"LogSoftmax", OpDomain::Onnx, 1, 1, 1, 1, true, &sm::import, &sm::infer, &sm::eval<true>};
-  d.export_form = &export_form;
-  d.train_forward = &sm::train_forward<true>;
-  d.backward = &sm::backward<true>;
-  return d;
-}
-} // namespace
-
-const OpDef op_def_LogSoftmax = make_log_softmax();
+const OpDef op_def_LogSoftmax = ops::softmax::make_op<true>();
 
 } // namespace hgqc

@@ -112,4 +112,27 @@ void backward(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts
     }
 }
 
+template <bool Log>
+std::vector<ExportNode> export_form_of(const Node &n, const ExportContext &ctx) {
+  return export_form(n, ctx, Log ? "LogSoftmax" : "Softmax");
+}
+
+/// The OpDef of Softmax (Log = false) or LogSoftmax.
+template <bool Log> constexpr OpDef make_op() {
+  OpDef d{Log ? "LogSoftmax" : "Softmax",
+          OpDomain::Onnx,
+          1,
+          1,
+          1,
+          1,
+          true,
+          &import,
+          &infer,
+          &eval<Log>};
+  d.export_form = &export_form_of<Log>;
+  d.train_forward = &train_forward<Log>;
+  d.backward = &backward<Log>;
+  return d;
+}
+
 } // namespace hgqc::ops::softmax

@@ -47,13 +47,21 @@ void normalise_line(const In *x, Out *y, int64_t len, int64_t stride) {
   double mx = -INFINITY;
   for (int64_t j = 0; j < len; ++j)
     mx = std::max(mx, static_cast<double>(x[j * stride]));
+  // One exp per element: Softmax keeps it in y and divides it by the sum afterwards.
   double s = 0;
-  for (int64_t j = 0; j < len; ++j)
-    s += std::exp(static_cast<double>(x[j * stride]) - mx);
-  const double ls = std::log(s);
   for (int64_t j = 0; j < len; ++j) {
-    double d = static_cast<double>(x[j * stride]) - mx;
-    y[j * stride] = static_cast<Out>(Log ? d - ls : std::exp(d) / s);
+    double e = std::exp(static_cast<double>(x[j * stride]) - mx);
+    s += e;
+    if constexpr (!Log)
+      y[j * stride] = static_cast<Out>(e);
+  }
+  if constexpr (Log) {
+    const double ls = std::log(s);
+    for (int64_t j = 0; j < len; ++j)
+      y[j * stride] = static_cast<Out>(static_cast<double>(x[j * stride]) - mx - ls);
+  } else {
+    for (int64_t j = 0; j < len; ++j)
+      y[j * stride] = static_cast<Out>(static_cast<double>(y[j * stride]) / s);
   }
 }
 

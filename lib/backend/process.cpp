@@ -36,6 +36,12 @@ std::string require_program(const std::string &name, const char *package) {
 
 int run_program(const std::vector<std::string> &argv, const std::string &log,
                 const std::string &cwd) {
+  // The argument array is built before fork: the child of a process with other threads (verify
+  // emulates while the simulator builds) must not allocate before exec.
+  std::vector<char *> a;
+  for (const std::string &s : argv)
+    a.push_back(const_cast<char *>(s.c_str()));
+  a.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0)
     throw UserError("cannot start " + argv[0]);
@@ -48,10 +54,6 @@ int run_program(const std::vector<std::string> &argv, const std::string &log,
     }
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0)
       ::_exit(127);
-    std::vector<char *> a;
-    for (const std::string &s : argv)
-      a.push_back(const_cast<char *>(s.c_str()));
-    a.push_back(nullptr);
     ::execvp(a[0], a.data());
     ::_exit(127);
   }

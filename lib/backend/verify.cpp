@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 namespace hgqc::backend {
@@ -372,6 +373,44 @@ SimRun run_iverilog(const Design &d, const std::string &vfile, const fs::path &w
   }
   return r;
 }
+// The emulator's outputs of every vector packed as the design's output bus (`ow` words per
+// vector), computed in chunks of about 2^20 input elements (at most 20000 vectors): the
+// emulator's values of a chunk stay small enough for the allocator to reuse.
+std::vector<uint32_t> emulate(const Graph &g, const RangeAnalysis &ra, const Design &d,
+                              const std::vector<Tensor> &xs, int64_t vectors, int64_t ow) {
+  std::vector<uint32_t> out(static_cast<size_t>(vectors * ow), 0);
+  int64_t in_per = 1;
+  for (const Tensor &x : xs)
+    in_per += x.numel() / x.shape()[0];
+  const int64_t chunk = std::clamp<int64_t>((int64_t{1} << 20) / in_per, 64, 20000);
+  for (int64_t s0 = 0; s0 < vectors; s0 += chunk) {
+    int64_t cnt = std::min(chunk, vectors - s0);
+    std::vector<Tensor> part;
+    for (const Tensor &x : xs) {
+      Dims dd = x.shape();
+      int64_t per = x.numel() / dd[0];
+      dd[0] = cnt;
+      Tensor t(DType::Float64, dd);
+      for (int64_t j = 0; j < cnt * per; ++j)
+        t[j] = x[s0 * per + j];
+      part.push_back(std::move(t));
+    }
+    FixedRun run = evaluate_fixed(g, ra, part);
+    for (int64_t s = 0; s < cnt; ++s)
+      for (const Field &f : d.out) {
+        const FixedTensor &y = run.outputs[static_cast<size_t>(f.port)];
+        int64_t per = static_cast<int64_t>(y.q.size()) / cnt;
+        int64_t q = y.q[static_cast<size_t>(s * per + f.element)];
+        auto base = static_cast<size_t>((s0 + s) * ow);
+        put_bits(out, base, f.lsb, f.width, q);
+        HGQC_ASSERT(get_bits(out, base, f.lsb, f.width, f.is_signed) == q,
+                    "the emulator's output element " + std::to_string(f.element) +
+                        " does not fit its " + std::to_string(f.width) + "-bit field");
+      }
+  }
+  return out;
+}
+
 } // namespace
 
 VerifyResult verify_design(const std::string &rtl_dir, const Graph &g, const RangeAnalysis &ra,
@@ -437,53 +476,36 @@ VerifyResult verify_design(const std::string &rtl_dir, const Graph &g, const Ran
   fs::create_directories(work, ec);
   if (ec)
     throw UserError("cannot create the verification directory: " + ec.message(), {work.string()});
+  // The emulator runs on a second thread while the simulator builds and runs.
+  std::future<std::vector<uint32_t>> emulated =
+      std::async(std::launch::async, [&] { return emulate(g, ra, d, xs, o.vectors, ow); });
   SimRun sim = o.simulator == "iverilog" ? run_iverilog(d, vfile, work, o, in_words)
                                          : run_verilator(d, vfile, work, o, in_words);
+  const std::vector<uint32_t> want_words = emulated.get();
   res.build_seconds = sim.build_seconds;
   res.sim_seconds = sim.sim_seconds;
   res.lint_warnings = sim.lint_warnings;
   res.first_valid_cycle = sim.first_valid;
   const std::vector<uint32_t> &out_words = sim.out;
 
-  // Compare with the emulator, in chunks of about 2^20 input elements (at most 20000 vectors):
-  // the emulator's values of a chunk stay small enough for the allocator to reuse.
+  // Compare with the emulator.
   res.vectors = o.vectors;
-  int64_t in_per = 1;
-  for (const Tensor &x : xs)
-    in_per += x.numel() / x.shape()[0];
-  const int64_t chunk = std::clamp<int64_t>((int64_t{1} << 20) / in_per, 64, 20000);
-  for (int64_t s0 = 0; s0 < o.vectors; s0 += chunk) {
-    int64_t cnt = std::min(chunk, o.vectors - s0);
-    std::vector<Tensor> part;
-    for (const Tensor &x : xs) {
-      Dims dd = x.shape();
-      int64_t per = x.numel() / dd[0];
-      dd[0] = cnt;
-      Tensor t(DType::Float64, dd);
-      for (int64_t j = 0; j < cnt * per; ++j)
-        t[j] = x[s0 * per + j];
-      part.push_back(std::move(t));
+  for (int64_t v = 0; v < o.vectors; ++v) {
+    bool bad = false;
+    auto base = static_cast<size_t>(v * ow);
+    for (const Field &f : d.out) {
+      int64_t want = get_bits(want_words, base, f.lsb, f.width, f.is_signed);
+      int64_t got = get_bits(out_words, base, f.lsb, f.width, f.is_signed);
+      if (got == want)
+        continue;
+      bad = true;
+      ++res.mismatched_elements;
+      if (res.first.size() < o.report)
+        res.first.push_back(
+            Mismatch{v, kind_of(v), g.values[g.outputs[static_cast<size_t>(f.port)]].name,
+                     f.element, want, got, bus_hex(in_words, static_cast<size_t>(v * iw), iw)});
     }
-    FixedRun run = evaluate_fixed(g, ra, part);
-    for (int64_t s = 0; s < cnt; ++s) {
-      bool bad = false;
-      for (const Field &f : d.out) {
-        const FixedTensor &y = run.outputs[static_cast<size_t>(f.port)];
-        int64_t per = static_cast<int64_t>(y.q.size()) / cnt;
-        int64_t want = y.q[static_cast<size_t>(s * per + f.element)];
-        int64_t got =
-            get_bits(out_words, static_cast<size_t>((s0 + s) * ow), f.lsb, f.width, f.is_signed);
-        if (got == want)
-          continue;
-        bad = true;
-        ++res.mismatched_elements;
-        if (res.first.size() < o.report)
-          res.first.push_back(Mismatch{
-              s0 + s, kind_of(s0 + s), g.values[g.outputs[static_cast<size_t>(f.port)]].name,
-              f.element, want, got, bus_hex(in_words, static_cast<size_t>((s0 + s) * iw), iw)});
-      }
-      res.mismatched_vectors += bad;
-    }
+    res.mismatched_vectors += bad;
   }
 
   nlohmann::json j;

@@ -373,6 +373,7 @@ SimRun run_iverilog(const Design &d, const std::string &vfile, const fs::path &w
   }
   return r;
 }
+
 // The emulator's outputs of every vector packed as the design's output bus (`ow` words per
 // vector), computed in chunks of about 2^20 input elements (at most 20000 vectors): the
 // emulator's values of a chunk stay small enough for the allocator to reuse.

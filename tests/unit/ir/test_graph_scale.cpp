@@ -17,13 +17,21 @@ using hgqc::test::ModelBuilder;
 using hgqc::test::ramp;
 
 namespace {
+// prefix + k, appended rather than with operator+ (GCC 12 warns -Wstringop-overflow, falsely, on
+// `"t" + std::to_string(k)` here).
+std::string numbered(const char *prefix, int k) {
+  std::string s = prefix;
+  s += std::to_string(k);
+  return s;
+}
+
 // x[1,4] -> op -> op ... -> y, n nodes of `op`.
 Graph chain_model(const std::string &op, int n) {
   ModelBuilder b;
   b.input("x", {1, 4});
   std::string prev = "x";
   for (int k = 0; k < n; ++k) {
-    std::string out = k == n - 1 ? "y" : "t" + std::to_string(k);
+    std::string out = k == n - 1 ? "y" : numbered("t", k);
     b.node(op, {prev}, {out}, op + std::to_string(k));
     prev = out;
   }
@@ -87,7 +95,7 @@ TEST_CASE("a 20000-way Concat imports, normalises and evaluates") {
   b.input("x", {1, 1});
   std::vector<std::string> parts;
   for (int k = 0; k < n; ++k) {
-    parts.push_back("r" + std::to_string(k));
+    parts.push_back(numbered("r", k));
     b.node("Relu", {"x"}, {parts.back()});
   }
   ModelBuilder::attr_int(b.node("Concat", parts, {"y"}, "cat"), "axis", 1);
@@ -123,7 +131,7 @@ TEST_CASE("a chain of 20000 Mul and Add by constants folds into one Mul and one 
   b.init("two", {}, {2.0}).init("half", {}, {0.5}).init("one", {}, {1.0});
   std::string prev = "x";
   for (int k = 0; k < n; ++k) {
-    std::string out = k == n - 1 ? "y" : "t" + std::to_string(k);
+    std::string out = k == n - 1 ? "y" : numbered("t", k);
     // Per group of four: ((x * 2) * 0.5 + 1) * 1 = x + 1.
     const char *op[] = {"Mul", "Mul", "Add", "Mul"}, *c[] = {"two", "half", "one", "one"};
     b.node(op[k % 4], {prev, c[k % 4]}, {out});
@@ -184,7 +192,7 @@ TEST_CASE("20000 nodes of the same name get unique names") {
   b.input("x", {1, 4});
   std::string prev = "x";
   for (int k = 0; k < n; ++k) {
-    std::string out = k == n - 1 ? "y" : "t" + std::to_string(k);
+    std::string out = k == n - 1 ? "y" : numbered("t", k);
     b.node("Relu", {prev}, {out}, "same");
     prev = out;
   }

@@ -3,8 +3,6 @@
 // model and the workers (method.md §2).
 #include "qat/engine/impl.h"
 
-#include "qat/ptq.h"
-
 #include "ir/op.h"
 
 #include <algorithm>

@@ -17,6 +17,7 @@ namespace {
 struct EmitCliOptions {
   std::string model, out_dir, top;
   int max_depth = 0, stages = 0;
+  int rom_bits = backend::CmvmLowerOptions{}.rom_cone_bits;
   std::string slack = "2";
   bool no_reset = false, no_share = false;
   int64_t check = 1000;
@@ -45,6 +46,7 @@ void emit(const EmitCliOptions &o) {
                     e.verilog.top + "')");
   e.verilog.reset = !o.no_reset;
   e.cmvm.share = !o.no_share;
+  e.cmvm.rom_cone_bits = o.rom_bits;
   if (o.slack == "free") {
     e.cmvm.depth_slack.reset();
   } else {
@@ -65,7 +67,8 @@ void emit(const EmitCliOptions &o) {
                           (o.max_depth ? "--max-adder-depth " + std::to_string(o.max_depth)
                            : o.stages  ? "--stages " + std::to_string(o.stages)
                                        : "one stage") +
-                          (o.no_reset ? ", no reset" : "") + (o.no_share ? ", plain CSD" : "")};
+                          (o.no_reset ? ", no reset" : "") + (o.no_share ? ", plain CSD" : "") +
+                          (o.rom_bits == 0 ? ", no ROM cones" : "")};
   Graph g = load_fixed_design(o.model, o.fixed);
   RangeAnalysis ra = analyze_model_ranges(g, o.model);
   backend::EmittedDesign d;
@@ -128,6 +131,11 @@ void add_emit_verilog(CLI::App &app, Action &action) {
   cmd->add_flag("--no-reset", o->no_reset, "No rst port (the valid chain is not cleared)");
   cmd->add_flag("--no-share", o->no_share,
                 "Plain CSD adder trees without common-subexpression sharing (a baseline)");
+  cmd->add_option("--rom-cone-bits", o->rom_bits,
+                  "Logic that depends on at most this many input bits becomes one ROM where "
+                  "the LUT model prices that lower (0: never)")
+      ->check(CLI::Range(0, 12))
+      ->capture_default_str();
   cmd->add_option("--check-vectors", o->check,
                   "Random vectors for the built-in netlist-versus-emulator check (0: skip)")
       ->capture_default_str();

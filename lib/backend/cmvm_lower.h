@@ -25,6 +25,9 @@ struct CmvmLowerOptions {
   /// at which its operands arrive in the netlist) plus this many levels, counted from its
   /// earliest operand; unset: unconstrained (fewest adders, deepest logic).
   std::optional<int> depth_slack = 2;
+  /// After lowering: cones of logic on at most this many input-bus bits become ROMs where
+  /// cheaper (collapse_rom_cones; 0: never).
+  int rom_cone_bits = 8;
 };
 
 /// A CmvmBuildFn that optimises each product with optimise_cmvm (operand widths from the

@@ -141,13 +141,13 @@ void check_netlist(const Netlist &net, const Graph &g, const RangeAnalysis &ra,
 }
 
 namespace {
-// The netlist of `g`: CMVM lowering, then dead-node removal.
+// The netlist of `g`: CMVM lowering, dead-node removal, then ROM cones.
 Netlist lower_design(const Graph &g, const RangeAnalysis &ra, const CmvmLowerOptions &cmvm,
                      CmvmStats &stats) {
   auto st = std::make_shared<CmvmStats>();
   Netlist full = lower_graph(g, ra, make_cmvm_builder(cmvm, st));
   stats = *st;
-  return remove_dead_nodes(full);
+  return collapse_rom_cones(remove_dead_nodes(full), cmvm.rom_cone_bits);
 }
 
 // Figures per layer of `net` (lowered from `g`) and their total.

@@ -1,4 +1,5 @@
-// Netlist passes of the backend (one per file): dead-node removal and pipeline scheduling.
+// Netlist passes of the backend (one per file): dead-node removal, ROM cones and pipeline
+// scheduling.
 #pragma once
 
 #include "ir/netlist.h"
@@ -9,6 +10,13 @@ namespace hgqc::backend {
 
 /// Removes the nodes no output reads (dead_nodes.cpp); node ids are renumbered in order.
 Netlist remove_dead_nodes(const Netlist &net);
+
+/// Collapses each cone of logic whose value depends on at most `max_bits` bits of the input
+/// bus (pooling and requantizing of narrow inputs, say) into one ROM addressed by those bits
+/// side by side (rom_cones.cpp), where the LUT model prices the ROM below the logic that dies
+/// with it; the netlist is kept as it is unless its LUT estimate falls. Exact: each entry is the
+/// cone evaluated on that input. `max_bits` 0 turns the pass off.
+Netlist collapse_rom_cones(const Netlist &net, int max_bits);
 
 /// Adder levels a node adds on its path (method.md §3: one adder level is one unit of
 /// delay): 1 for adders, subtracters, comparators and rounding adds, 0 for wires, muxes on a

@@ -33,6 +33,7 @@ int adder_levels(const Netlist &net, const NetNode &n) {
   case NetOp::Const:
   case NetOp::Relu:
   case NetOp::Wrap:
+  case NetOp::Concat:
     return 0;
   }
   return 0;

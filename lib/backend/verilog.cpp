@@ -323,6 +323,11 @@ public:
         used_tables_.insert(nd.index);
         break;
       }
+      case NetOp::Concat: // raw bits side by side: a ROM address
+        HGQC_ASSERT(nd.sa == 0 && nd.sb == width(nd.a) && nd.bits == width(nd.b),
+                    "concatenation fields differ from their operands' widths");
+        expr = "{" + read(nd.b, st, 0, nd.bits - 1) + ", " + read(nd.a, st, 0, nd.sb - 1) + "}";
+        break;
       case NetOp::Const:
         break;
       }

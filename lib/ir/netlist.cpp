@@ -41,14 +41,6 @@ Int128 round_shift(Int128 q, int s, RoundMode rnd) {
   return (q + c) >> s; // arithmetic: floor (C++20)
 }
 
-Int128 wrap_bits(Int128 v, int bits, bool is_signed) {
-  u128 u = static_cast<u128>(v) & ((u128{1} << bits) - 1);
-  Int128 r = static_cast<Int128>(u);
-  if (is_signed && u >= (u128{1} << (bits - 1)))
-    r -= Int128{1} << bits;
-  return r;
-}
-
 // Two signals aligned on the finer grid F for a two-operand node `op`: the node with its operands
 // and shifts set, and each operand's range on that grid.
 struct Aligned {
@@ -102,8 +94,18 @@ const char *net_op_name(NetOp op) {
     return "table";
   case NetOp::Min:
     return "min";
+  case NetOp::Concat:
+    return "concat";
   }
   return "?";
+}
+
+Int128 wrap_bits(Int128 v, int bits, bool is_signed) {
+  u128 u = static_cast<u128>(v) & ((u128{1} << bits) - 1);
+  Int128 r = static_cast<Int128>(u);
+  if (is_signed && u >= (u128{1} << (bits - 1)))
+    r -= Int128{1} << bits;
+  return r;
 }
 
 int NetNode::width() const { return int_width(lo, hi); }
@@ -401,6 +403,9 @@ Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,
                 "table input outside the table");
     return t.entries[static_cast<size_t>(j)];
   }
+  case NetOp::Concat:
+    return wrap_bits(vals[static_cast<size_t>(n.a)], n.sb, false) +
+           (wrap_bits(vals[static_cast<size_t>(n.b)], n.bits, false) << n.sb);
   }
   HGQC_ASSERT(false, "unknown netlist op");
   return 0;

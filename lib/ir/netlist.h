@@ -33,20 +33,22 @@ struct NetRef {
 
 /// The operation of a netlist node. Operands a, b are read shifted left by sa, sb bits.
 enum class NetOp : uint8_t {
-  Input, ///< element `index` of the input bus
-  Const, ///< the integer lo (== hi)
-  Add,   ///< (a << sa) + (b << sb)
-  Sub,   ///< (a << sa) - (b << sb)
-  Neg,   ///< -(a << sa)
-  Relu,  ///< max(a, 0)
-  Max,   ///< max(a << sa, b << sb)
-  Round, ///< floor((a + c) / 2^shift): c = 0 (TRN), 2^(shift-1) (RND), or
-         ///< 2^(shift-1) - 1 + bit `shift` of a (RND_CONV: half to even)
-  Wrap,  ///< the low `bits` bits of a << sa, two's complement when `wrap_signed`
-  Clamp, ///< min(max(a << sa, clo), chi)
-  Mul,   ///< (a << sa) * (b << sb): a multiplier of two run-time signals
-  Table, ///< tables[index].entries[(a << sa) - tables[index].lo]: a ROM lookup
-  Min,   ///< min(a << sa, b << sb)
+  Input,  ///< element `index` of the input bus
+  Const,  ///< the integer lo (== hi)
+  Add,    ///< (a << sa) + (b << sb)
+  Sub,    ///< (a << sa) - (b << sb)
+  Neg,    ///< -(a << sa)
+  Relu,   ///< max(a, 0)
+  Max,    ///< max(a << sa, b << sb)
+  Round,  ///< floor((a + c) / 2^shift): c = 0 (TRN), 2^(shift-1) (RND), or
+          ///< 2^(shift-1) - 1 + bit `shift` of a (RND_CONV: half to even)
+  Wrap,   ///< the low `bits` bits of a << sa, two's complement when `wrap_signed`
+  Clamp,  ///< min(max(a << sa, clo), chi)
+  Mul,    ///< (a << sa) * (b << sb): a multiplier of two run-time signals
+  Table,  ///< tables[index].entries[(a << sa) - tables[index].lo]: a ROM lookup
+  Min,    ///< min(a << sa, b << sb)
+  Concat, ///< (a mod 2^sb) + ((b mod 2^bits) << sb): the raw bits of b above those of a (a
+          ///< ROM address; free wiring)
 };
 
 /// Name of a NetOp ("add", "round", ...).
@@ -61,7 +63,7 @@ struct NetNode {
   int f = 0;                      ///< exponent the node was built at (for names and reports)
   int shift = 0;                  ///< Round: bits shifted out
   RoundMode rnd = RoundMode::TRN; ///< Round: rounding mode
-  int bits = 0;                   ///< Wrap: kept bits
+  int bits = 0;                   ///< Wrap: kept bits; Concat: bits of b
   bool wrap_signed = false;       ///< Wrap: the kept bits are two's complement
   Int128 clo = 0, chi = 0;        ///< Clamp: bounds
   int64_t index = 0;              ///< Input: element of the input bus; Table: table number
@@ -143,6 +145,9 @@ private:
   NetRef push(NetNode n, int f);
   NetRef fold_or_push(NetNode n, int f);
 };
+
+/// The raw bits v mod 2^bits (two's complement when `is_signed` and the top bit is set).
+Int128 wrap_bits(Int128 v, int bits, bool is_signed);
 
 /// Evaluates node `n` given the integers of all earlier nodes (`vals`) and the input bus.
 Int128 eval_net_node(const NetNode &n, std::span<const Int128> vals,

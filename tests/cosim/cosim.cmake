@@ -1,6 +1,7 @@
 # One co-simulation case: (optionally quantize, or train,) emit Verilog, verify it (with the lint).
 #   cmake -DHGQC=... -DMODEL=... [-DQUANT_DATA=... -DBITS=W,A] -DOUTDIR=... [-DEMIT_ARGS=a|b]
-#         [-DDATA=...] [-DVECTORS=N] [-DSIMULATOR=verilator|iverilog] [-DYOSYS=ON] -P cosim.cmake
+#         [-DDATA=...] [-DVECTORS=N] [-DSIMULATOR=verilator|iverilog] [-DYOSYS=ON]
+#         [-DEXPECT_ROMS=ON] -P cosim.cmake
 # TRAIN mode: -DTRAIN_DATA=X [-DTRAIN_TARGETS=Y] [-DTRAIN_ARGS=a|b] runs `hgqc train MODEL
 # --data X [--targets Y] TRAIN_ARGS` (a few epochs) and emits and verifies the first model of
 # the front it prints.
@@ -40,6 +41,14 @@ elseif(TRAIN_DATA)
 endif()
 string(REPLACE "|" ";" EMIT_ARGS "${EMIT_ARGS}")
 step(${HGQC} emit-verilog ${model} -o ${OUTDIR}/rtl --top dut ${EMIT_ARGS})
+if(EXPECT_ROMS)
+  # The case is there for its ROMs: the design must have some (report.json's ROM bits).
+  file(READ ${OUTDIR}/rtl/report.json report)
+  string(JSON rom_bits GET "${report}" totals lut_model_bits rom)
+  if(rom_bits LESS 1)
+    message(FATAL_ERROR "the design has no ROM (EXPECT_ROMS)")
+  endif()
+endif()
 find_program(VERILATOR verilator)
 if(NOT VERILATOR)
   message(FATAL_ERROR "verilator is not installed (scripts/install-deps.sh installs it)")

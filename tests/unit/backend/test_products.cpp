@@ -14,21 +14,25 @@ using hgqc::test::ModelBuilder;
 namespace {
 // Emits g with 4000 check vectors (the netlist against the emulator: CheckFailed on any
 // difference) and returns the design.
-backend::EmittedDesign emit_checked(const Graph &g, const char *depth = nullptr) {
+// `rom_bits`: the ROM-cone limit (rom_cones.cpp; 0: no ROM cones).
+backend::EmittedDesign emit_checked(const Graph &g, const char *depth = nullptr,
+                                    int rom_bits = backend::CmvmLowerOptions{}.rom_cone_bits) {
   RangeAnalysis ra = analyze_ranges(g);
   backend::EmitOptions eo;
   eo.check_vectors = 4000;
+  eo.cmvm.rom_cone_bits = rom_bits;
   if (depth)
     eo.pipeline.max_adder_depth = std::atoi(depth);
   return backend::emit_design(g, ra, eo);
 }
 
-int mul_nodes(const Netlist &net) {
+int count_nodes(const Netlist &net, NetOp op) {
   int n = 0;
   for (const NetNode &nd : net.nodes)
-    n += nd.op == NetOp::Mul;
+    n += nd.op == op;
   return n;
 }
+int mul_nodes(const Netlist &net) { return count_nodes(net, NetOp::Mul); }
 } // namespace
 
 TEST_CASE("products: Mul of two run-time values of every sign is a multiplier per element") {
@@ -59,9 +63,16 @@ TEST_CASE("products: MatMul of two run-time values sums multipliers per output")
   hgqc::test::quant(b, "b_in", "b", {}, {0}, {3}, {0});
   b.node("MatMul", {"a", "b"}, {"y"}, "mm");
   b.output("y");
-  backend::EmittedDesign d = emit_checked(b.import(), "2");
+  Graph g = b.import();
+  backend::EmittedDesign d = emit_checked(g, "2", 0);
   CHECK(mul_nodes(d.net) == 12); // 2 x 2 outputs, 3 products each
   CHECK(d.total.multipliers == 12);
+  // Each product reads 7 input bits: with ROM cones, the LUT model prices a 128-entry ROM
+  // below the 4 x 3-bit multiplier, and the products become ROMs (still exact: checked).
+  backend::EmittedDesign r = emit_checked(g, "2");
+  CHECK(mul_nodes(r.net) == 0);
+  CHECK(count_nodes(r.net, NetOp::Table) == 12);
+  CHECK(r.total.luts < d.total.luts);
 }
 
 TEST_CASE("products: a Mul by a constant stays shift-and-add, without a multiplier") {

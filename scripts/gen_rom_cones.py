@@ -1,7 +1,8 @@
 # Generates testdata/fixed/pool_roms.onnx, the co-simulation model of the ROM-cone pass.
 """Write the quantized model whose pooling windows become ROMs (lib/backend/rom_cones.cpp).
 
-Usage (from the repository root; needs Debian's python3-onnx and numpy):
+Usage (from the repository root; needs Debian's python3-torch (for zoo_common), python3-onnx
+and numpy):
 
     /usr/bin/python3 scripts/gen_rom_cones.py [OUT.onnx]
 
@@ -16,8 +17,8 @@ another function. The formats come from a seeded generator: a rerun writes the s
 import sys
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
+from zoo_common import save_fixed_model
 
 SEED = 2026
 
@@ -45,17 +46,11 @@ def main():
            round_mode="RND", overflow_mode="SAT"),
         mk("Flatten", ["pq"], ["y"], name="flat", axis=1),
     ]
-    g = helper.make_graph(nodes, "pool_roms",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 4, 8])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8])],
-                          inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
-                                            helper.make_opsetid("hgqc", 1)])
-    m.ir_version = 7
-    onnx.checker.check_model(m)
-    onnx.save(m, path)
-    print(f"{path}: ops {[n.op_type for n in m.graph.node]}, input widths "
-          f"{width.ravel().tolist()}, signed {k.ravel().tolist()}")
+    save_fixed_model(nodes, "pool_roms",
+                     [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 4, 8])],
+                     [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8])], inits,
+                     path)
+    print(f"input widths {width.ravel().tolist()}, signed {k.ravel().tolist()}")
 
 
 if __name__ == "__main__":

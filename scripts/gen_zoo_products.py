@@ -33,6 +33,7 @@ import numpy as np
 import onnx
 import torch
 import torch.nn as nn
+from zoo_common import save_fixed_model
 
 SEED = 2026
 CALIB = 256
@@ -123,17 +124,11 @@ def products_mix(path):
               mk("MatMul", ["a3", "b3"], ["mm"], name="matmul"),
               mk("Reshape", ["mm", "sy"], ["mm2"], name="mm2"),
               mk("Concat", ["ab", "mm2"], ["y"], axis=1, name="y")]
-    g = helper.make_graph(nodes, "products_mix",
-                          [helper.make_tensor_value_info(f"{v}_in", TensorProto.FLOAT, ["N", 8])
-                           for v in "ab"],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 12])],
-                          inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
-                                            helper.make_opsetid("hgqc", 1)])
-    m.ir_version = 7
-    onnx.checker.check_model(m)
-    onnx.save(m, path)
-    print(f"{path}: ops {sorted({n.op_type for n in m.graph.node})}")
+    save_fixed_model(nodes, "products_mix",
+                     [helper.make_tensor_value_info(f"{v}_in", TensorProto.FLOAT, ["N", 8])
+                      for v in "ab"],
+                     [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 12])],
+                     inits, path)
 
 
 def main():

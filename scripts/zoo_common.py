@@ -1,8 +1,9 @@
 # Shared pieces of the zoo model generators (scripts/gen_zoo_*.py): data, a short fit, export.
 """Helpers of the zoo generators: Gaussian-blob data, a full-batch Adam fit and the export of a
-model with its calibration data. Imported by scripts/gen_zoo_tables.py, gen_zoo_softmax.py and
-gen_zoo_acts.py (run from the repository root with /usr/bin/python3); a rerun reproduces the
-same files, as every caller seeds torch and numpy first.
+model with its calibration data, and the writing of a hand-built quantized (hgqc FixedQuant)
+graph. Imported by scripts/gen_zoo_tables.py, gen_zoo_softmax.py, gen_zoo_acts.py,
+gen_zoo_products.py and gen_rom_cones.py (run from the repository root with /usr/bin/python3); a
+rerun reproduces the same files, as every caller seeds torch and numpy first.
 """
 
 import os
@@ -49,3 +50,17 @@ def export(model, name, outdir, x, y):
     m = onnx.load(path)
     onnx.checker.check_model(m)
     print(name, "opset", m.opset_import[0].version, sorted({n.op_type for n in m.graph.node}))
+
+
+def save_fixed_model(nodes, name, inputs, outputs, inits, path):
+    """Writes a hand-built graph that uses hgqc's FixedQuant (opsets: ONNX 13 and hgqc 1, IR
+    version 7) to PATH after onnx.checker, and prints its op types."""
+    from onnx import helper
+
+    g = helper.make_graph(nodes, name, inputs, outputs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("hgqc", 1)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+    print(f"{path}: ops {[n.op_type for n in m.graph.node]}")

@@ -173,10 +173,6 @@ void add_train(CLI::App &app, Action &action) {
   cmd->add_option("--batch", o.batch, "Batch size")->capture_default_str();
   cmd->add_option("--lr", o.lr, "Learning rate (cosine decay to 0 over the run)")
       ->capture_default_str();
-  cmd->add_option("--settle-epochs", o.settle_epochs,
-                  "The last N epochs train at lr x 3e-5 (the cosine decay ends before them): "
-                  "weights at a rounding boundary settle instead of oscillating")
-      ->capture_default_str();
   cmd->add_option("--optimizer", a->optimizer, "adam or sgd (momentum 0.9)")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the shuffles and of --val-split")
       ->capture_default_str();

@@ -234,8 +234,6 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
     throw UserError("--batch must be at least 1");
   if (!(opt.lr > 0))
     throw UserError("--lr must be positive");
-  if (opt.settle_epochs < 0 || opt.settle_epochs >= opt.epochs)
-    throw UserError("--settle-epochs must be >= 0 and less than --epochs");
   if (opt.threads < 1 || opt.threads > 256)
     throw UserError("--threads must be between 1 and 256");
   if (!(opt.beta0 >= 0) || !(opt.beta1 >= 0) || !(opt.gamma >= 0))
@@ -352,7 +350,6 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
 
   Optimizer optim(opt.optimizer, eng.params());
   const int64_t spe = (tr.n + opt.batch - 1) / opt.batch, total = spe * opt.epochs;
-  const int64_t decay_steps = spe * (opt.epochs - opt.settle_epochs); // the cosine's steps
   std::mt19937_64 rng(opt.seed);
   std::vector<int64_t> idx(static_cast<size_t>(tr.n));
   std::iota(idx.begin(), idx.end(), 0);
@@ -393,10 +390,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       st = eng.step(
           {bx.data(), bl.empty() ? nullptr : bl.data(), bt.empty() ? nullptr : bt.data(), b1 - b0},
           beta, opt.gamma);
-      lr = opt.settle_epochs == 0 ? cosine_lr(opt.lr, step, total)
-           : step < decay_steps
-               ? std::max(cosine_lr(opt.lr, step, decay_steps), opt.lr * kSettleLrFactor)
-               : opt.lr * kSettleLrFactor;
+      lr = cosine_lr(opt.lr, step, total);
       optim.step(lr);
       eng.clamp_frac_bits();
       ++step;

@@ -33,10 +33,6 @@ enum class Normalize {
   Standard ///< per feature: subtract the mean, multiply by the power of two nearest 1/std
 };
 
-/// Learning rate of the settling epochs (TrainOptions::settle_epochs), as a fraction of lr: about
-/// where the cosine decay is in the last 1 % of a run.
-inline constexpr double kSettleLrFactor = 3e-5;
-
 /// Options of train().
 struct TrainOptions {
   std::string model, out_dir;
@@ -46,8 +42,6 @@ struct TrainOptions {
   int epochs = 10;
   int64_t batch = 256;
   double lr = 5e-3;
-  /// The last this many epochs train at lr * kSettleLrFactor; the cosine decay ends before them.
-  int settle_epochs = 0;
   OptimizerKind optimizer = OptimizerKind::Adam;
   uint64_t seed = 0;
   int threads = 1;

@@ -108,8 +108,7 @@ LutBits node_lut_bits(const Netlist &net, size_t k) {
     break;
   case NetOp::Table: {
     const NetTable &t = net.tables[static_cast<size_t>(n.index)];
-    int a = std::max(ceil_log2(static_cast<UInt128>(t.entries.size())), 6);
-    b[kRom] += int64_t{W} << (a - 6);
+    b[kRom] += rom_bits(W, ceil_log2(static_cast<UInt128>(t.entries.size())));
     break;
   }
   default:
@@ -118,7 +117,9 @@ LutBits node_lut_bits(const Netlist &net, size_t k) {
   return b;
 }
 
-int64_t lut_estimate(const LutBits &bits) {
+int64_t rom_bits(int width, int address) { return int64_t{width} << (std::max(address, 6) - 6); }
+
+double lut_sum(const LutBits &bits) {
   // Least-squares fit (relative error, non-negative) to Yosys synth_xilinx LUT counts of seven
   // designs, 9k to 67k LUTs (bench/lut_model/run.sh; docs/hardware.md, "The LUT model"):
   // largest error 7.5 %. Below 1: ReLU ANDs merge into the LUTs of the adders that read them,
@@ -130,7 +131,11 @@ int64_t lut_estimate(const LutBits &bits) {
   double s = 0;
   for (int c = 0; c < kLutClasses; ++c)
     s += kLutCoef[c] * static_cast<double>(bits[static_cast<size_t>(c)]);
-  return static_cast<int64_t>(std::llround(s));
+  return s;
+}
+
+int64_t lut_estimate(const LutBits &bits) {
+  return static_cast<int64_t>(std::llround(lut_sum(bits)));
 }
 
 } // namespace hgqc::backend

@@ -36,6 +36,13 @@ const char *lut_class_name(int c);
 /// Bits of each class in node `k` of `net`.
 LutBits node_lut_bits(const Netlist &net, size_t k);
 
+/// The `rom` bits of a ROM of `width` output bits and `address` address bits: width * 2^(a - 6)
+/// for a = max(address, 6) (a LUT6 per output bit, and the multiplexers of wider addresses).
+int64_t rom_bits(int width, int address);
+
+/// The calibrated LUT estimate of a set of bits, unrounded.
+double lut_sum(const LutBits &bits);
+
 /// The calibrated LUT estimate of a set of bits (rounded to an integer).
 int64_t lut_estimate(const LutBits &bits);
 

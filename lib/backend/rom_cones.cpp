@@ -11,18 +11,13 @@ namespace hgqc::backend {
 namespace {
 
 // Estimated LUTs of node k (the calibrated model, unrounded).
-double node_luts(const Netlist &net, size_t k) {
-  LutBits b = node_lut_bits(net, k);
-  double s = 0;
-  for (int c = 0; c < kLutClasses; ++c)
-    s += kLutCoef[c] * static_cast<double>(b[static_cast<size_t>(c)]);
-  return s;
-}
+double node_luts(const Netlist &net, size_t k) { return lut_sum(node_lut_bits(net, k)); }
 
-// Estimated LUTs of a ROM of `width` output bits and `address` address bits (lut_model.cpp's
-// Table class).
+// Estimated LUTs of a ROM of `width` output bits and `address` address bits.
 double rom_luts(int width, int address) {
-  return kLutCoef[kRom] * static_cast<double>(int64_t{width} << (std::max(address, 6) - 6));
+  LutBits b{};
+  b[kRom] = rom_bits(width, address);
+  return lut_sum(b);
 }
 
 // Input-bus nodes a node depends on, when their bits total at most the limit.

@@ -1,6 +1,6 @@
 // The bit-level dataflow netlist a quantized graph lowers to: an SSA list of exact integer
-// operations (shift-add, negate, ReLU, max, rounding shift, wrap, clamp, product) with exact
-// bounds.
+// operations (shift-add, negate, ReLU, max, rounding shift, wrap, clamp, product, ROM lookup,
+// concatenation) with exact bounds.
 #pragma once
 
 #include "ir/fixed.h"

@@ -5,6 +5,7 @@
 #include "ir/error.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace hgqc::backend {
 
@@ -27,13 +28,13 @@ struct Support {
   std::vector<NetId> inputs; // sorted
 };
 
-// What collapsing one root into a ROM takes: its support and the nodes of its cone (operands
-// before users), the root last.
+// One root and the nodes of its cone, inputs excluded, in evaluation order (the root last).
 struct Cone {
   NetId root = kNoNet;
   std::vector<NetId> nodes;
 };
 
+// The support of every node (not small once its inputs pass max_bits bits).
 std::vector<Support> supports(const Netlist &net, int max_bits) {
   std::vector<Support> s(net.nodes.size());
   for (size_t k = 0; k < net.nodes.size(); ++k) {

@@ -164,7 +164,7 @@ Netlist collapse_rom_cones(const Netlist &net, int max_bits) {
 
   // Which roots to collapse: where the ROM is cheaper than the logic that dies with it (the
   // cone's nodes no other logic reads).
-  std::vector<uint8_t> collapse(n, 0);
+  std::vector<std::vector<NetId>> cones(n); // the cone of each root to collapse, else empty
   std::vector<uint8_t> dies(n, 0);
   std::vector<NetId> mark(n, kNoNet);
   for (size_t k = 0; k < n; ++k) {
@@ -176,13 +176,9 @@ Netlist collapse_rom_cones(const Netlist &net, int max_bits) {
     double logic = 0;
     for (auto it = c.nodes.rbegin(); it != c.nodes.rend(); ++it) {
       size_t j = static_cast<size_t>(*it);
-      bool d = j == k;
-      if (!d) {
-        d = true;
-        for (NetId u : users[j])
-          d = d && dies[static_cast<size_t>(u)] &&
-              std::binary_search(c.nodes.begin(), c.nodes.end(), u);
-      }
+      // dies is set only inside this cone (and cleared after it): a user outside keeps j.
+      bool d = j == k || std::all_of(users[j].begin(), users[j].end(),
+                                     [&](NetId u) { return dies[static_cast<size_t>(u)] != 0; });
       dies[j] = d;
       if (d)
         logic += node_luts(net, j);
@@ -190,10 +186,9 @@ Netlist collapse_rom_cones(const Netlist &net, int max_bits) {
     for (NetId j : c.nodes)
       dies[static_cast<size_t>(j)] = 0;
     if (rom_luts(nd.width(), sup[k].bits) < logic)
-      collapse[k] = 1;
+      cones[k] = std::move(c.nodes);
   }
 
-  std::fill(mark.begin(), mark.end(), kNoNet);
   Netlist out;
   out.layers = net.layers;
   out.tables = net.tables;
@@ -206,7 +201,7 @@ Netlist collapse_rom_cones(const Netlist &net, int max_bits) {
   };
   for (size_t k = 0; k < n; ++k) {
     const NetNode &nd = net.nodes[k];
-    if (!collapse[k]) {
+    if (cones[k].empty()) {
       NetNode c = nd;
       if (c.a != kNoNet)
         c.a = map[static_cast<size_t>(c.a)];
@@ -216,8 +211,7 @@ Netlist collapse_rom_cones(const Netlist &net, int max_bits) {
       continue;
     }
     const Support &s = sup[k];
-    Cone c{static_cast<NetId>(k), cone_of(net, static_cast<NetId>(k), mark)};
-    NetTable t = cone_table(net, s, c);
+    NetTable t = cone_table(net, s, Cone{static_cast<NetId>(k), std::move(cones[k])});
     // The address: the support inputs' raw bits side by side, the first lowest.
     NetId addr = map[static_cast<size_t>(s.inputs[0])];
     int at = net.nodes[static_cast<size_t>(s.inputs[0])].width();

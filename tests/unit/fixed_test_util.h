@@ -4,6 +4,7 @@
 
 #include "ir/eval.h"
 #include "ir/fixed_eval.h"
+#include "ir/netlist.h"
 #include "onnx_builder.h"
 
 #include <doctest/doctest.h>
@@ -143,6 +144,14 @@ inline std::string range_error(const Graph &g) {
 /// Whether `s` contains `part`.
 inline bool contains(const std::string &s, const std::string &part) {
   return s.find(part) != std::string::npos;
+}
+
+/// Number of nodes of `net` with op `op`.
+inline int count_net_ops(const Netlist &net, NetOp op) {
+  int c = 0;
+  for (const NetNode &n : net.nodes)
+    c += n.op == op;
+  return c;
 }
 
 } // namespace hgqc::test

@@ -26,13 +26,7 @@ backend::EmittedDesign emit_checked(const Graph &g, const char *depth = nullptr,
   return backend::emit_design(g, ra, eo);
 }
 
-int count_nodes(const Netlist &net, NetOp op) {
-  int n = 0;
-  for (const NetNode &nd : net.nodes)
-    n += nd.op == op;
-  return n;
-}
-int mul_nodes(const Netlist &net) { return count_nodes(net, NetOp::Mul); }
+int mul_nodes(const Netlist &net) { return hgqc::test::count_net_ops(net, NetOp::Mul); }
 } // namespace
 
 TEST_CASE("products: Mul of two run-time values of every sign is a multiplier per element") {
@@ -71,7 +65,7 @@ TEST_CASE("products: MatMul of two run-time values sums multipliers per output")
   // below the 4 x 3-bit multiplier, and the products become ROMs (still exact: checked).
   backend::EmittedDesign r = emit_checked(g, "2");
   CHECK(mul_nodes(r.net) == 0);
-  CHECK(count_nodes(r.net, NetOp::Table) == 12);
+  CHECK(hgqc::test::count_net_ops(r.net, NetOp::Table) == 12);
   CHECK(r.total.luts < d.total.luts);
 }
 

@@ -3,12 +3,14 @@
 #include "backend/lut_model.h"
 #include "backend/passes.h"
 #include "backend/verilog.h"
+#include "fixed_test_util.h"
 
 #include <doctest/doctest.h>
 
 #include <functional>
 
 using namespace hgqc;
+using hgqc::test::count_net_ops;
 
 namespace {
 // A netlist on `ranges.size()` input elements (one port) and one output built by `body`.
@@ -50,13 +52,6 @@ Int128 output_of(const Netlist &net, const std::vector<int64_t> &bus) {
   return net_value_at(p.el[0], vals, p.range[0].f);
 }
 
-int count_op(const Netlist &net, NetOp op) {
-  int c = 0;
-  for (const NetNode &n : net.nodes)
-    c += n.op == op;
-  return c;
-}
-
 // A 2x2 average-pool window of four inputs, requantized to the grid 2^-1 with rounding to
 // nearest and saturation at 1.5.
 NetRef pooled(Netlist &net, const std::vector<NetRef> &x) {
@@ -69,12 +64,12 @@ TEST_CASE("ROM cones: a pooled window of four narrow inputs and its rounding bec
   // Inputs of 1 and 2 bits on different grids (6 address bits).
   std::vector<Interval> r = {{0, 1, 2}, {0, 3, 2}, {0, 1, 1}, {0, 3, 2}};
   Netlist net = make_net(r, pooled);
-  REQUIRE(count_op(net, NetOp::Add) == 3);
+  REQUIRE(count_net_ops(net, NetOp::Add) == 3);
   Netlist rom = backend::collapse_rom_cones(net, 8);
-  CHECK(count_op(rom, NetOp::Table) == 1);
-  CHECK(count_op(rom, NetOp::Add) == 0);
-  CHECK(count_op(rom, NetOp::Round) == 0);
-  CHECK(count_op(rom, NetOp::Concat) == 3);
+  CHECK(count_net_ops(rom, NetOp::Table) == 1);
+  CHECK(count_net_ops(rom, NetOp::Add) == 0);
+  CHECK(count_net_ops(rom, NetOp::Round) == 0);
+  CHECK(count_net_ops(rom, NetOp::Concat) == 3);
   REQUIRE(rom.tables.size() == 1);
   CHECK(rom.tables[0].entries.size() == 64);
   for (const auto &bus : all_inputs(r))
@@ -97,8 +92,8 @@ TEST_CASE("ROM cones: signed inputs with patterns that cannot occur, read by a w
     return n.add(q, x[2]);
   });
   Netlist rom = backend::collapse_rom_cones(net, 8);
-  CHECK(count_op(rom, NetOp::Table) == 1);
-  CHECK(count_op(rom, NetOp::Add) == 1); // the sum with the 8-bit input
+  CHECK(count_net_ops(rom, NetOp::Table) == 1);
+  CHECK(count_net_ops(rom, NetOp::Add) == 1); // the sum with the 8-bit input
   for (const auto &bus : all_inputs(r))
     REQUIRE(output_of(rom, bus) == output_of(net, bus));
 }
@@ -108,15 +103,15 @@ TEST_CASE("ROM cones: a cone over the bit limit, or cheaper as logic, is left al
   Netlist net = make_net(r, pooled);
   Netlist narrow = backend::collapse_rom_cones(net, 5);
   CHECK(narrow.nodes.size() == net.nodes.size());
-  CHECK(count_op(narrow, NetOp::Table) == 0);
-  CHECK(count_op(backend::collapse_rom_cones(net, 0), NetOp::Table) == 0);
+  CHECK(count_net_ops(narrow, NetOp::Table) == 0);
+  CHECK(count_net_ops(backend::collapse_rom_cones(net, 0), NetOp::Table) == 0);
   // One 8-bit input plus a constant: an 8-bit adder with one run-time operand is cheaper than
   // a 256-entry ROM.
   std::vector<Interval> w = {{0, 255, 0}};
   Netlist inc = make_net(
       w, [](Netlist &n, const std::vector<NetRef> &x) { return n.add(x[0], n.constant(3, 0)); });
   Netlist same = backend::collapse_rom_cones(inc, 8);
-  CHECK(count_op(same, NetOp::Table) == 0);
+  CHECK(count_net_ops(same, NetOp::Table) == 0);
   CHECK(same.nodes.size() == inc.nodes.size());
 }
 

@@ -41,6 +41,11 @@ struct EbopsTerm {
   /// weights), or those digits minus one (a Mul by a constant: its adders per element).
   TrainTensor digits;
   bool max = false; ///< a pooling term that takes maxima (MaxPool, ReduceMax, ReduceMin)
+  /// An average pool of a graph input whose windows an activation quantizer narrows: that
+  /// quantizer (else -1), and the input elements of each window (window j: win_el[win_begin[j]]
+  /// to win_el[win_begin[j + 1]]). emit-verilog may build each window as one ROM.
+  int rom_q = -1;
+  std::vector<int64_t> win_begin, win_el;
 };
 
 /// The surrogate LUTs of one linear layer at the last add_luts(), and its scale factor.
@@ -143,6 +148,11 @@ private:
   /// EBOPs / d width(e) * live(e) to egrad.
   static double term_ebops(const Graph &g, EbopsTerm &t, const std::vector<HgqQuantizer> &quants,
                            double beta, std::vector<std::vector<float>> &egrad, bool grad);
+  /// Surrogate LUTs of an average pool of a graph input and the quantizer narrowing it (rom_q
+  /// >= 0), each window as adders and rounding or as a ROM; when `grad`, adds rb * d LUTs /
+  /// d width * live to egrad.
+  static double pooled_rom_luts(const EbopsTerm &t, const std::vector<HgqQuantizer> &quants,
+                                double rb, std::vector<std::vector<float>> &egrad, bool grad);
   /// Surrogate LUTs of a linear layer (weight digits from `wq` or the term's constant digits).
   double linear_luts(const Graph &g, EbopsTerm &t, const std::vector<HgqQuantizer> &quants,
                      const TrainTensor *wq, double beta, std::vector<std::vector<float>> &egrad);

@@ -1,9 +1,11 @@
 // The LUT cost of HGQ training (docs/training.md "LUT cost"): the calibrated LUT model's bit
 // classes priced on the per-element widths, with their width gradients.
+#include "backend/cmvm_lower.h"
 #include "backend/csd.h"
 #include "qat/cost.h"
 
 #include "ir/op.h"
+#include "ir/ops/pool_common.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +20,7 @@ constexpr double kAdd = kLutCoef[backend::kCarry2];   // an adder bit of two sig
 constexpr double kRound = kLutCoef[backend::kCarry1]; // a rounding carry bit
 constexpr double kMux = kLutCoef[backend::kMux];      // a ReLU / max mux bit
 constexpr double kMulBit = kLutCoef[backend::kMulBits];
+constexpr double kRom = kLutCoef[backend::kRom]; // a ROM output bit per 64 entries
 
 // Nonzero CSD digits of an integer; magnitudes beyond csd_weight's range (never a trained
 // weight) count as one digit per two bits, the CSD maximum, and a non-finite value none.
@@ -117,10 +120,52 @@ void CostModel::find_lut_terms(const Graph &g, const std::vector<HgqQuantizer> &
         t.out_q = narrowing_quant(n.outputs[0]);
     }
   }
+  // Average pools of a graph input narrowed by an activation quantizer (through Flatten or
+  // Reshape): the windows a ROM may replace, with that quantizer's rounding.
+  std::vector<uint8_t> pooled_rom(quants.size(), 0);
+  for (EbopsTerm &t : terms_) {
+    const Node &n = g.nodes[static_cast<size_t>(t.node)];
+    if (t.counts.empty() || t.max || n.op != OpKind::AveragePool || n.outputs.empty())
+      continue;
+    const ValueId xin = g.nodes[static_cast<size_t>(quants[t.qa].node)].inputs[0];
+    if (std::find(g.inputs.begin(), g.inputs.end(), xin) == g.inputs.end())
+      continue;
+    ValueId v = n.outputs[0];
+    const int64_t numel = dims_numel(batch1(v));
+    int q = -1;
+    for (int hops = 0; hops < 4 && v != kNoValue && q < 0; ++hops) {
+      const std::vector<int> &r = readers[static_cast<size_t>(v)];
+      if (r.size() != 1)
+        break;
+      const Node &u = g.nodes[static_cast<size_t>(r[0])];
+      const int uq = quant_node[static_cast<size_t>(r[0])];
+      if (uq >= 0) {
+        if (!quants[uq].weight && u.inputs[0] == v && quants[uq].n == numel)
+          q = uq;
+        break;
+      }
+      if ((u.op != OpKind::Flatten && u.op != OpKind::Reshape) || u.outputs.empty())
+        break;
+      v = u.outputs[0];
+    }
+    if (q < 0 || pooled_rom[static_cast<size_t>(q)])
+      continue;
+    const ops::PoolRangeGeom geo = ops::pool_range_geom(n, quants[t.qa].dims);
+    if (geo.planes * geo.osz != numel)
+      continue;
+    t.rom_q = q;
+    pooled_rom[static_cast<size_t>(q)] = 1;
+    t.win_begin.assign(1, 0);
+    for (int64_t e = 0; e < numel; ++e) {
+      geo.for_taps(e, [&](int64_t xe) { t.win_el.push_back(xe); });
+      t.win_begin.push_back(static_cast<int64_t>(t.win_el.size()));
+    }
+  }
   // Rounding: every activation quantizer but those of the graph inputs (ports, already on
-  // their grid) rounds to nearest (RND), a carry over its output bits.
+  // their grid) rounds to nearest (RND), a carry over its output bits (a pooled ROM's
+  // quantizer: with the pool).
   for (size_t q = 0; q < quants.size(); ++q) {
-    if (quants[q].weight)
+    if (quants[q].weight || pooled_rom[q])
       continue;
     ValueId x = g.nodes[static_cast<size_t>(quants[q].node)].inputs[0];
     if (std::find(g.inputs.begin(), g.inputs.end(), x) == g.inputs.end())
@@ -217,6 +262,41 @@ double CostModel::linear_luts(const Graph &g, EbopsTerm &t, const std::vector<Hg
   return raw * sc;
 }
 
+double CostModel::pooled_rom_luts(const EbopsTerm &t, const std::vector<HgqQuantizer> &quants,
+                                  double rb, std::vector<std::vector<float>> &egrad, bool grad) {
+  // Window j of B input bits (its live elements' widths), narrowed to O bits: its adders and
+  // the rounding, or a ROM of O outputs on B address bits where B <= the ROM cones' limit and
+  // that is cheaper (backend rom_cones.cpp): O LUT6s up to 6 bits, doubling per bit above.
+  const HgqQuantizer &qa = quants[static_cast<size_t>(t.qa)];
+  const HgqQuantizer &qo = quants[static_cast<size_t>(t.rom_q)];
+  const double max_bits = backend::CmvmLowerOptions{}.rom_cone_bits;
+  double luts = 0;
+  for (size_t j = 0; j + 1 < t.win_begin.size(); ++j) {
+    double B = 0, adders = 0;
+    for (int64_t i = t.win_begin[j]; i < t.win_begin[j + 1]; ++i) {
+      const size_t k = static_cast<size_t>(t.win_el[static_cast<size_t>(i)]);
+      B += static_cast<double>(qa.width[k]) * qa.live[k];
+      adders += kAdd * qa.width[k];
+    }
+    const double O = static_cast<double>(qo.width[j]) * qo.live[j];
+    const double logic = adders + kRound * qo.width[j];
+    const double pages = std::exp2(std::max(B - 6, 0.0));
+    const double rom = kRom * O * pages;
+    const bool use_rom = O > 0 && B <= max_bits && rom < logic;
+    luts += use_rom ? rom : logic;
+    if (!grad)
+      continue;
+    const double dB = use_rom ? (B > 6 ? rom * std::log(2.0) : 0.0) : kAdd;
+    for (int64_t i = t.win_begin[j]; i < t.win_begin[j + 1]; ++i) {
+      const size_t k = static_cast<size_t>(t.win_el[static_cast<size_t>(i)]);
+      egrad[static_cast<size_t>(t.qa)][k] += static_cast<float>(rb * dB) * qa.live[k];
+    }
+    egrad[static_cast<size_t>(t.rom_q)][j] +=
+        static_cast<float>(rb * (use_rom ? kRom * pages : kRound)) * qo.live[j];
+  }
+  return luts;
+}
+
 double CostModel::add_luts(const Graph &g, const std::vector<HgqQuantizer> &quants,
                            const std::vector<const TrainTensor *> &wq, double beta,
                            std::vector<std::vector<float>> &egrad) {
@@ -228,6 +308,10 @@ double CostModel::add_luts(const Graph &g, const std::vector<HgqQuantizer> &quan
   for (EbopsTerm &t : terms_) {
     const Node &n = g.nodes[static_cast<size_t>(t.node)];
     const HgqQuantizer &qa = quants[t.qa];
+    if (t.rom_q >= 0) {
+      luts += pooled_rom_luts(t, quants, rb, egrad, beta != 0);
+      continue;
+    }
     if (!t.counts.empty()) {
       // Pooling. Sums: an adder per addend at its width. Maxima: each window of T elements
       // is T - 1 comparators and muxes, spread over the elements as (sum counts - windows) /

@@ -275,6 +275,73 @@ TEST_CASE("LUT cost: pooling (max comparators, average adders), convolution and 
   check_activation_gradients(tanh, qt);
 }
 
+// The input pooled 2x2 (stride 2) to four values, flattened, then a Gemm: the pooling windows
+// emit-verilog may build as ROMs (a graph input's pool narrowed by a quantizer).
+Graph pooled_input_net() {
+  ModelBuilder b;
+  b.input("x", {-1, 1, 4, 4}).output("z");
+  b.init("w", {2, 4}, {0.5, -0.25, 0.75, 1.0, -0.5, 0.25, 0.125, 0.625});
+  auto &ap = b.node("AveragePool", {"x"}, {"av"});
+  ModelBuilder::attr_ints(ap, "kernel_shape", {2, 2});
+  ModelBuilder::attr_ints(ap, "strides", {2, 2});
+  b.node("Flatten", {"av"}, {"f"});
+  ModelBuilder::attr_int(b.node("Gemm", {"f", "w"}, {"z"}), "transB", 1);
+  Graph g = b.import();
+  normalize(g);
+  insert_hgq_quantizers(g);
+  return g;
+}
+
+TEST_CASE("LUT cost: a pooled graph input's windows are priced as ROMs where emit-verilog "
+          "builds them so, and their gradients match finite differences") {
+  std::unique_ptr<TrainEngine> ep = stepped_classify(pooled_input_net(), 16);
+  TrainEngine &eng = *ep;
+  CostModel cm = cost_of(eng);
+  const EbopsTerm *pool = nullptr;
+  for (const EbopsTerm &t : cm.terms())
+    if (t.rom_q >= 0)
+      pool = &t;
+  REQUIRE(pool);
+  REQUIRE(pool->win_begin == std::vector<int64_t>{0, 4, 8, 12, 16});
+  // Window 0 is the top-left 2x2 block of the 4x4 input.
+  CHECK(std::vector<int64_t>(pool->win_el.begin(), pool->win_el.begin() + 4) ==
+        std::vector<int64_t>{0, 1, 4, 5});
+  std::vector<HgqQuantizer> qs = eng.quantizers();
+  spread_widths(qs, 5);
+  HgqQuantizer &qa = qs[static_cast<size_t>(pool->qa)];
+  HgqQuantizer &qo = qs[static_cast<size_t>(pool->rom_q)];
+  // Window input widths 1.4 (5.6 address bits: one LUT6 per output bit), 1.8 (7.2 bits: 2^1.2
+  // LUT6s per bit), 2.8 (11.2 bits: too wide for a ROM) and 1.6 (6.4 bits), whose output is then
+  // pruned (logic).
+  const float per[4] = {1.4f, 1.8f, 2.8f, 1.6f};
+  for (int64_t j = 0; j < 4; ++j) {
+    for (int64_t i = pool->win_begin[static_cast<size_t>(j)];
+         i < pool->win_begin[static_cast<size_t>(j) + 1]; ++i)
+      qa.width[static_cast<size_t>(pool->win_el[static_cast<size_t>(i)])] = per[j];
+    qo.width[static_cast<size_t>(j)] = 3.5f;
+  }
+  check_activation_gradients(eng, qs);
+  qo.live[3] = 0;
+  qo.width[3] = 0;
+  const double kA = backend::kLutCoef[backend::kCarry2], kR = backend::kLutCoef[backend::kCarry1],
+               kM = backend::kLutCoef[backend::kRom];
+  const double want =
+      kM * 3.5 + kM * 3.5 * std::exp2(1.2) + (4 * kA * 2.8 + kR * 3.5) + 4 * kA * 1.6;
+  std::vector<TrainTensor> wq = quantized_weights(eng.graph(), qs);
+  auto eg = zero_grads(qs);
+  cm.add_luts(eng.graph(), qs, pointers(wq), 0, eg);
+  // The rest is the pool alone: the input quantizer does not round, and the pooled quantizer's
+  // rounding is priced with its windows.
+  CHECK(cm.lut_rest().raw == doctest::Approx(want));
+  // Below six address bits the inputs' widths are free; above, each bit doubles the ROM.
+  auto g1 = zero_grads(qs);
+  cm.add_luts(eng.graph(), qs, pointers(wq), 1.0, g1);
+  const auto &ga = g1[static_cast<size_t>(pool->qa)];
+  CHECK(ga[0] == 0.0f);
+  CHECK(ga[2] == doctest::Approx(kM * 3.5 * std::exp2(1.2) * std::log(2.0)));
+  CHECK(ga[10] == doctest::Approx(kA));
+}
+
 TEST_CASE("LUT cost: a dense layer's cost, its weight gradient (the CSD digit proxy, 1/3 per "
           "bit) and the layer scale hooks") {
   // Weights at f = 3: integers 5 (2 digits), 0 (pruned), -7 (2), 8 (1) and 3 (2), 21/8 (3),

@@ -13,7 +13,7 @@
 #   bench/qor/run.sh [BUILD_DIR] [WORK_DIR]
 #   QUICK=1: few epochs and 10000 vectors, to try the flow (criteria 3 and 4 then say so)
 #   POINTS=3: three models of each front instead of one (best, within 1 pt, smaller; slower)
-#   BUDGET_mlp=21 BUDGET_cnn=12: the LUT budget of the HGQ trainings, as w8a8's estimate over it
+#   BUDGET_mlp=17 BUDGET_cnn=12: the LUT budget of the HGQ trainings, as w8a8's estimate over it
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/common.sh"
@@ -46,7 +46,7 @@ for net in mlp cnn; do
 done
 
 # 2. The w8a8 baselines (uniform 8 bits), first: their estimated LUTs set the trainings' budget.
-declare -A budget=([mlp]=${BUDGET_mlp:-21} [cnn]=${BUDGET_cnn:-12}) target
+declare -A budget=([mlp]=${BUDGET_mlp:-17} [cnn]=${BUDGET_cnn:-12}) target
 for net in mlp cnn; do
   target[$net]=$(w8a8_budget $net "Fashion-MNIST" "$train_x" "$test_x" "$test_y" "${budget[$net]}")
 done

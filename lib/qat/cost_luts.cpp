@@ -20,7 +20,6 @@ constexpr double kAdd = kLutCoef[backend::kCarry2];   // an adder bit of two sig
 constexpr double kRound = kLutCoef[backend::kCarry1]; // a rounding carry bit
 constexpr double kMux = kLutCoef[backend::kMux];      // a ReLU / max mux bit
 constexpr double kMulBit = kLutCoef[backend::kMulBits];
-constexpr double kRom = kLutCoef[backend::kRom]; // a ROM output bit per 64 entries
 
 // Nonzero CSD digits of an integer; magnitudes beyond csd_weight's range (never a trained
 // weight) count as one digit per two bits, the CSD maximum, and a non-finite value none.
@@ -265,8 +264,8 @@ double CostModel::linear_luts(const Graph &g, EbopsTerm &t, const std::vector<Hg
 double CostModel::pooled_rom_luts(const EbopsTerm &t, const std::vector<HgqQuantizer> &quants,
                                   double rb, std::vector<std::vector<float>> &egrad, bool grad) {
   // Window j of B input bits (its live elements' widths), narrowed to O bits: its adders and
-  // the rounding, or a ROM of O outputs on B address bits where B <= the ROM cones' limit and
-  // that is cheaper (backend rom_cones.cpp): O LUT6s up to 6 bits, doubling per bit above.
+  // the rounding, or a ROM of O outputs on B address bits where 0 < B <= the ROM cones' limit
+  // and that is cheaper (backend rom_cones.cpp): O LUT6s up to 6 bits, doubling per bit above.
   const HgqQuantizer &qa = quants[static_cast<size_t>(t.qa)];
   const HgqQuantizer &qo = quants[static_cast<size_t>(t.rom_q)];
   const double max_bits = backend::CmvmLowerOptions{}.rom_cone_bits;
@@ -280,19 +279,20 @@ double CostModel::pooled_rom_luts(const EbopsTerm &t, const std::vector<HgqQuant
     }
     const double O = static_cast<double>(qo.width[j]) * qo.live[j];
     const double logic = adders + kRound * qo.width[j];
-    const double pages = std::exp2(std::max(B - 6, 0.0));
-    const double rom = kRom * O * pages;
-    const bool use_rom = O > 0 && B <= max_bits && rom < logic;
+    // The ROM as a table function's (table_cost, in EBOPs): B address bits, O output bits.
+    double rom_dB = 0, rom_dO = 0;
+    const double rom = table_cost(B, O, &rom_dB, &rom_dO) / kEbopsPerLut;
+    const bool use_rom = O > 0 && B > 0 && B <= max_bits && rom < logic;
     luts += use_rom ? rom : logic;
     if (!grad)
       continue;
-    const double dB = use_rom ? (B > 6 ? rom * std::log(2.0) : 0.0) : kAdd;
+    const double dB = use_rom ? rom_dB / kEbopsPerLut : kAdd;
     for (int64_t i = t.win_begin[j]; i < t.win_begin[j + 1]; ++i) {
       const size_t k = static_cast<size_t>(t.win_el[static_cast<size_t>(i)]);
       egrad[static_cast<size_t>(t.qa)][k] += static_cast<float>(rb * dB) * qa.live[k];
     }
     egrad[static_cast<size_t>(t.rom_q)][j] +=
-        static_cast<float>(rb * (use_rom ? kRom * pages : kRound)) * qo.live[j];
+        static_cast<float>(rb * (use_rom ? rom_dO / kEbopsPerLut : kRound)) * qo.live[j];
   }
   return luts;
 }

@@ -41,6 +41,15 @@ int64_t divisor(const Node &n, const ops::Taps &t, int64_t p) {
   return attr_int(n, "count_include_pad", 0) ? t.padded[p] : t.begin[p + 1] - t.begin[p];
 }
 
+// The divisor of every output position, for the training loops: the attribute is read once
+// per call, not once per element of every batch.
+std::vector<float> divisors(const Node &n, const ops::Taps &t, int64_t osz) {
+  std::vector<float> d(static_cast<size_t>(osz));
+  for (int64_t p = 0; p < osz; ++p)
+    d[static_cast<size_t>(p)] = static_cast<float>(divisor(n, t, p));
+  return d;
+}
+
 // The window over x's range; UserError when a window lies entirely in the padding.
 ops::PoolRangeGeom range_geom(const Node &n, const ValueRange &x) {
   ops::PoolRangeGeom g = ops::pool_range_geom(n, x.dims);
@@ -102,13 +111,14 @@ void train_forward(const Node &n, TrainIns in, TrainOuts out, TrainContext &ctx)
   TrainTensor &y = *out[0];
   y.resize(yd);
   int64_t planes = x.shape[0] * x.shape[1], isz = dims_numel(w.win.in), osz = dims_numel(w.win.out);
+  const std::vector<float> div = divisors(n, w.taps, osz);
   for (int64_t pl = 0; pl < planes; ++pl)
     for (int64_t p = 0; p < osz; ++p) {
       float s = 0;
       for (int64_t t = w.taps.begin[p]; t < w.taps.begin[p + 1]; ++t)
         s += x.v[pl * isz + w.taps.off[t]];
-      int64_t d = divisor(n, w.taps, p);
-      y.v[pl * osz + p] = d > 0 ? s / static_cast<float>(d) : 0.0f;
+      const float d = div[static_cast<size_t>(p)];
+      y.v[pl * osz + p] = d > 0 ? s / d : 0.0f;
     }
 }
 
@@ -121,12 +131,13 @@ void backward(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din
   const ops::WindowCache &w = ops::window_cache(n, x.shape, *ctx.cache);
   grad_target(*din[0], x.shape);
   int64_t planes = x.shape[0] * x.shape[1], isz = dims_numel(w.win.in), osz = dims_numel(w.win.out);
+  const std::vector<float> div = divisors(n, w.taps, osz);
   for (int64_t pl = 0; pl < planes; ++pl)
     for (int64_t p = 0; p < osz; ++p) {
-      int64_t d = divisor(n, w.taps, p);
+      const float d = div[static_cast<size_t>(p)];
       if (d == 0)
         continue;
-      float g = dy.v[pl * osz + p] / static_cast<float>(d);
+      float g = dy.v[pl * osz + p] / d;
       for (int64_t t = w.taps.begin[p]; t < w.taps.begin[p + 1]; ++t)
         din[0]->v[pl * isz + w.taps.off[t]] += g;
     }

@@ -76,7 +76,8 @@ void hgq_act_tables(HgqQuantizer &q) {
 namespace {
 // floor(t) without a libm call, so that the loop vectorises with SSE2: below 2^23 in magnitude
 // truncation to int32 and a correction for negative fractions; from 2^23 on (and NaN) a float
-// is already an integer. The same value as std::floor for every t, on every x86-64.
+// is already an integer. The same bits as std::floor on every x86-64, but for t = -0, which
+// gives +0 (the caller's t = x 2^f + 0.5 is never -0).
 inline float floor_fast(float t) {
   constexpr float kInt = 8388608.0f; // 2^23
   // Clamped first, so that the conversion is defined for every t (NaN becomes -2^23).

@@ -28,8 +28,8 @@ TEST_CASE("HGQ activation quantizer: the rounding equals min(floor(x 2^f + 0.5),
   std::uniform_int_distribution<int> ex(-30, 40);
   for (int k = 0; k < 20000; ++k)
     xs.push_back(std::ldexp(mant(rng), ex(rng)));
-  // Element e takes f = e mod 7 - 3 and a saturation top on every third element; n is not a
-  // multiple of the vector width, and two rows exercise the row loop.
+  // Element e takes f = e mod 7 - 3, a saturation top on every third element and is pruned on
+  // every eleventh; n = 37 is not a multiple of the vector width, and the values fill 542 rows.
   const int64_t n = 37;
   while (xs.size() % static_cast<size_t>(n) != 0)
     xs.push_back(0.75f);

@@ -10,6 +10,7 @@
 
 #include <any>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,22 @@ struct LutLayer {
   double raw = 0;   ///< surrogate LUTs before scaling
   double scale = 1; ///< the factor the loss multiplies them by (set_lut_scale)
   double scaled() const { return raw * scale; } ///< raw * scale
+};
+
+/// The calibrated scales of the LUT surrogate, averaged over checkpoints: the first
+/// calibration of a scale sets it to the checkpoint's exact / surrogate ratio, each later one
+/// moves it by kWeight towards the new ratio (geometrically), about the mean of the last eight.
+/// One checkpoint's ratio is noisy (a few rounded values flipping can move a convolution's exact
+/// LUTs by a third); the recent mean prices the next checkpoints better (docs/training.md).
+class LutScaleAverage {
+public:
+  /// The weight of a new ratio.
+  static constexpr double kWeight = 1.0 / 8;
+  /// The new scale of the scale named `key` ("" for the rest's), now `old`, given `ratio`.
+  double update(const std::string &key, double old, double ratio);
+
+private:
+  std::set<std::string> seen_; ///< keys calibrated before
 };
 
 /// A table function (Sigmoid, Tanh, Exp, ...: OpDef::table) between two activation

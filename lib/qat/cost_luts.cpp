@@ -408,6 +408,12 @@ double CostModel::add_luts(const Graph &g, const std::vector<HgqQuantizer> &quan
   return layers + luts * rest_scale_;
 }
 
+double LutScaleAverage::update(const std::string &key, double old, double ratio) {
+  if (seen_.insert(key).second || !(old > 0))
+    return ratio;
+  return std::exp((1 - kWeight) * std::log(old) + kWeight * std::log(ratio));
+}
+
 bool CostModel::set_lut_scale(int node, double factor) {
   for (LutLayer &l : layers_)
     if (l.node == node) {

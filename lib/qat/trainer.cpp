@@ -128,11 +128,12 @@ std::string history_csv(const std::vector<std::vector<std::string>> &rows,
 // emit-verilog builds, CMVM included): appends to `row` (when given) the surrogate total at the end
 // of the epoch (`at_eval`, the scales in force), the exact and scaled surrogate LUTs of the rest of
 // the circuit (all but the linear layers) and, per linear layer of the LUT cost, the exact
-// LUTs of the IR node of the same name and the scaled surrogate; then sets each scale to
+// LUTs of the IR node of the same name and the scaled surrogate; then moves each scale towards
 // exact / raw surrogate, so that the sharing CSE finds is learned as a per-layer factor and
-// what the rest's terms miss (e.g. saturation logic) as one more. A layer without a surrogate
-// or an exact figure (pruned away, or not built) keeps its scale.
-void calibrate_luts(TrainEngine &eng, const Checkpoint &c, double at_eval,
+// what the rest's terms miss (e.g. saturation logic) as one more, averaged over the recent
+// checkpoints (LutScaleAverage). A layer without a surrogate or an exact figure (pruned away,
+// or not built) keeps its scale.
+void calibrate_luts(TrainEngine &eng, LutScaleAverage &avg, const Checkpoint &c, double at_eval,
                     std::vector<std::string> *row) {
   auto factor = [](double exact, double raw) { return std::clamp(exact / raw, 0.05, 20.0); };
   std::vector<std::pair<std::string, double>> scales;
@@ -147,7 +148,8 @@ void calibrate_luts(TrainEngine &eng, const Checkpoint &c, double at_eval,
     if (have)
       linear_exact += static_cast<double>(it->luts);
     if (have && it->luts > 0 && l.raw > 0)
-      scales.emplace_back(l.name, factor(static_cast<double>(it->luts), l.raw));
+      scales.emplace_back(
+          l.name, avg.update(l.name, l.scale, factor(static_cast<double>(it->luts), l.raw)));
   }
   const LutLayer rest = eng.lut_rest();
   const double rest_exact = static_cast<double>(c.luts_estimate) - linear_exact;
@@ -160,7 +162,7 @@ void calibrate_luts(TrainEngine &eng, const Checkpoint &c, double at_eval,
   for (const auto &[name, f] : scales)
     eng.set_lut_scale(name, f);
   if (c.luts_estimate >= 0 && rest_exact > 0 && rest.raw > 0)
-    eng.set_lut_rest_scale(factor(rest_exact, rest.raw));
+    eng.set_lut_rest_scale(avg.update(std::string(), rest.scale, factor(rest_exact, rest.raw)));
 }
 
 // The first calibration of the LUT surrogate, at the end of the first epoch when that epoch
@@ -169,8 +171,8 @@ void calibrate_luts(TrainEngine &eng, const Checkpoint &c, double at_eval,
 // evaluation train, and its checkpoint is priced, with every scale at 1, where the raw
 // surrogate of the starting widths is some 1.4-1.6x the exact estimate (bench/qor). Not after
 // the first step: the running activation ranges have not settled there.
-void calibrate_luts_early(TrainEngine &eng, const fs::path &dir, double surrogate,
-                          const std::function<void(const std::string &)> &log) {
+void calibrate_luts_early(TrainEngine &eng, LutScaleAverage &avg, const fs::path &dir,
+                          double surrogate, const std::function<void(const std::string &)> &log) {
   if (eng.lut_layers().empty())
     return;
   Checkpoint c;
@@ -179,7 +181,7 @@ void calibrate_luts_early(TrainEngine &eng, const fs::path &dir, double surrogat
   estimate_checkpoint_luts(c);
   std::error_code ec;
   fs::remove(c.file, ec);
-  calibrate_luts(eng, c, surrogate, nullptr);
+  calibrate_luts(eng, avg, c, surrogate, nullptr);
   log(c.luts_estimate >= 0
           ? "LUT surrogate calibrated after epoch 1: " + fmt("%.0f", surrogate) +
                 " surrogate against " + std::to_string(c.luts_estimate) + " estimated LUTs"
@@ -360,6 +362,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
   std::vector<Checkpoint> front;
   std::vector<std::vector<std::string>> hist;
   double log_beta = std::log(std::max(opt.beta0, 1e-300)), pid_prev = 0, train_seconds = 0;
+  LutScaleAverage lut_cal;
   int64_t step = 0;
   using Clock = std::chrono::steady_clock;
   auto last_draw = Clock::now() - std::chrono::seconds(1);
@@ -480,7 +483,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       row[4] = fmt("%.0f", c.ebops);
       row[10] = kept ? "1" : "0";
       row[12] = lut_field(c.luts_estimate, c, "");
-      calibrate_luts(eng, c, st.luts, &row);
+      calibrate_luts(eng, lut_cal, c, st.luts, &row);
       line += "; val " +
               (*task == TaskKind::Classify ? "acc " + fmt("%.4f", c.accuracy)
                                            : "mse " + fmt("%.6g", c.mse)) +
@@ -500,7 +503,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
     write_file_atomic((dir / "history.csv").string(), history_csv(hist, eng.lut_layers()));
     log(line);
     if (epoch == 1 && !evaluate)
-      calibrate_luts_early(eng, dir, st.luts, log);
+      calibrate_luts_early(eng, lut_cal, dir, st.luts, log);
     if (g_train_stop.load())
       res.interrupted = true;
   }

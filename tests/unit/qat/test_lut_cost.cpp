@@ -557,3 +557,22 @@ TEST_CASE("engine: --cost luts adds beta * d LUTs / d width to the f gradients, 
     }
   CHECK(differ > 0);
 }
+
+TEST_CASE("LUT cost: calibrated scales average the recent ratios") {
+  LutScaleAverage avg;
+  // A key's first calibration takes the ratio as it is.
+  CHECK(avg.update("fc", 1.0, 0.6) == 0.6);
+  CHECK(avg.update("", 1.0, 1.3) == 1.3);
+  // Later ones move the scale an eighth of the way, geometrically.
+  const double w = LutScaleAverage::kWeight;
+  CHECK(w == doctest::Approx(0.125));
+  double s = avg.update("fc", 0.6, 1.2);
+  CHECK(s == doctest::Approx(std::exp((1 - w) * std::log(0.6) + w * std::log(1.2))));
+  CHECK(s > 0.6);
+  CHECK(s < 0.7);
+  // A steady ratio is a fixed point; one outlier moves the scale by its eighth root.
+  CHECK(avg.update("fc", 0.8, 0.8) == doctest::Approx(0.8));
+  CHECK(avg.update("fc", 0.8, 0.4) == doctest::Approx(0.8 * std::pow(0.5, w)));
+  // Another layer starts from its own first ratio.
+  CHECK(avg.update("conv", 1.0, 2.0) == 2.0);
+}

@@ -90,17 +90,25 @@ void train_forward_unary(const Node &n, TrainIns in, TrainOuts out, TrainContext
   for (size_t i = 0; i < x.v.size(); ++i)
     y.v[i] = static_cast<float>(Impl::apply(p, x.v[i]));
 }
-/// Backward of the unary family: dx += dy * Impl::grad(p, x), Impl's derivative at x.
+/// Backward of the unary family: dx += dy * Impl::grad(p, x), Impl's derivative at x; or,
+/// where Impl has `static float grad_y(const P &, float y)`, the derivative from the forward
+/// output y (tanh: 1 - y^2), which spares a second evaluation of the function.
 template <class Impl>
-void backward_unary(const Node &n, TrainIns in, TrainIns, TrainIns dout, TrainOuts din,
+void backward_unary(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
                     TrainContext &) {
   if (!din[0])
     return;
   auto p = Impl::params(n);
   const TrainTensor &x = *in[0], &dy = *dout[0];
   grad_target(*din[0], x.shape);
-  for (size_t i = 0; i < x.v.size(); ++i)
-    din[0]->v[i] += dy.v[i] * static_cast<float>(Impl::grad(p, x.v[i]));
+  if constexpr (requires { Impl::grad_y(p, 0.0f); }) {
+    const TrainTensor &y = *out[0];
+    for (size_t i = 0; i < x.v.size(); ++i)
+      din[0]->v[i] += dy.v[i] * Impl::grad_y(p, y.v[i]);
+  } else {
+    for (size_t i = 0; i < x.v.size(); ++i)
+      din[0]->v[i] += dy.v[i] * static_cast<float>(Impl::grad(p, x.v[i]));
+  }
 }
 /// The unary family's OpDef; with training hooks when Impl has `static double grad(const P&,
 /// double x)`, the derivative of apply at x.

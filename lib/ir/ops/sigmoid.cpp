@@ -14,6 +14,7 @@ struct SigmoidImpl : ops::NoParams {
     double s = ops::tmath::sigmoid(static_cast<long double>(x));
     return s * (1 - s);
   }
+  static float grad_y(const P &, float y) { return y * (1 - y); }
 };
 constexpr OpDef make_sigmoid() { return ops::table_op<SigmoidImpl>("Sigmoid"); }
 } // namespace

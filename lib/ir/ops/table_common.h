@@ -161,7 +161,8 @@ std::vector<ExportNode> table_export(const Node &n, const ExportContext &ctx);
 // ---- The family template ----------------------------------------------------------------
 // Impl provides `struct P` (trivially copyable), `static void import(Node &, ImportContext &)`,
 // `static P params(const Node &)`, `template <class T> static TableValue<T> value(const P &, T
-// x)` (the function in precision T) and `static double grad(const P &, double x)`.
+// x)` (the function in precision T) and `static double grad(const P &, double x)`; optionally
+// `static float grad_y(const P &, float y)`, the derivative from the output (backward_unary).
 
 template <class Impl> struct Table {
   using P = typename Impl::P;
@@ -170,6 +171,8 @@ template <class Impl> struct Table {
     return v.num / v.den;
   }
   static double grad(const P &p, double x) { return Impl::grad(p, x); }
+  static float grad_y(const P &p, float y) requires requires { Impl::grad_y(p, y); }
+  { return Impl::grad_y(p, y); }
   static void import(Node &n, ImportContext &c) {
     if (n.inputs.size() != 1)
       throw UserError("takes one input, got " + std::to_string(n.inputs.size()));

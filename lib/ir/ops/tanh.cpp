@@ -14,6 +14,7 @@ struct TanhImpl : ops::NoParams {
     double t = std::tanh(x);
     return 1 - t * t;
   }
+  static float grad_y(const P &, float y) { return 1 - y * y; }
 };
 constexpr OpDef make_tanh() { return ops::table_op<TanhImpl>("Tanh"); }
 } // namespace

@@ -10,7 +10,7 @@
 
 #include <any>
 #include <functional>
-#include <set>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,19 +59,25 @@ struct LutLayer {
 };
 
 /// The calibrated scales of the LUT surrogate, averaged over checkpoints: the first
-/// calibration of a scale sets it to the checkpoint's exact / surrogate ratio, each later one
-/// moves it by kWeight towards the new ratio (geometrically), about the mean of the last eight.
-/// One checkpoint's ratio is noisy (a few rounded values flipping can move a convolution's exact
-/// LUTs by a third); the recent mean prices the next checkpoints better (docs/training.md).
+/// calibration of a scale sets it to the checkpoint's exact / surrogate ratio; each later one
+/// moves it towards the new ratio (geometrically) by the weight kWeight, about the mean of the
+/// last eight, plus kDrift times |ln| of the raw surrogate's change since the last calibration
+/// (at most 1). One checkpoint's ratio is noisy (a few rounded values flipping can move a
+/// convolution's exact LUTs by a third), and a recent mean prices the next checkpoints better;
+/// but while the model shrinks fast the ratio drifts, and an old mean lags it
+/// (docs/training.md).
 class LutScaleAverage {
 public:
-  /// The weight of a new ratio.
+  /// The weight of a new ratio while the surrogate stands still.
   static constexpr double kWeight = 1.0 / 8;
-  /// The new scale of the scale named `key` ("" for the rest's), now `old`, given `ratio`.
-  double update(const std::string &key, double old, double ratio);
+  /// The weight added per unit of |ln(raw / previous raw)|.
+  static constexpr double kDrift = 2;
+  /// The new scale of the scale named `key` ("" for the rest's), now `old`, given the ratio
+  /// exact / raw of a checkpoint whose raw surrogate is `raw`.
+  double update(const std::string &key, double old, double ratio, double raw);
 
 private:
-  std::set<std::string> seen_; ///< keys calibrated before
+  std::map<std::string, double> last_raw_; ///< raw surrogate at each key's last calibration
 };
 
 /// A table function (Sigmoid, Tanh, Exp, ...: OpDef::table) between two activation

@@ -408,10 +408,14 @@ double CostModel::add_luts(const Graph &g, const std::vector<HgqQuantizer> &quan
   return layers + luts * rest_scale_;
 }
 
-double LutScaleAverage::update(const std::string &key, double old, double ratio) {
-  if (seen_.insert(key).second || !(old > 0))
+double LutScaleAverage::update(const std::string &key, double old, double ratio, double raw) {
+  auto [it, first] = last_raw_.try_emplace(key, raw);
+  const double prev = it->second;
+  it->second = raw;
+  if (first || !(old > 0) || !(raw > 0) || !(prev > 0))
     return ratio;
-  return std::exp((1 - kWeight) * std::log(old) + kWeight * std::log(ratio));
+  const double w = std::min(1.0, kWeight + kDrift * std::fabs(std::log(raw / prev)));
+  return std::exp((1 - w) * std::log(old) + w * std::log(ratio));
 }
 
 bool CostModel::set_lut_scale(int node, double factor) {

@@ -149,7 +149,7 @@ void calibrate_luts(TrainEngine &eng, LutScaleAverage &avg, const Checkpoint &c,
       linear_exact += static_cast<double>(it->luts);
     if (have && it->luts > 0 && l.raw > 0)
       scales.emplace_back(
-          l.name, avg.update(l.name, l.scale, factor(static_cast<double>(it->luts), l.raw)));
+          l.name, avg.update(l.name, l.scale, factor(static_cast<double>(it->luts), l.raw), l.raw));
   }
   const LutLayer rest = eng.lut_rest();
   const double rest_exact = static_cast<double>(c.luts_estimate) - linear_exact;
@@ -162,7 +162,8 @@ void calibrate_luts(TrainEngine &eng, LutScaleAverage &avg, const Checkpoint &c,
   for (const auto &[name, f] : scales)
     eng.set_lut_scale(name, f);
   if (c.luts_estimate >= 0 && rest_exact > 0 && rest.raw > 0)
-    eng.set_lut_rest_scale(avg.update(std::string(), rest.scale, factor(rest_exact, rest.raw)));
+    eng.set_lut_rest_scale(
+        avg.update(std::string(), rest.scale, factor(rest_exact, rest.raw), rest.raw));
 }
 
 // The first calibration of the LUT surrogate, at the end of the first epoch when that epoch

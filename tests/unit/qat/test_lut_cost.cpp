@@ -558,21 +558,31 @@ TEST_CASE("engine: --cost luts adds beta * d LUTs / d width to the f gradients, 
   CHECK(differ > 0);
 }
 
-TEST_CASE("LUT cost: calibrated scales average the recent ratios") {
+TEST_CASE("LUT cost: calibrated scales average the recent ratios, less so while the "
+          "surrogate moves") {
   LutScaleAverage avg;
   // A key's first calibration takes the ratio as it is.
-  CHECK(avg.update("fc", 1.0, 0.6) == 0.6);
-  CHECK(avg.update("", 1.0, 1.3) == 1.3);
-  // Later ones move the scale an eighth of the way, geometrically.
+  CHECK(avg.update("fc", 1.0, 0.6, 100) == 0.6);
+  CHECK(avg.update("", 1.0, 1.3, 50) == 1.3);
+  // With the surrogate where it was, a later one moves the scale an eighth of the way,
+  // geometrically.
   const double w = LutScaleAverage::kWeight;
   CHECK(w == doctest::Approx(0.125));
-  double s = avg.update("fc", 0.6, 1.2);
+  double s = avg.update("fc", 0.6, 1.2, 100);
   CHECK(s == doctest::Approx(std::exp((1 - w) * std::log(0.6) + w * std::log(1.2))));
   CHECK(s > 0.6);
   CHECK(s < 0.7);
   // A steady ratio is a fixed point; one outlier moves the scale by its eighth root.
-  CHECK(avg.update("fc", 0.8, 0.8) == doctest::Approx(0.8));
-  CHECK(avg.update("fc", 0.8, 0.4) == doctest::Approx(0.8 * std::pow(0.5, w)));
+  CHECK(avg.update("fc", 0.8, 0.8, 100) == doctest::Approx(0.8));
+  CHECK(avg.update("fc", 0.8, 0.4, 100) == doctest::Approx(0.8 * std::pow(0.5, w)));
+  // The surrogate fell by 10 % since the last calibration: the new ratio weighs
+  // 1/8 + 2 |ln 0.9| (0.336).
+  const double w2 = w + LutScaleAverage::kDrift * std::fabs(std::log(0.9));
+  CHECK(w2 == doctest::Approx(0.3357).epsilon(1e-3));
+  CHECK(avg.update("fc", 0.8, 0.4, 90) ==
+        doctest::Approx(std::exp((1 - w2) * std::log(0.8) + w2 * std::log(0.4))));
+  // Halved (|ln 0.5| > 7/16): the new ratio alone.
+  CHECK(avg.update("fc", 0.8, 0.4, 45) == doctest::Approx(0.4));
   // Another layer starts from its own first ratio.
-  CHECK(avg.update("conv", 1.0, 2.0) == 2.0);
+  CHECK(avg.update("conv", 1.0, 2.0, 45) == 2.0);
 }

@@ -90,9 +90,9 @@ void train_forward_unary(const Node &n, TrainIns in, TrainOuts out, TrainContext
   for (size_t i = 0; i < x.v.size(); ++i)
     y.v[i] = static_cast<float>(Impl::apply(p, x.v[i]));
 }
-/// Backward of the unary family: dx += dy * Impl::grad(p, x), Impl's derivative at x; or,
-/// where Impl has `static float grad_y(const P &, float y)`, the derivative from the forward
-/// output y (tanh: 1 - y^2), which spares a second evaluation of the function.
+/// Backward of the unary family: dx += dy * Impl::grad_y(p, y), the derivative from the forward
+/// output y (tanh: 1 - y^2, sparing a second evaluation of the function), where Impl has it;
+/// else dx += dy * Impl::grad(p, x), Impl's derivative at x.
 template <class Impl>
 void backward_unary(const Node &n, TrainIns in, TrainIns out, TrainIns dout, TrainOuts din,
                     TrainContext &) {
@@ -111,11 +111,13 @@ void backward_unary(const Node &n, TrainIns in, TrainIns out, TrainIns dout, Tra
   }
 }
 /// The unary family's OpDef; with training hooks when Impl has `static double grad(const P&,
-/// double x)`, the derivative of apply at x.
+/// double x)`, the derivative of apply at x, or `static float grad_y(const P &, float y)`, the
+/// derivative from apply's output.
 template <class Impl> constexpr OpDef unary_op(std::string_view name) {
   OpDef d{
       name, OpDomain::Onnx, 1, 1, 1, 1, true, &Impl::import, &infer_unary<Impl>, &eval_unary<Impl>};
-  if constexpr (requires { &Impl::grad; }) {
+  if constexpr (
+      requires { &Impl::grad; } || requires { &Impl::grad_y; }) {
     d.train_forward = &train_forward_unary<Impl>;
     d.backward = &backward_unary<Impl>;
   }

@@ -10,10 +10,6 @@ struct SigmoidImpl : ops::NoParams {
       return {1, 2, true};
     return ops::tmath::bounded(ops::tmath::sigmoid(x), T(0), T(1));
   }
-  static double grad(const P &, double x) {
-    double s = ops::tmath::sigmoid(static_cast<long double>(x));
-    return s * (1 - s);
-  }
   static float grad_y(const P &, float y) { return y * (1 - y); }
 };
 constexpr OpDef make_sigmoid() { return ops::table_op<SigmoidImpl>("Sigmoid"); }

@@ -161,8 +161,8 @@ std::vector<ExportNode> table_export(const Node &n, const ExportContext &ctx);
 // ---- The family template ----------------------------------------------------------------
 // Impl provides `struct P` (trivially copyable), `static void import(Node &, ImportContext &)`,
 // `static P params(const Node &)`, `template <class T> static TableValue<T> value(const P &, T
-// x)` (the function in precision T) and `static double grad(const P &, double x)`; optionally
-// `static float grad_y(const P &, float y)`, the derivative from the output (backward_unary).
+// x)` (the function in precision T) and its derivative for training: `static double grad(const P
+// &, double x)`, or `static float grad_y(const P &, float y)` from the output (backward_unary).
 
 template <class Impl> struct Table {
   using P = typename Impl::P;
@@ -170,7 +170,8 @@ template <class Impl> struct Table {
     auto v = Impl::value(p, x);
     return v.num / v.den;
   }
-  static double grad(const P &p, double x) { return Impl::grad(p, x); }
+  static double grad(const P &p, double x) requires requires { Impl::grad(p, x); }
+  { return Impl::grad(p, x); }
   static float grad_y(const P &p, float y) requires requires { Impl::grad_y(p, y); }
   { return Impl::grad_y(p, y); }
   static void import(Node &n, ImportContext &c) {

@@ -109,6 +109,10 @@ public:
   /// Number of trainable weights (not counting fractional bits).
   int64_t weight_count() const;
 
+  /// The surrogate LUTs (CostModel::add_luts, no gradient) of the current weights and formats:
+  /// the model export_graph() writes, one optimiser update after the last step's figure.
+  /// Updates lut_layers() and lut_rest() to it.
+  double price_luts();
   /// The linear layers of the LUT cost with their surrogate LUTs at the last step.
   const std::vector<LutLayer> &lut_layers() const;
   /// Scales the LUT cost of the linear layer of node `node` (training graph index) by

@@ -484,7 +484,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       row[4] = fmt("%.0f", c.ebops);
       row[10] = kept ? "1" : "0";
       row[12] = lut_field(c.luts_estimate, c, "");
-      calibrate_luts(eng, lut_cal, c, st.luts, &row);
+      calibrate_luts(eng, lut_cal, c, eng.price_luts(), &row);
       line += "; val " +
               (*task == TaskKind::Classify ? "acc " + fmt("%.4f", c.accuracy)
                                            : "mse " + fmt("%.6g", c.mse)) +
@@ -504,7 +504,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
     write_file_atomic((dir / "history.csv").string(), history_csv(hist, eng.lut_layers()));
     log(line);
     if (epoch == 1 && !evaluate)
-      calibrate_luts_early(eng, lut_cal, dir, st.luts, log);
+      calibrate_luts_early(eng, lut_cal, dir, eng.price_luts(), log);
     if (g_train_stop.load())
       res.interrupted = true;
   }

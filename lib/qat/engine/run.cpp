@@ -13,6 +13,20 @@
 
 namespace hgqc {
 
+namespace {
+// The quantized values of each weight quantizer (by quantizer; null for activations), the
+// cost's view of the weights after run_static_nodes().
+std::vector<const TrainTensor *> quantized_weights(const Graph &g,
+                                                   const std::vector<HgqQuantizer> &quants,
+                                                   const std::vector<TrainTensor> &sval) {
+  std::vector<const TrainTensor *> wq(quants.size(), nullptr);
+  for (size_t qi = 0; qi < quants.size(); ++qi)
+    if (quants[qi].weight)
+      wq[qi] = &sval[g.nodes[static_cast<size_t>(quants[qi].node)].outputs[0]];
+  return wq;
+}
+} // namespace
+
 void TrainEngine::Impl::forward_rows(const Graph &g, std::vector<HgqQuantizer> &quants, Worker &w,
                                      const float *x, int64_t rows, const Dims &sample) {
   Impl &m = *this;
@@ -209,13 +223,17 @@ StepStats TrainEngine::step(const BatchData &b, double beta, double gamma) {
   const bool luts = m.opt.cost == CostKind::Luts;
   st.ebops = m.cost->add_ebops(g_, quants_, luts ? 0.0 : beta, m.egrad);
   st.tables = m.cost->add_tables(quants_, luts ? 0.0 : beta, m.egrad);
-  std::vector<const TrainTensor *> wq(quants_.size(), nullptr);
-  for (size_t qi = 0; qi < quants_.size(); ++qi)
-    if (quants_[qi].weight)
-      wq[qi] = &m.sval[g_.nodes[static_cast<size_t>(quants_[qi].node)].outputs[0]];
+  const std::vector<const TrainTensor *> wq = quantized_weights(g_, quants_, m.sval);
   st.luts = m.cost->add_luts(g_, quants_, wq, luts ? beta : 0.0, m.egrad);
   st.widths = CostModel::fold_widths(quants_, gamma, m.egrad, m.fgrad);
   return st;
+}
+
+double TrainEngine::price_luts() {
+  Impl &m = *impl_;
+  run_static_nodes();
+  const std::vector<const TrainTensor *> wq = quantized_weights(g_, quants_, m.sval);
+  return m.cost->add_luts(g_, quants_, wq, 0.0, m.egrad);
 }
 
 const std::vector<LutLayer> &TrainEngine::lut_layers() const { return impl_->cost->lut_layers(); }

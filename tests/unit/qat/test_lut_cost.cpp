@@ -558,6 +558,37 @@ TEST_CASE("engine: --cost luts adds beta * d LUTs / d width to the f gradients, 
   CHECK(differ > 0);
 }
 
+TEST_CASE("engine: price_luts prices the current weights, the model a checkpoint exports, not "
+          "those of the last step") {
+  std::vector<float> x(2 * 4);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
+  std::vector<int32_t> lab{0, 1};
+  BatchData b{x.data(), lab.data(), nullptr, 2};
+  EngineOptions eo;
+  eo.init_f_act = 3;
+  eo.range_decay = 0;
+  TrainEngine eng(gated_mlp(), eo);
+  eng.step(b, 0, 0);
+  const StepStats before = eng.step(b, 0, 0);
+  // Unchanged weights: the same figure as the step.
+  CHECK(eng.price_luts() == doctest::Approx(before.luts).epsilon(1e-12));
+  // An optimiser's move (here: every weight scaled by 3) changes the rounded integers and
+  // their digits; price_luts sees it at once, the next step (same batch, same ranges) agrees.
+  for (ParamView p : eng.params())
+    if (!p.frac_bits)
+      for (size_t k = 0; k < p.n; ++k)
+        p.w[k] *= 3.0f;
+  const double priced = eng.price_luts();
+  double layers = 0;
+  for (const LutLayer &l : eng.lut_layers())
+    layers += l.scaled();
+  CHECK(priced != doctest::Approx(before.luts).epsilon(1e-3));
+  CHECK(layers + eng.lut_rest().scaled() == doctest::Approx(priced).epsilon(1e-9));
+  const StepStats after = eng.step(b, 0, 0);
+  CHECK(after.luts == doctest::Approx(priced).epsilon(1e-12));
+}
+
 TEST_CASE("LUT cost: calibrated scales average the recent ratios, less so while the "
           "surrogate moves") {
   LutScaleAverage avg;

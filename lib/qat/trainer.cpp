@@ -125,10 +125,11 @@ std::string history_csv(const std::vector<std::vector<std::string>> &rows,
 }
 
 // Calibration of the LUT surrogate against the exact estimate of checkpoint `c` (the design
-// emit-verilog builds, CMVM included): appends to `row` (when given) the surrogate total at the end
-// of the epoch (`at_eval`, the scales in force), the exact and scaled surrogate LUTs of the rest of
-// the circuit (all but the linear layers) and, per linear layer of the LUT cost, the exact
-// LUTs of the IR node of the same name and the scaled surrogate; then moves each scale towards
+// emit-verilog builds, CMVM included): appends to `row` (when given) the surrogate total of
+// that same model (`at_eval`, from TrainEngine::price_luts, with the scales in force), the
+// exact and scaled surrogate LUTs of the rest of the circuit (all but the linear layers) and,
+// per linear layer of the LUT cost, the exact LUTs of the IR node of the same name and the
+// scaled surrogate; then moves each scale towards
 // exact / raw surrogate, so that the sharing CSE finds is learned as a per-layer factor and
 // what the rest's terms miss (e.g. saturation logic) as one more, averaged over the recent
 // checkpoints (LutScaleAverage). A layer without a surrogate or an exact figure (pruned away,

@@ -129,11 +129,10 @@ std::string history_csv(const std::vector<std::vector<std::string>> &rows,
 // that same model (`at_eval`, from TrainEngine::price_luts, with the scales in force), the
 // exact and scaled surrogate LUTs of the rest of the circuit (all but the linear layers) and,
 // per linear layer of the LUT cost, the exact LUTs of the IR node of the same name and the
-// scaled surrogate; then moves each scale towards
-// exact / raw surrogate, so that the sharing CSE finds is learned as a per-layer factor and
-// what the rest's terms miss (e.g. saturation logic) as one more, averaged over the recent
-// checkpoints (LutScaleAverage). A layer without a surrogate or an exact figure (pruned away,
-// or not built) keeps its scale.
+// scaled surrogate; then moves each scale towards exact / raw surrogate, so that the sharing
+// CSE finds is learned as a per-layer factor and what the rest's terms miss (e.g. saturation
+// logic) as one more, averaged over the recent checkpoints (LutScaleAverage). A layer without
+// a surrogate or an exact figure (pruned away, or not built) keeps its scale.
 void calibrate_luts(TrainEngine &eng, LutScaleAverage &avg, const Checkpoint &c, double at_eval,
                     std::vector<std::string> *row) {
   auto factor = [](double exact, double raw) { return std::clamp(exact / raw, 0.05, 20.0); };

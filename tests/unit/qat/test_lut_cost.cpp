@@ -178,6 +178,15 @@ std::unique_ptr<TrainEngine> stepped_classify(const Graph &g, int64_t d) {
   return eng;
 }
 
+// Two rows of 4 features and the labels 0, 1: the engine tests' batch, its data in x and lab.
+BatchData two_rows(std::vector<float> &x, std::vector<int32_t> &lab) {
+  x.resize(2 * 4);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
+  lab = {0, 1};
+  return BatchData{x.data(), lab.data(), nullptr, 2};
+}
+
 // Inputs uniform over [-1, 1) for `rows` samples of `d` features.
 std::vector<float> uniform_rows(int64_t rows, int64_t d, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -508,11 +517,9 @@ TEST_CASE("LUT cost: the surrogate against the exact estimate of emitted dense l
 
 TEST_CASE("engine: --cost luts adds beta * d LUTs / d width to the f gradients, --cost ebops "
           "beta * d (EBOPs + tables) / d width, and both costs are measured in either mode") {
-  std::vector<float> x(2 * 4);
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
-  std::vector<int32_t> lab{0, 1};
-  BatchData b{x.data(), lab.data(), nullptr, 2};
+  std::vector<float> x;
+  std::vector<int32_t> lab;
+  const BatchData b = two_rows(x, lab);
   // The f gradients of one step at beta (after a first step has seen the ranges).
   auto f_grads = [&](CostKind kind, double beta, StepStats &st) {
     EngineOptions eo;
@@ -560,11 +567,9 @@ TEST_CASE("engine: --cost luts adds beta * d LUTs / d width to the f gradients, 
 
 TEST_CASE("engine: price_luts prices the current weights, the model a checkpoint exports, not "
           "those of the last step") {
-  std::vector<float> x(2 * 4);
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
-  std::vector<int32_t> lab{0, 1};
-  BatchData b{x.data(), lab.data(), nullptr, 2};
+  std::vector<float> x;
+  std::vector<int32_t> lab;
+  const BatchData b = two_rows(x, lab);
   EngineOptions eo;
   eo.init_f_act = 3;
   eo.range_decay = 0;

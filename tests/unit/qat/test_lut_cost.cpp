@@ -163,28 +163,28 @@ std::unique_ptr<TrainEngine> stepped(const Graph &g, const std::vector<float> &x
   return eng;
 }
 
+// Two rows of d features and the labels 0, 1: the engine tests' batch, its data in x and lab.
+BatchData two_rows(std::vector<float> &x, std::vector<int32_t> &lab, int64_t d = 4) {
+  x.resize(static_cast<size_t>(2 * d));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
+  lab = {0, 1};
+  return BatchData{x.data(), lab.data(), nullptr, 2};
+}
+
+// A classifier engine on g (activations from 3 fractional bits, ranges kept) after two steps
+// on two_rows of d features.
 std::unique_ptr<TrainEngine> stepped_classify(const Graph &g, int64_t d) {
   EngineOptions eo;
   eo.init_f_act = 3;
   eo.range_decay = 0;
   auto eng = std::make_unique<TrainEngine>(g, eo);
-  std::vector<float> x(static_cast<size_t>(2 * d));
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
-  std::vector<int32_t> lab{0, 1};
-  BatchData b{x.data(), lab.data(), nullptr, 2};
+  std::vector<float> x;
+  std::vector<int32_t> lab;
+  const BatchData b = two_rows(x, lab, d);
   eng->step(b, 0, 0);
   eng->step(b, 0, 0);
   return eng;
-}
-
-// Two rows of 4 features and the labels 0, 1: the engine tests' batch, its data in x and lab.
-BatchData two_rows(std::vector<float> &x, std::vector<int32_t> &lab) {
-  x.resize(2 * 4);
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
-  lab = {0, 1};
-  return BatchData{x.data(), lab.data(), nullptr, 2};
 }
 
 // Inputs uniform over [-1, 1) for `rows` samples of `d` features.
@@ -570,11 +570,8 @@ TEST_CASE("engine: price_luts prices the current weights, the model a checkpoint
   std::vector<float> x;
   std::vector<int32_t> lab;
   const BatchData b = two_rows(x, lab);
-  EngineOptions eo;
-  eo.init_f_act = 3;
-  eo.range_decay = 0;
-  TrainEngine eng(gated_mlp(), eo);
-  eng.step(b, 0, 0);
+  std::unique_ptr<TrainEngine> ep = stepped_classify(gated_mlp(), 4);
+  TrainEngine &eng = *ep;
   const StepStats before = eng.step(b, 0, 0);
   // Unchanged weights: the same figure as the step.
   CHECK(eng.price_luts() == doctest::Approx(before.luts).epsilon(1e-12));

@@ -1,6 +1,7 @@
 // The LUT cost of HGQ training (qat/cost.h, add_luts): its width gradients against finite
 // differences, the weight digits' proxy gradient, the layer scale hooks, the gating by the next
-// quantizer, and the surrogate against the exact LUT estimate of emitted designs.
+// quantizer, and the surrogate against the exact LUT estimate of emitted designs. The engine's
+// use of it (the step, price_luts, the calibration's average) is in test_lut_engine.cpp.
 #include "backend/csd.h"
 #include "backend/emit.h"
 #include "frontend/onnx_import.h"
@@ -8,6 +9,7 @@
 #include "ir/fixed_eval.h"
 #include "ir/op.h"
 #include "ir/passes/passes.h"
+#include "lut_helpers.h"
 #include "onnx_builder.h"
 #include "qat/cost.h"
 #include "qat/engine.h"
@@ -21,39 +23,14 @@
 
 using namespace hgqc;
 using hgqc::test::cost_of;
+using hgqc::test::hgq_gated_mlp;
 using hgqc::test::ModelBuilder;
+using hgqc::test::pointers;
+using hgqc::test::quantized_weights;
+using hgqc::test::stepped_classify;
+using hgqc::test::zero_grads;
 
 namespace {
-
-// The quantized weights round(w 2^f) 2^-f of each weight quantizer (empty for activations),
-// from the graph's constants (the engine's weights before any optimiser step).
-std::vector<TrainTensor> quantized_weights(const Graph &g, const std::vector<HgqQuantizer> &qs) {
-  std::vector<TrainTensor> r(qs.size());
-  for (size_t q = 0; q < qs.size(); ++q) {
-    if (!qs[q].weight)
-      continue;
-    const Tensor &w = *g.values[g.nodes[static_cast<size_t>(qs[q].node)].inputs[0]].constant;
-    r[q].resize(qs[q].dims);
-    for (int64_t e = 0; e < qs[q].n; ++e)
-      r[q].v[static_cast<size_t>(e)] =
-          std::nearbyint(static_cast<float>(w[e]) * qs[q].scale[e]) / qs[q].scale[e];
-  }
-  return r;
-}
-
-std::vector<const TrainTensor *> pointers(const std::vector<TrainTensor> &w) {
-  std::vector<const TrainTensor *> p;
-  for (const TrainTensor &t : w)
-    p.push_back(t.v.empty() ? nullptr : &t);
-  return p;
-}
-
-std::vector<std::vector<float>> zero_grads(const std::vector<HgqQuantizer> &qs) {
-  std::vector<std::vector<float>> e;
-  for (const HgqQuantizer &q : qs)
-    e.emplace_back(static_cast<size_t>(q.n), 0.0f);
-  return e;
-}
 
 // Sets every activation element's width to a value half way between integers (away from the
 // kinks of ceil(log2(m + 1)), of the ROM floor at 6 bits and of ties between two factors),
@@ -101,13 +78,6 @@ void check_activation_gradients(const TrainEngine &eng, std::vector<HgqQuantizer
     }
   }
   CHECK(checked > 0);
-}
-
-// The gated MLP with its input scaled by a constant (test::gated_mlp), with HGQ quantizers.
-Graph gated_mlp() {
-  Graph g = test::gated_mlp(true);
-  insert_hgq_quantizers(g);
-  return g;
 }
 
 // Max and average pooling and a convolution (ReLU after it) of the input (windows 2x2, stride
@@ -163,30 +133,6 @@ std::unique_ptr<TrainEngine> stepped(const Graph &g, const std::vector<float> &x
   return eng;
 }
 
-// Two rows of d features and the labels 0, 1: the engine tests' batch, its data in x and lab.
-BatchData two_rows(std::vector<float> &x, std::vector<int32_t> &lab, int64_t d = 4) {
-  x.resize(static_cast<size_t>(2 * d));
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = 0.37f * static_cast<float>(i % 9) - 1.2f;
-  lab = {0, 1};
-  return BatchData{x.data(), lab.data(), nullptr, 2};
-}
-
-// A classifier engine on g (activations from 3 fractional bits, ranges kept) after two steps
-// on two_rows of d features.
-std::unique_ptr<TrainEngine> stepped_classify(const Graph &g, int64_t d) {
-  EngineOptions eo;
-  eo.init_f_act = 3;
-  eo.range_decay = 0;
-  auto eng = std::make_unique<TrainEngine>(g, eo);
-  std::vector<float> x;
-  std::vector<int32_t> lab;
-  const BatchData b = two_rows(x, lab, d);
-  eng->step(b, 0, 0);
-  eng->step(b, 0, 0);
-  return eng;
-}
-
 // Inputs uniform over [-1, 1) for `rows` samples of `d` features.
 std::vector<float> uniform_rows(int64_t rows, int64_t d, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -201,7 +147,7 @@ std::vector<float> uniform_rows(int64_t rows, int64_t d, uint32_t seed) {
 
 TEST_CASE("LUT cost: every activation width gradient matches finite differences (linear "
           "layers, a constant product, a product of two signals, ReLU, requantization)") {
-  std::unique_ptr<TrainEngine> ep = stepped_classify(gated_mlp(), 4);
+  std::unique_ptr<TrainEngine> ep = stepped_classify(hgq_gated_mlp(), 4);
   TrainEngine &eng = *ep;
   CostModel cm = cost_of(eng);
   // The terms this test covers are there: three linear layers, a Mul by a constant, a Mul of
@@ -432,7 +378,7 @@ TEST_CASE("LUT cost: a dense layer's cost, its weight gradient (the CSD digit pr
 }
 
 TEST_CASE("LUT cost: an output pruned by the next quantizer costs nothing") {
-  std::unique_ptr<TrainEngine> ep = stepped_classify(gated_mlp(), 4);
+  std::unique_ptr<TrainEngine> ep = stepped_classify(hgq_gated_mlp(), 4);
   TrainEngine &eng = *ep;
   CostModel cm = cost_of(eng);
   std::vector<HgqQuantizer> qs = eng.quantizers();
@@ -513,109 +459,4 @@ TEST_CASE("LUT cost: the surrogate against the exact estimate of emitted dense l
   // (917 against 563); the layer's scale factor learns that ratio in training.
   CHECK(sur >= exact);
   CHECK(sur <= 2 * exact);
-}
-
-TEST_CASE("engine: --cost luts adds beta * d LUTs / d width to the f gradients, --cost ebops "
-          "beta * d (EBOPs + tables) / d width, and both costs are measured in either mode") {
-  std::vector<float> x;
-  std::vector<int32_t> lab;
-  const BatchData b = two_rows(x, lab);
-  // The f gradients of one step at beta (after a first step has seen the ranges).
-  auto f_grads = [&](CostKind kind, double beta, StepStats &st) {
-    EngineOptions eo;
-    eo.init_f_act = 3;
-    eo.range_decay = 0;
-    eo.cost = kind;
-    TrainEngine eng(gated_mlp(), eo);
-    eng.step(b, 0, 0);
-    st = eng.step(b, beta, 0);
-    std::vector<std::vector<float>> g;
-    for (ParamView p : eng.params())
-      if (p.frac_bits)
-        g.emplace_back(p.g, p.g + p.n);
-    return g;
-  };
-  StepStats s0, sl, se;
-  auto g0 = f_grads(CostKind::Luts, 0, s0);
-  auto gl = f_grads(CostKind::Luts, 0.5, sl);
-  auto ge = f_grads(CostKind::Ebops, 0.5, se);
-  CHECK(sl.luts == s0.luts);
-  CHECK(se.luts == sl.luts);
-  CHECK(se.ebops == sl.ebops);
-  CHECK(sl.luts > 0);
-  // The differences against beta = 0 are the cost models' egrad (one f per element here).
-  std::unique_ptr<TrainEngine> ep = stepped_classify(gated_mlp(), 4);
-  CostModel cm = cost_of(*ep);
-  std::vector<HgqQuantizer> qs = ep->quantizers();
-  std::vector<TrainTensor> wq = quantized_weights(ep->graph(), qs);
-  auto el = zero_grads(qs), ee = zero_grads(qs);
-  cm.add_luts(ep->graph(), qs, pointers(wq), 0.5, el);
-  cm.add_ebops(ep->graph(), qs, 0.5, ee);
-  cm.add_tables(qs, 0.5, ee);
-  REQUIRE(g0.size() == qs.size());
-  int differ = 0;
-  for (size_t q = 0; q < qs.size(); ++q)
-    for (int64_t e = 0; e < qs[q].n; ++e) {
-      size_t k = static_cast<size_t>(e);
-      INFO("quantizer " << q << " element " << e);
-      CHECK(gl[q][k] - g0[q][k] == doctest::Approx(el[q][k]).epsilon(1e-4).scale(1e-3));
-      CHECK(ge[q][k] - g0[q][k] == doctest::Approx(ee[q][k]).epsilon(1e-4).scale(1e-3));
-      differ += std::fabs(el[q][k] - ee[q][k]) > 1e-3f;
-    }
-  CHECK(differ > 0);
-}
-
-TEST_CASE("engine: price_luts prices the current weights, the model a checkpoint exports, not "
-          "those of the last step") {
-  std::vector<float> x;
-  std::vector<int32_t> lab;
-  const BatchData b = two_rows(x, lab);
-  std::unique_ptr<TrainEngine> ep = stepped_classify(gated_mlp(), 4);
-  TrainEngine &eng = *ep;
-  const StepStats before = eng.step(b, 0, 0);
-  // Unchanged weights: the same figure as the step.
-  CHECK(eng.price_luts() == doctest::Approx(before.luts).epsilon(1e-12));
-  // An optimiser's move (here: every weight scaled by 3) changes the rounded integers and
-  // their digits; price_luts sees it at once, the next step (same batch, same ranges) agrees.
-  for (ParamView p : eng.params())
-    if (!p.frac_bits)
-      for (size_t k = 0; k < p.n; ++k)
-        p.w[k] *= 3.0f;
-  const double priced = eng.price_luts();
-  double layers = 0;
-  for (const LutLayer &l : eng.lut_layers())
-    layers += l.scaled();
-  CHECK(priced != doctest::Approx(before.luts).epsilon(1e-3));
-  CHECK(layers + eng.lut_rest().scaled() == doctest::Approx(priced).epsilon(1e-9));
-  const StepStats after = eng.step(b, 0, 0);
-  CHECK(after.luts == doctest::Approx(priced).epsilon(1e-12));
-}
-
-TEST_CASE("LUT cost: calibrated scales average the recent ratios, less so while the "
-          "surrogate moves") {
-  LutScaleAverage avg;
-  // A key's first calibration takes the ratio as it is.
-  CHECK(avg.update("fc", 1.0, 0.6, 100) == 0.6);
-  CHECK(avg.update("", 1.0, 1.3, 50) == 1.3);
-  // With the surrogate where it was, a later one moves the scale an eighth of the way,
-  // geometrically.
-  const double w = LutScaleAverage::kWeight;
-  CHECK(w == doctest::Approx(0.125));
-  double s = avg.update("fc", 0.6, 1.2, 100);
-  CHECK(s == doctest::Approx(std::exp((1 - w) * std::log(0.6) + w * std::log(1.2))));
-  CHECK(s > 0.6);
-  CHECK(s < 0.7);
-  // A steady ratio is a fixed point; one outlier moves the scale by its eighth root.
-  CHECK(avg.update("fc", 0.8, 0.8, 100) == doctest::Approx(0.8));
-  CHECK(avg.update("fc", 0.8, 0.4, 100) == doctest::Approx(0.8 * std::pow(0.5, w)));
-  // The surrogate fell by 10 % since the last calibration: the new ratio weighs
-  // 1/8 + 2 |ln 0.9| (0.336).
-  const double w2 = w + LutScaleAverage::kDrift * std::fabs(std::log(0.9));
-  CHECK(w2 == doctest::Approx(0.3357).epsilon(1e-3));
-  CHECK(avg.update("fc", 0.8, 0.4, 90) ==
-        doctest::Approx(std::exp((1 - w2) * std::log(0.8) + w2 * std::log(0.4))));
-  // Halved (|ln 0.5| > 7/16): the new ratio alone.
-  CHECK(avg.update("fc", 0.8, 0.4, 45) == doctest::Approx(0.4));
-  // Another layer starts from its own first ratio.
-  CHECK(avg.update("conv", 1.0, 2.0, 45) == 2.0);
 }

@@ -173,6 +173,11 @@ void add_train(CLI::App &app, Action &action) {
   cmd->add_option("--batch", o.batch, "Batch size")->capture_default_str();
   cmd->add_option("--lr", o.lr, "Learning rate (cosine decay to 0 over the run)")
       ->capture_default_str();
+  cmd->add_option("--lr-cycles", o.lr_cycles,
+                  "Warm restarts: the cosine decay of the learning rate runs this many times, "
+                  "each over an equal share of the epochs, and each cycle's last epoch is "
+                  "evaluated")
+      ->capture_default_str();
   cmd->add_option("--optimizer", a->optimizer, "adam or sgd (momentum 0.9)")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the shuffles and of --val-split")
       ->capture_default_str();

@@ -1,6 +1,7 @@
-// Optimisers of HGQ training (Adam, SGD with momentum) and the cosine learning-rate decay.
+// Optimisers of HGQ training (Adam, SGD with momentum) and the cosine learning-rate schedule.
 #include "qat/optim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -44,11 +45,23 @@ void Optimizer::step(double lr) {
   }
 }
 
-double cosine_lr(double lr, int64_t step, int64_t total) {
-  if (total <= 0)
+double LrSchedule::at(int64_t step) const {
+  const int64_t epoch = step / steps_per_epoch;
+  int64_t c = std::clamp<int64_t>(epoch * cycles / epochs, 0, cycles - 1);
+  while (c + 1 < cycles && start(c + 1) <= epoch)
+    ++c;
+  while (c > 0 && start(c) > epoch)
+    --c;
+  const int64_t s0 = start(c) * steps_per_epoch, s1 = start(c + 1) * steps_per_epoch;
+  if (s1 <= s0)
     return lr;
-  double t = std::min(1.0, static_cast<double>(step) / static_cast<double>(total));
+  double t = std::min(1.0, static_cast<double>(step - s0) / static_cast<double>(s1 - s0));
   return lr * 0.5 * (1 + std::cos(std::numbers::pi * t));
+}
+
+bool LrSchedule::ends_cycle(int epoch) const {
+  const int64_t c = (static_cast<int64_t>(epoch) * cycles + epochs - 1) / epochs;
+  return c >= 1 && c <= cycles && start(c) == epoch;
 }
 
 } // namespace hgqc

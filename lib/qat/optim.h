@@ -1,4 +1,4 @@
-// Optimisers of HGQ training (Adam, SGD with momentum) and the cosine learning-rate decay.
+// Optimisers of HGQ training (Adam, SGD with momentum) and the cosine learning-rate schedule.
 #pragma once
 
 #include "qat/engine.h"
@@ -26,7 +26,23 @@ private:
   int64_t t_ = 0;
 };
 
-/// Cosine decay from `lr` at step 0 to 0 at step `total`.
-double cosine_lr(double lr, int64_t step, int64_t total);
+/// The learning rate over a run: a cosine decay from `lr` to 0, restarted `cycles` times (warm
+/// restarts). Cycles end on epoch boundaries: cycle c (from 0) spans epochs
+/// [c * epochs / cycles, (c + 1) * epochs / cycles), integer division, so each of `cycles` <=
+/// `epochs` holds at least one epoch. One cycle is a plain cosine decay over the run.
+struct LrSchedule {
+  double lr = 0;
+  int64_t steps_per_epoch = 1;
+  int epochs = 1;
+  int cycles = 1;
+  /// The learning rate of step `step`, counted from 0 over the whole run.
+  double at(int64_t step) const;
+  /// Whether epoch `epoch` (from 1) is the last of a cycle: there the rate has decayed to 0.
+  bool ends_cycle(int epoch) const;
+
+private:
+  /// First epoch (from 0) of cycle c; c == cycles gives `epochs`.
+  int64_t start(int64_t c) const { return c * epochs / cycles; }
+};
 
 } // namespace hgqc

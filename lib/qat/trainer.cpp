@@ -233,6 +233,8 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
   // ---- Checks, before anything is trained or written.
   if (opt.epochs < 1)
     throw UserError("--epochs must be at least 1");
+  if (opt.lr_cycles < 1 || opt.lr_cycles > opt.epochs)
+    throw UserError("--lr-cycles must lie in [1, --epochs]: got " + std::to_string(opt.lr_cycles));
   if (opt.batch < 1)
     throw UserError("--batch must be at least 1");
   if (!(opt.lr > 0))
@@ -353,6 +355,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
 
   Optimizer optim(opt.optimizer, eng.params());
   const int64_t spe = (tr.n + opt.batch - 1) / opt.batch, total = spe * opt.epochs;
+  const LrSchedule lr_at{opt.lr, spe, opt.epochs, opt.lr_cycles};
   std::mt19937_64 rng(opt.seed);
   std::vector<int64_t> idx(static_cast<size_t>(tr.n));
   std::iota(idx.begin(), idx.end(), 0);
@@ -394,7 +397,7 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
       st = eng.step(
           {bx.data(), bl.empty() ? nullptr : bl.data(), bt.empty() ? nullptr : bt.data(), b1 - b0},
           beta, opt.gamma);
-      lr = cosine_lr(opt.lr, step, total);
+      lr = lr_at.at(step);
       optim.step(lr);
       eng.clamp_frac_bits();
       ++step;
@@ -469,7 +472,8 @@ TrainResult train(const TrainOptions &opt, const std::function<void(const std::s
         fmt("%.6g", tables_sum / static_cast<double>(std::max<int64_t>(steps_done, 1))),
         "",
         fmt("%.6g", mean_luts)};
-    const bool evaluate = epoch % opt.eval_every == 0 || epoch == opt.epochs || g_train_stop.load();
+    const bool evaluate =
+        epoch % opt.eval_every == 0 || lr_at.ends_cycle(epoch) || g_train_stop.load();
     if (evaluate) {
       char name[32];
       std::snprintf(name, sizeof name, "epoch_%04d.onnx", epoch);

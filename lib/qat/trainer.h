@@ -42,6 +42,7 @@ struct TrainOptions {
   int epochs = 10;
   int64_t batch = 256;
   double lr = 5e-3;
+  int lr_cycles = 1; ///< the cosine decay of lr restarts this many times over the run (LrSchedule)
   OptimizerKind optimizer = OptimizerKind::Adam;
   uint64_t seed = 0;
   int threads = 1;

@@ -1,0 +1,52 @@
+# `hgqc train --lr-cycles`: the cosine decay restarts, and each cycle's last epoch is evaluated even
+# between --eval-every epochs. 6 epochs in 3 cycles with --eval-every 5: checkpoints at epochs 2, 4
+# (cycle ends), 5 (--eval-every) and 6 (both); the learning rate of an epoch's last step falls
+# within a cycle and jumps back up after each restart.
+#   cmake -DHGQC=... -DMODEL=... -DDATA=... -DOUT=dir -P train_lr_cycles.cmake
+cmake_policy(SET CMP0007 NEW) # keep empty fields of a row
+file(REMOVE_RECURSE ${OUT})
+execute_process(COMMAND ${HGQC} -q train ${MODEL} --data ${DATA} --epochs 6 --lr-cycles 3
+                        --eval-every 5 --batch 16 --lr 0.01 --seed 1 --threads 1 -o ${OUT}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "training with --lr-cycles 3 failed (${rc}):\n${out}${err}")
+endif()
+# history.csv: epoch is column 1, val_score column 4 (empty when not evaluated), lr column 8.
+file(STRINGS ${OUT}/history.csv rows)
+list(GET rows 0 head)
+if(NOT head MATCHES "^epoch,train_loss,train_accuracy,val_score,[^,]*,[^,]*,[^,]*,lr,")
+  message(FATAL_ERROR "history.csv columns moved: ${head}")
+endif()
+list(LENGTH rows n)
+if(NOT n EQUAL 7)
+  message(FATAL_ERROR "history.csv has ${n} lines, expected a header and 6 epochs")
+endif()
+foreach(e RANGE 1 6)
+  list(GET rows ${e} row)
+  string(REPLACE "," ";" f "${row}")
+  list(GET f 3 val)
+  list(GET f 7 lr${e})
+  if(e EQUAL 1 OR e EQUAL 3)
+    set(want_eval FALSE)
+  else()
+    set(want_eval TRUE)
+  endif()
+  if(want_eval AND val STREQUAL "")
+    message(FATAL_ERROR "epoch ${e} was not evaluated: ${row}")
+  elseif(NOT want_eval AND NOT val STREQUAL "")
+    message(FATAL_ERROR "epoch ${e} was evaluated, but ends no cycle and is no --eval-every epoch: ${row}")
+  endif()
+endforeach()
+message(STATUS "lr at the end of epochs 1-6: ${lr1} ${lr2} ${lr3} ${lr4} ${lr5} ${lr6}")
+foreach(c 1 3 5)
+  math(EXPR d "${c} + 1")
+  if(NOT lr${c} GREATER lr${d})
+    message(FATAL_ERROR "the learning rate did not fall within the cycle of epochs ${c}-${d}")
+  endif()
+endforeach()
+foreach(c 2 4)
+  math(EXPR d "${c} + 1")
+  if(NOT lr${d} GREATER lr${c})
+    message(FATAL_ERROR "the learning rate did not restart after epoch ${c}")
+  endif()
+endforeach()

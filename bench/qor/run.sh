@@ -13,7 +13,7 @@
 #   bench/qor/run.sh [BUILD_DIR] [WORK_DIR]
 #   QUICK=1: few epochs and 10000 vectors, to try the flow (criteria 3 and 4 then say so)
 #   POINTS=3: three models of each front instead of one (best, within 1 pt, smaller; slower)
-#   BUDGET_mlp=17 BUDGET_cnn=12: the LUT budget of the HGQ trainings, as w8a8's estimate over it
+#   BUDGET_mlp=20 BUDGET_cnn=12: the LUT budget of the HGQ trainings, as w8a8's estimate over it
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/common.sh"
@@ -24,9 +24,9 @@ qor_init "${1:-$here/../../build}" "${2:-$(mktemp -d)}"
 quick=${QUICK:-0}
 points=${POINTS:-1}
 if [ "$quick" = 1 ]; then
-  float_epochs=2 hgq_epochs=6 eval_every=1 vectors=10000
+  float_epochs=2 hgq_epochs=6 lr_cycles=2 eval_every=1 vectors=10000
 else
-  float_epochs=10 hgq_epochs=600 eval_every=2 vectors=100000
+  float_epochs=10 hgq_epochs=600 lr_cycles=10 eval_every=2 vectors=100000
 fi
 depth=3 # adder levels per pipeline stage, every design
 train_x=$work/train_x.npy # pixels / 256, written by train_float.py
@@ -46,7 +46,7 @@ for net in mlp cnn; do
 done
 
 # 2. The w8a8 baselines (uniform 8 bits), first: their estimated LUTs set the trainings' budget.
-declare -A budget=([mlp]=${BUDGET_mlp:-17} [cnn]=${BUDGET_cnn:-12}) target
+declare -A budget=([mlp]=${BUDGET_mlp:-20} [cnn]=${BUDGET_cnn:-12}) target
 for net in mlp cnn; do
   target[$net]=$(w8a8_budget $net "Fashion-MNIST" "$train_x" "$test_x" "$test_y" "${budget[$net]}")
 done
@@ -54,10 +54,11 @@ done
 # 3. Four HGQ trainings (each network against each cost, identical settings otherwise), two at a
 #    time with one thread each, the slower cnn first. The PID schedule steers beta so that the
 #    exact LUT estimate of the evaluated checkpoints holds the network's budget; the front keeps
-#    the checkpoints on the way down and around it.
+#    the checkpoints on the way down and around it. The learning rate decays to 0 ten times
+#    (--lr-cycles, 60 epochs each), so that ten checkpoints are settled models.
 hgq_args=(--data "$train_x" --targets "$train_y" --val "$test_x" --val-targets "$test_y"
   --epochs $hgq_epochs --eval-every $eval_every --no-calibrate --batch 256 --lr 2e-3 --threads 1
-  --beta-schedule pid --beta0 1e-6 --gamma 1e-6 --init-f auto,4)
+  --lr-cycles $lr_cycles --beta-schedule pid --beta0 1e-6 --gamma 1e-6 --init-f auto,4)
 hgq_start cnn luts "$work/cnn.onnx" "${hgq_args[@]}" --target-luts "${target[cnn]}"
 hgq_start cnn ebops "$work/cnn.onnx" "${hgq_args[@]}" --target-luts "${target[cnn]}"
 hgq_start mlp luts "$work/mlp.onnx" "${hgq_args[@]}" --target-luts "${target[mlp]}"

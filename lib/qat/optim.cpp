@@ -1,6 +1,8 @@
 // Optimisers of HGQ training (Adam, SGD with momentum) and the cosine learning-rate schedule.
 #include "qat/optim.h"
 
+#include "ir/error.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -46,15 +48,12 @@ void Optimizer::step(double lr) {
 }
 
 double LrSchedule::at(int64_t step) const {
+  HGQC_ASSERT(cycles >= 1 && cycles <= epochs && steps_per_epoch >= 1,
+              "learning-rate schedule with an empty cycle");
+  // The last cycle that starts at or before this epoch: start(c) <= epoch <=> c E < (epoch+1) C.
   const int64_t epoch = step / steps_per_epoch;
-  int64_t c = std::clamp<int64_t>(epoch * cycles / epochs, 0, cycles - 1);
-  while (c + 1 < cycles && start(c + 1) <= epoch)
-    ++c;
-  while (c > 0 && start(c) > epoch)
-    --c;
+  const int64_t c = std::min<int64_t>(((epoch + 1) * cycles - 1) / epochs, cycles - 1);
   const int64_t s0 = start(c) * steps_per_epoch, s1 = start(c + 1) * steps_per_epoch;
-  if (s1 <= s0)
-    return lr;
   double t = std::min(1.0, static_cast<double>(step - s0) / static_cast<double>(s1 - s0));
   return lr * 0.5 * (1 + std::cos(std::numbers::pi * t));
 }

@@ -2,6 +2,7 @@
 // graphs turned into netlist adders, with a cache for repeated products (convolutions).
 #include "backend/cmvm_lower.h"
 
+#include "backend/lut_model.h"
 #include "backend/passes.h"
 #include "ir/error.h"
 
@@ -12,6 +13,29 @@
 namespace hgqc::backend {
 
 namespace {
+
+// Narrows the bounds of the node that adder `a` was lowered to (ref r) to the adder's exact
+// range over its inputs' formats: every value of the graph is a linear form of the inputs,
+// which the optimiser bounds exactly, whereas the netlist's interval arithmetic widens a sum
+// whose operands share an input. Both bounds hold, so their intersection does.
+void narrow_to_adder(Netlist &net, const AdderOp &a, NetRef r) {
+  if (r.zero() || net.nodes[static_cast<size_t>(r.node)].op == NetOp::Const)
+    return;
+  // The node's integer is the value times 2^f (f <= 0: a shifted operand returned as is).
+  Int128 mn = a.min, mx = a.max;
+  if (r.f >= 0) {
+    mn *= Int128{1} << r.f;
+    mx *= Int128{1} << r.f;
+  } else {
+    const Int128 d = Int128{1} << -r.f;
+    mn = mn >= 0 ? (mn + d - 1) / d : -(-mn / d);
+    mx = mx >= 0 ? mx / d : -((-mx + d - 1) / d);
+  }
+  NetNode &n = net.nodes[static_cast<size_t>(r.node)];
+  n.lo = std::max(n.lo, mn);
+  n.hi = std::min(n.hi, mx);
+}
+
 struct Builder {
   CmvmLowerOptions options;
   std::shared_ptr<CmvmStats> stats;
@@ -37,6 +61,23 @@ struct Builder {
       level.push_back(l + adder_levels(net, nd));
     }
     return level[static_cast<size_t>(id)];
+  }
+
+  /// The graph for `m` under `co`. Under a depth limit (a slack), also the graph without the
+  /// limit (fewest adders, from the same arrival levels): kept instead when the LUT model
+  /// prices it lower and it is no deeper than the limited graph, so the design's depth does
+  /// not grow.
+  AdderGraph cheapest_graph(const IntMatrix &m, const CmvmOptions &co) {
+    AdderGraph g = optimise_cmvm(m, co);
+    if (!co.max_depth || !co.share)
+      return g;
+    CmvmOptions free = co;
+    free.max_depth.reset();
+    AdderGraph f = optimise_cmvm(m, free);
+    if (f.depth() <= g.depth() &&
+        lut_sum(adder_graph_lut_bits(f)) < lut_sum(adder_graph_lut_bits(g)))
+      return f;
+    return g;
   }
 
   std::vector<CmvmRow> operator()(Netlist &net, const CmvmRequest &rq) {
@@ -79,7 +120,7 @@ struct Builder {
         ++stats->cache_hits;
     } else {
       auto t0 = std::chrono::steady_clock::now();
-      g = std::make_shared<const AdderGraph>(optimise_cmvm(m, co));
+      g = std::make_shared<const AdderGraph>(cheapest_graph(m, co));
       if (stats)
         stats->optimise_seconds +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -96,7 +137,9 @@ struct Builder {
       if (!rb.zero())
         rb.f -= a.shift;
       const NetRef ra = val[static_cast<size_t>(a.a)];
-      val[cols + k] = a.reverse ? net.add(rb, ra, true) : net.add(ra, rb, a.subtract);
+      NetRef r = a.reverse ? net.add(rb, ra, true) : net.add(ra, rb, a.subtract);
+      narrow_to_adder(net, a, r);
+      val[cols + k] = r;
       if (stats)
         ++stats->adders;
     }

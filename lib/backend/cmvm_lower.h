@@ -23,7 +23,9 @@ struct CmvmLowerOptions {
   bool share = true; ///< greedy common-subexpression elimination (false: plain CSD)
   /// Adder depth of each product at most its minimum (cmvm_min_depth from the adder levels
   /// at which its operands arrive in the netlist) plus this many levels, counted from its
-  /// earliest operand; unset: unconstrained (fewest adders, deepest logic).
+  /// earliest operand; unset: unconstrained (fewest adders, deepest logic). Under a slack the
+  /// unconstrained graph is also built and kept where the LUT model prices it lower and it is
+  /// no deeper.
   std::optional<int> depth_slack = 2;
   /// After lowering: cones of logic on at most this many input-bus bits become ROMs where
   /// cheaper (collapse_rom_cones; 0: never).

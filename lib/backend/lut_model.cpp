@@ -21,18 +21,29 @@ struct OperandBits {
   }
 };
 
+// A run-time operand of `width` bits shifted left by s.
+OperandBits live_operand(int width, bool is_signed, int s) {
+  return OperandBits{false, s, s + width, is_signed};
+}
+
 OperandBits operand_bits(const Netlist &net, NetId id, int s) {
-  OperandBits o;
   if (id == kNoNet)
-    return o;
+    return OperandBits{};
   const NetNode &n = net.nodes[static_cast<size_t>(id)];
   if (n.op == NetOp::Const)
-    return o;
-  o.constant = false;
-  o.lo = s;
-  o.hi = s + n.width();
-  o.sign_ext = n.is_signed();
-  return o;
+    return OperandBits{};
+  return live_operand(n.width(), n.is_signed(), s);
+}
+
+// The carry bits of a W-bit adder of x and y: both operands live, or one.
+void carry_bits(const OperandBits &x, const OperandBits &y, int width, LutBits &b) {
+  for (int i = 0; i < width; ++i) {
+    bool a = x.live(i), c = y.live(i);
+    if (a && c)
+      ++b[kCarry2];
+    else if (a || c)
+      ++b[kCarry1];
+  }
 }
 
 // The bits of a multiplier as verilog.cpp builds it: the m bits of the narrower factor gate
@@ -63,22 +74,13 @@ LutBits node_lut_bits(const Netlist &net, size_t k) {
   LutBits b{};
   const NetNode &n = net.nodes[k];
   const int W = n.width();
-  auto carry = [&](const OperandBits &x, const OperandBits &y, int width) {
-    for (int i = 0; i < width; ++i) {
-      bool a = x.live(i), c = y.live(i);
-      if (a && c)
-        ++b[kCarry2];
-      else if (a || c)
-        ++b[kCarry1];
-    }
-  };
   switch (n.op) {
   case NetOp::Add:
   case NetOp::Sub:
-    carry(operand_bits(net, n.a, n.sa), operand_bits(net, n.b, n.sb), W);
+    carry_bits(operand_bits(net, n.a, n.sa), operand_bits(net, n.b, n.sb), W, b);
     break;
   case NetOp::Neg:
-    carry(operand_bits(net, n.a, n.sa), OperandBits{}, W);
+    carry_bits(operand_bits(net, n.a, n.sa), OperandBits{}, W, b);
     break;
   case NetOp::Round:
     if (n.rnd != RoundMode::TRN)
@@ -114,6 +116,21 @@ LutBits node_lut_bits(const Netlist &net, size_t k) {
   default:
     break;
   }
+  return b;
+}
+
+LutBits adder_graph_lut_bits(const AdderGraph &g) {
+  LutBits b{};
+  auto value = [&](int id, int s) {
+    if (id < g.num_inputs) {
+      const InputFormat &f = g.inputs[static_cast<size_t>(id)];
+      return live_operand(f.width, f.is_signed, s);
+    }
+    const AdderOp &a = g.adders[static_cast<size_t>(id - g.num_inputs)];
+    return live_operand(a.width, a.is_signed, s);
+  };
+  for (const AdderOp &a : g.adders)
+    carry_bits(value(a.a, 0), value(a.b, a.shift), a.width, b);
   return b;
 }
 

@@ -1,6 +1,7 @@
 // The LUT-cost model of emitted logic: bit classes per netlist node, calibrated against Yosys.
 #pragma once
 
+#include "backend/cmvm.h"
 #include "ir/netlist.h"
 
 #include <array>
@@ -35,6 +36,10 @@ const char *lut_class_name(int c);
 
 /// Bits of each class in node `k` of `net`.
 LutBits node_lut_bits(const Netlist &net, size_t k);
+
+/// Bits of each class in the adders of `g`, as they are once lowered into a netlist (each
+/// adder's operands at their own widths, the second one shifted).
+LutBits adder_graph_lut_bits(const AdderGraph &g);
 
 /// The `rom` bits of a ROM of `width` output bits and `address` address bits: width * 2^(a - 6)
 /// for a = max(address, 6) (a LUT6 per output bit, and the multiplexers of wider addresses).

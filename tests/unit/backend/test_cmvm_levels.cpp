@@ -1,7 +1,9 @@
 // Tests of CMVM input levels (lib/backend/cmvm/, cmvm_lower.h): inputs arriving at later adder
-// levels, the minimum depth from them, and the depth slack of lowering counted from them.
+// levels, the minimum depth from them, the depth slack of lowering counted from them, and the
+// cheaper of the limited and unconstrained graphs that lowering keeps.
 #include "backend/cmvm.h"
 #include "backend/cmvm_lower.h"
+#include "backend/lut_model.h"
 #include "backend/passes.h"
 #include "cmvm_test_util.h"
 #include "ir/error.h"
@@ -140,4 +142,59 @@ TEST_CASE(
     shallower += design[0] < design[3];
   }
   CHECK(shallower > 0);
+}
+
+TEST_CASE("cmvm: lowering under a slack keeps the unconstrained graph where the LUT model prices "
+          "it lower and it is no deeper") {
+  // Sparse matrices of small entries on narrow unsigned inputs (an HGQ layer's kind) and dense
+  // 8-bit ones. The lowered product is the cheaper of the two graphs by the LUT model, the
+  // limited one unless the other is no deeper; the LUT bits of a graph are those of its
+  // adders once lowered.
+  std::mt19937_64 rng(5);
+  int kept_free = 0, kept_limited = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    CAPTURE(trial);
+    const bool sparse = trial % 2 == 0;
+    const int rows = sparse ? 8 : 6, cols = sparse ? 24 : 8;
+    const IntMatrix m = random_matrix(rows, cols, sparse ? 7 : 127, sparse ? 70 : 5, rng);
+    Netlist net;
+    std::vector<NetId> x;
+    CmvmOptions co;
+    for (int j = 0; j < cols; ++j) {
+      const int w = sparse ? 1 + j % 3 : 8;
+      x.push_back(net.input(j, Interval{0, (Int128{1} << w) - 1, 0}).node);
+      co.inputs.push_back(InputFormat{w, false});
+    }
+    co.input_depths.assign(static_cast<size_t>(cols), 0);
+    co.max_depth = cmvm_min_depth(m) + 2;
+    const AdderGraph limited = optimise_cmvm(m, co);
+    CmvmOptions unlimited = co;
+    unlimited.max_depth.reset();
+    const AdderGraph free = optimise_cmvm(m, unlimited);
+    const double cl = lut_sum(adder_graph_lut_bits(limited));
+    const double cf = lut_sum(adder_graph_lut_bits(free));
+    const bool take_free = free.depth() <= limited.depth() && cf < cl;
+    (take_free ? kept_free : kept_limited)++;
+
+    CmvmLowerOptions lo;
+    lo.depth_slack = 2;
+    const size_t before = net.nodes.size();
+    make_cmvm_builder(lo)(net, CmvmRequest{x, rows, m.data, std::vector<int>(rows, 0)});
+    LutBits lowered{};
+    int adders = 0;
+    for (size_t k = before; k < net.nodes.size(); ++k) {
+      const LutBits b = node_lut_bits(net, k);
+      for (int c = 0; c < kLutClasses; ++c)
+        lowered[static_cast<size_t>(c)] += b[static_cast<size_t>(c)];
+      adders += net.nodes[k].op == NetOp::Add || net.nodes[k].op == NetOp::Sub;
+    }
+    const AdderGraph &chosen = take_free ? free : limited;
+    CHECK(adders == static_cast<int>(chosen.adders.size()));
+    const LutBits expect = adder_graph_lut_bits(chosen);
+    CHECK(lowered[kCarry2] == expect[kCarry2]);
+    CHECK(lowered[kCarry1] == expect[kCarry1]);
+    CHECK(lowered == expect);
+  }
+  CHECK(kept_free > 0);
+  CHECK(kept_limited > 0);
 }

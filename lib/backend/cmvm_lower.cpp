@@ -65,8 +65,7 @@ struct Builder {
 
   /// The graph for `m` under `co`. Under a depth limit (a slack), also the graph without the
   /// limit (fewest adders, from the same arrival levels): kept instead when the LUT model
-  /// prices it lower and it is no deeper than the limited graph, so the design's depth does
-  /// not grow.
+  /// prices it lower and it is no deeper than the limited graph.
   AdderGraph cheapest_graph(const IntMatrix &m, const CmvmOptions &co) {
     AdderGraph g = optimise_cmvm(m, co);
     if (!co.max_depth || !co.share)

@@ -4,6 +4,7 @@
 #include "ir/error.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace hgqc {
 
@@ -280,6 +281,41 @@ NetRef Netlist::mul(NetRef a, NetRef b) {
   return fold_or_push(n, a.f + b.f);
 }
 
+std::optional<NetRef> Netlist::truncate_with_offset(NetRef a, int s) {
+  NetRef u = a;
+  const bool relu = node(a).op == NetOp::Relu && node(a).sa == 0;
+  if (relu)
+    u = NetRef{node(a).a, a.f};
+  const NetNode nu = node(u);
+  if ((nu.op != NetOp::Add && nu.op != NetOp::Sub) || s > 120)
+    return std::nullopt;
+  const bool ca = nodes[static_cast<size_t>(nu.a)].op == NetOp::Const;
+  const bool cb = nodes[static_cast<size_t>(nu.b)].op == NetOp::Const;
+  if (ca == cb)
+    return std::nullopt;
+  // u = t +- x on u's grid, t the constant term; the half step joins t.
+  const NetNode &c = nodes[static_cast<size_t>(ca ? nu.a : nu.b)];
+  Int128 t = c.lo * (Int128{1} << (ca ? nu.sa : nu.sb));
+  if (nu.op == NetOp::Sub && cb)
+    t = -t;
+  t += Int128{1} << (s - 1);
+  if (t == 0)
+    return std::nullopt;
+  const NetRef x{ca ? nu.b : nu.a, u.f - (ca ? nu.sb : nu.sa)};
+  const NetRef v = add(constant(t, u.f), x, nu.op == NetOp::Sub && ca);
+  if (v.f - u.f + s <= 0 || node(v).op == NetOp::Const)
+    return std::nullopt; // on the target grid already (never for a bias finer than it)
+  NetNode n;
+  n.op = NetOp::Round;
+  n.a = v.node;
+  n.shift = s + (v.f - u.f);
+  n.rnd = RoundMode::TRN;
+  n.lo = round_shift(node(v).lo, n.shift, RoundMode::TRN);
+  n.hi = round_shift(node(v).hi, n.shift, RoundMode::TRN);
+  const NetRef r = fold_or_push(n, u.f - s);
+  return relu ? this->relu(r) : r;
+}
+
 NetRef Netlist::requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMode ovf) {
   if (fmt.pruned() || a.zero())
     return {};
@@ -289,7 +325,14 @@ NetRef Netlist::requantize(NetRef a, FixedFormat fmt, RoundMode rnd, OverflowMod
   int s = a.f - fmt.f;
   NetRef r = a;
   int sa = 0;
-  if (s > 0) {
+  std::optional<NetRef> folded;
+  if (s > 0 && rnd == RoundMode::RND)
+    folded = truncate_with_offset(a, s);
+  if (folded) {
+    r = *folded;
+    if (r.zero())
+      return r;
+  } else if (s > 0) {
     const NetNode &na = node(a);
     NetNode n;
     n.op = NetOp::Round;

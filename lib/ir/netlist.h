@@ -5,6 +5,7 @@
 
 #include "ir/fixed.h"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -142,6 +143,12 @@ struct Netlist {
   NetRef table(NetRef a, int in_f, NetTable t, int out_f);
 
 private:
+  /// Round-half-up of `a` by s bits as a truncation, where `a` is u or ReLU(u) and u adds a
+  /// constant to a run-time value: the half step 2^(s-1) joins the constant (a new adder for
+  /// u), so the rounding adder and its level go. Exact: floor((v + h) / 2^s) with v + h built
+  /// at once, and floor and ReLU commute (both monotone, 0 at 0). nullopt where `a` is not of
+  /// that form. The old adder stays for any other reader (dead-node removal drops it if none).
+  std::optional<NetRef> truncate_with_offset(NetRef a, int s);
   NetRef push(NetNode n, int f);
   NetRef fold_or_push(NetNode n, int f);
 };

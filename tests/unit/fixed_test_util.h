@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -152,6 +153,47 @@ inline int count_net_ops(const Netlist &net, NetOp op) {
   for (const NetNode &n : net.nodes)
     c += n.op == op;
   return c;
+}
+
+/// A netlist on `ranges.size()` input elements (one port, one layer) and one output that
+/// `body` builds from the input refs.
+inline Netlist make_net(const std::vector<Interval> &ranges,
+                        const std::function<NetRef(Netlist &, const std::vector<NetRef> &)> &body) {
+  Netlist net;
+  net.layers = {"layer"};
+  net.layer = 0;
+  NetPort in{"x", {static_cast<int64_t>(ranges.size())}, {}, ranges};
+  std::vector<NetRef> xs;
+  for (size_t i = 0; i < ranges.size(); ++i)
+    xs.push_back(net.input(static_cast<int64_t>(i), ranges[i]));
+  in.el = xs;
+  net.inputs.push_back(in);
+  NetRef y = body(net, xs);
+  net.outputs.push_back(NetPort{"y", {1}, {y}, {net.interval(y)}});
+  return net;
+}
+
+/// Every combination of the inputs' integers, first input fastest.
+inline std::vector<std::vector<int64_t>> all_inputs(const std::vector<Interval> &ranges) {
+  std::vector<std::vector<int64_t>> out{{}};
+  for (const Interval &r : ranges) {
+    std::vector<std::vector<int64_t>> next;
+    for (const auto &v : out)
+      for (Int128 q = r.lo; q <= r.hi; ++q) {
+        auto w = v;
+        w.push_back(static_cast<int64_t>(q));
+        next.push_back(w);
+      }
+    out = next;
+  }
+  return out;
+}
+
+/// The value of a netlist's first output element (on its port's grid) for one input bus.
+inline Int128 output_of(const Netlist &net, const std::vector<int64_t> &bus) {
+  std::vector<Int128> vals = evaluate_netlist(net, bus);
+  const NetPort &p = net.outputs[0];
+  return net_value_at(p.el[0], vals, p.range[0].f);
 }
 
 } // namespace hgqc::test

@@ -10,10 +10,7 @@
 #include <algorithm>
 
 using namespace hgqc;
-using hgqc::test::all_inputs;
-using hgqc::test::count_net_ops;
-using hgqc::test::make_net;
-using hgqc::test::output_of;
+using namespace hgqc::test;
 
 namespace {
 const std::vector<Interval> kIn = {{-40, 40, 4}, {-9, 9, 4}}; // x0, x1 on the grid 2^-4
